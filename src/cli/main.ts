@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { BerthError, toBerthError } from '../errors/BerthError.js';
+import { exitCodeFor } from './exitCodes.js';
+import { commands } from './commands/index.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'berth — a daemonless container-image toolchain',
+    '',
+    'Usage: berth [--debug] COMMAND [OPTIONS] [ARGS]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run "berth COMMAND --help" for a command\'s options. "berth --version" prints the version.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug') || process.env.BERTH_DEBUG === '1';
+  const args = argv.filter((a, i) => !(a === '--debug' && i === argv.indexOf('--debug')));
+  const [name, ...rest] = args;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      process.stdout.write(`${mainHelp()}\n`);
+      return name === undefined ? 2 : 0;
+    }
+    if (name === '--version' || name === '-v' || name === 'version') {
+      process.stdout.write(`berth version ${version()}\n`);
+      return 0;
+    }
+    const command = commands.find((c) => c.name === name);
+    if (!command) throw new BerthError('USAGE', `unknown command "${name}" (see berth --help)`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${command.usage.trim()}\n`);
+      return 0;
+    }
+    return await command.run(rest);
+  } catch (err) {
+    const error = toBerthError(err);
+    process.stderr.write(`berth: ${error.message}\n`);
+    if (debug) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    return exitCodeFor(error.code);
+  }
+}
+
+const status = await main(process.argv.slice(2));
+process.exitCode = status;

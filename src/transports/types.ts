@@ -1,0 +1,87 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+
+/** Manifest bytes as stored, with the media type the transport reports for them. */
+export interface ManifestBlob {
+  bytes: Buffer;
+  mediaType: string;
+}
+
+/**
+ * Options every transport may read; each ignores what does not apply to it.
+ * Registry-specific settings live under `registry` so local transports stay simple.
+ */
+export interface TransportOptions {
+  /** For sources that hold several images (docker-archive without a reference): which one, 0-based. */
+  sourceIndex?: number;
+  /** Registry client settings (credentials, TLS, retries); shaped by registry/client. */
+  registry?: Record<string, unknown>;
+  /** Where the local store lives; defaults to $BERTH_ROOT or $XDG_DATA_HOME/berth. */
+  storeRoot?: string;
+}
+
+/** A parsed transport-prefixed reference, e.g. `oci:./layout:tag`. */
+export interface ImageReference {
+  readonly transport: Transport;
+  /** The reference as a user writes it, prefix included (`oci:./layout:tag`). */
+  toString(): string;
+  /** The part after the transport prefix. */
+  readonly within: string;
+  /** The docker reference (`docker.io/library/busybox:latest`) this image carries, if any: used for signatures and RepoTags. */
+  readonly dockerReference?: string;
+  newSource(options?: TransportOptions): Promise<ImageSource>;
+  newDestination(options?: TransportOptions): Promise<ImageDestination>;
+  /** Remove the image (what `delete`/`rmi` do); transports that cannot delete throw UNSUPPORTED. */
+  deleteImage?(options?: TransportOptions): Promise<void>;
+}
+
+export interface Transport {
+  readonly name: string;
+  parse(within: string): ImageReference;
+}
+
+/**
+ * Read side of a transport. Everything it returns is untrusted: the copy
+ * pipeline parses manifests and verifies every blob stream against its descriptor.
+ */
+export interface ImageSource {
+  readonly reference: ImageReference;
+  /** The top-level manifest (image or index), or one instance of an index by digest. */
+  getManifest(instanceDigest?: Digest): Promise<ManifestBlob>;
+  /** A stream of the blob's bytes; the caller verifies digest and size. */
+  getBlob(descriptor: Descriptor): Promise<Readable>;
+  close(): Promise<void>;
+}
+
+/** What a destination can store; the copy pipeline converts or refuses accordingly. */
+export interface DestinationCapabilities {
+  /** Can store an index with its instances (oci:, dir:, docker://); docker-archive: cannot. */
+  index: boolean;
+  /** Manifest media types accepted, in preference order; undefined means any. */
+  manifestMediaTypes?: readonly string[];
+  /** Whether the destination needs blob sizes known before putBlob (registries can stream). */
+  needsKnownSize?: boolean;
+}
+
+/**
+ * Write side of a transport. Nothing becomes visible before `commit`, and a
+ * blob is only ever stored under a digest it was verified to have.
+ */
+export interface ImageDestination {
+  readonly reference: ImageReference;
+  readonly capabilities: DestinationCapabilities;
+  /** True when the destination already holds this blob (or made it available, e.g. by a cross-repo mount). */
+  tryReuseBlob(descriptor: Descriptor): Promise<boolean>;
+  /** Store a blob from a stream; must verify digest and size before making it visible. */
+  putBlob(descriptor: Descriptor, content: Readable): Promise<void>;
+  /**
+   * Store a manifest. With `instanceDigest` it is one instance of an index (stored by digest only);
+   * without, it is the top-level manifest the reference names.
+   */
+  putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<void>;
+  /** Make everything visible atomically (index.json, tags, archive rename). */
+  commit(): Promise<void>;
+  /** Release resources; without a prior commit, abandon what was written. */
+  close(): Promise<void>;
+}
