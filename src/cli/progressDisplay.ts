@@ -1,0 +1,51 @@
+import type { CopyProgressEvent } from '../copy/progress.js';
+
+/**
+ * Renders copy progress: a live line per blob on a TTY, nothing otherwise
+ * (the command prints one summary line at the end instead).
+ */
+export function progressDisplay(stream: NodeJS.WriteStream): ((event: CopyProgressEvent) => void) | undefined {
+  if (!stream.isTTY) return undefined;
+  const started = new Map<string, number>();
+  const short = (digest: string): string => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
+  const line = (text: string): void => {
+    stream.write(`\r\x1b[2K${text}`);
+  };
+  return (event) => {
+    switch (event.type) {
+      case 'blob-reused':
+        line(`Copying blob ${short(event.descriptor.digest)} skipped: already exists\n`);
+        break;
+      case 'blob-skipped':
+        line(`Copying blob ${short(event.descriptor.digest)} skipped: ${event.reason}\n`);
+        break;
+      case 'blob-start':
+        started.set(event.descriptor.digest, Date.now());
+        break;
+      case 'blob-progress': {
+        const seconds = Math.max(0.001, (Date.now() - (started.get(event.descriptor.digest) ?? Date.now())) / 1000);
+        line(`Copying blob ${short(event.descriptor.digest)} ${formatBytes(event.bytes)} / ${formatBytes(event.descriptor.size)} (${formatBytes(event.bytes / seconds)}/s)`);
+        break;
+      }
+      case 'blob-done':
+        line(`Copying blob ${short(event.descriptor.digest)} done ${formatBytes(event.bytes)}\n`);
+        break;
+      case 'manifest':
+        line(`Writing manifest ${short(event.digest)}${event.instance ? ' (instance)' : ''}\n`);
+        break;
+      case 'image':
+        break;
+    }
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}
