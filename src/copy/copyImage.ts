@@ -65,19 +65,31 @@ const PROGRESS_INTERVAL_MS = 250;
  */
 export async function copyImage(from: ImageReference, to: ImageReference, options: CopyOptions = {}): Promise<CopyResult> {
   const source = await from.newSource(options.sourceOptions);
-  let destination: ImageDestination | undefined;
   try {
-    destination = await to.newDestination(options.destinationOptions);
+    return await copyFromSource(source, to, options);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * The same pipeline from an already open source: how builders hand over an
+ * image they describe lazily (a base plus new layers) without writing it first.
+ * The caller keeps ownership of `source`.
+ */
+export async function copyFromSource(source: ImageSource, to: ImageReference, options: CopyOptions = {}): Promise<CopyResult> {
+  const destination = await to.newDestination(options.destinationOptions);
+  try {
     const counters: Counters = { blobsCopied: 0, blobsReused: 0, blobsSkipped: 0, bytesCopied: 0 };
     const run = new CopyRun(source, destination, options, counters);
     const top = await run.readManifest();
     const written = top.kind === 'index' ? await run.copyIndex(top) : await run.copyImageManifest(top, undefined);
     await destination.commit();
-    const copied: CopiedImage = { source: from, destination: to, manifestDigest: written.digest, instanceDigests: written.instances };
+    const copied: CopiedImage = { source: source.reference, destination: to, manifestDigest: written.digest, instanceDigests: written.instances };
     await options.afterCommit?.(copied);
     return { ...copied, mediaType: written.mediaType, ...counters };
   } finally {
-    await Promise.allSettled([source.close(), destination?.close()]);
+    await destination.close();
   }
 }
 
