@@ -1,1 +1,2 @@
 /** Importing this module registers every transport berth has. */
+import './oci-layout/ociLayoutTransport.js';

@@ -1,0 +1,244 @@
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BerthError } from '../../errors/BerthError.js';
+import type { Descriptor } from '../../oci/descriptor.js';
+import { digestAlgorithm, digestHex, digestOf, type Digest } from '../../oci/digest.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type ImageIndex } from '../../oci/manifest.js';
+import { MediaType } from '../../oci/mediaTypes.js';
+import { isOrphanTemp, syncDirectory, TEMP_MARK, tempSibling, writeFileAtomic } from '../files/atomicWrite.js';
+import { withFileLock } from '../files/fileLock.js';
+import { storeVerifiedBlob } from '../files/streamToFile.js';
+
+export const LAYOUT_FILE = 'oci-layout';
+export const INDEX_FILE = 'index.json';
+export const LOCK_FILE = 'index.json.lock';
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+const LAYOUT_VERSION = '1.0.0';
+
+/** Entries a layout berth is creating may hold before its `oci-layout` file appears (a crash mid-creation). */
+const CREATION_ENTRIES = new Set(['blobs', INDEX_FILE, LOCK_FILE]);
+
+/**
+ * An OCI image layout directory (image-spec image-layout.md, version 1.x).
+ * Blobs only appear under their name after their digest was verified, and
+ * index.json is only ever replaced whole, under a lock, by re-reading and merging.
+ */
+export class OciLayout {
+  constructor(readonly root: string) {}
+
+  blobPath(digest: Digest): string {
+    return join(this.root, 'blobs', digestAlgorithm(digest), digestHex(digest));
+  }
+
+  /** Fail unless `root` is an OCI layout of a version berth reads. */
+  async check(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(join(this.root, LAYOUT_FILE), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError('NOT_FOUND', `${this.root} is not an OCI image layout (no ${LAYOUT_FILE} file)`);
+      throw err;
+    }
+    let version: unknown;
+    try {
+      version = (JSON.parse(text) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+    } catch {
+      throw new BerthError('LAYOUT_INVALID', `${join(this.root, LAYOUT_FILE)} is not valid JSON`);
+    }
+    if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
+      throw new BerthError('LAYOUT_INVALID', `${this.root}: unsupported image layout version ${JSON.stringify(version)}`);
+    }
+  }
+
+  async readIndex(): Promise<ImageIndex> {
+    await this.check();
+    const path = join(this.root, INDEX_FILE);
+    let bytes: Buffer;
+    try {
+      bytes = await readBounded(path, MAX_MANIFEST_BYTES);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError('LAYOUT_INVALID', `${this.root} has no ${INDEX_FILE}`);
+      throw err;
+    }
+    try {
+      const doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+      // umoci and older tools write `"manifests": null` for an empty layout.
+      if (doc && typeof doc === 'object' && doc.manifests === null) return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+      const parsed = parseManifest(bytes, MediaType.ociIndex);
+      if (parsed.kind !== 'index') throw new BerthError('LAYOUT_INVALID', `${path} is not an image index`);
+      return parsed.index;
+    } catch (err) {
+      if (err instanceof BerthError && err.code !== 'LAYOUT_INVALID') throw new BerthError('LAYOUT_INVALID', `${path}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Make sure the layout exists. A missing directory is built beside it and
+   * renamed into place, so a crash leaves either nothing or a valid empty layout.
+   */
+  async ensure(): Promise<void> {
+    const entries = await readdir(this.root).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      if (err.code === 'ENOTDIR') throw new BerthError('LAYOUT_INVALID', `${this.root} exists and is not a directory`);
+      throw err;
+    });
+    if (entries === undefined) {
+      await mkdir(dirname(this.root), { recursive: true });
+      const staging = tempSibling(this.root);
+      await mkdir(staging);
+      try {
+        await populate(staging);
+        await rename(staging, this.root);
+        await syncDirectory(dirname(this.root));
+      } catch (err) {
+        await rm(staging, { recursive: true, force: true });
+        const code = (err as NodeJS.ErrnoException).code;
+        // Another writer created it first: use theirs.
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      }
+      return this.check();
+    }
+    if (entries.includes(LAYOUT_FILE)) return this.check();
+    if (entries.some((e) => !CREATION_ENTRIES.has(e) && !e.includes(TEMP_MARK))) {
+      throw new BerthError('LAYOUT_INVALID', `${this.root} is a non-empty directory that is not an OCI image layout`);
+    }
+    await populate(this.root);
+  }
+
+  async hasBlob(descriptor: Descriptor): Promise<boolean> {
+    try {
+      const info = await stat(this.blobPath(descriptor.digest));
+      return info.isFile() && info.size === descriptor.size;
+    } catch {
+      return false;
+    }
+  }
+
+  async putBlob(descriptor: Descriptor, content: Readable): Promise<void> {
+    const path = this.blobPath(descriptor.digest);
+    await mkdir(dirname(path), { recursive: true });
+    await storeVerifiedBlob(path, descriptor, content);
+  }
+
+  /** Store bytes (a manifest) as a blob; returns their digest. */
+  async putBytes(bytes: Buffer): Promise<Digest> {
+    const digest = digestOf(bytes);
+    const path = this.blobPath(digest);
+    if (await this.hasBlob({ mediaType: 'application/octet-stream', digest, size: bytes.length })) return digest;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, bytes);
+    return digest;
+  }
+
+  /** Read a small blob (manifest, config) whole, checking size and digest. */
+  async readSmallBlob(digest: Digest, expectedSize?: number): Promise<Buffer> {
+    const path = this.blobPath(digest);
+    let bytes: Buffer;
+    try {
+      bytes = await readBounded(path, MAX_MANIFEST_BYTES);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is missing from ${this.root}`);
+      throw err;
+    }
+    if (expectedSize !== undefined && bytes.length !== expectedSize) {
+      throw new BerthError('SIZE_MISMATCH', `blob ${digest} in ${this.root} has ${bytes.length} bytes, its descriptor says ${expectedSize}`);
+    }
+    if (digestOf(bytes, digestAlgorithm(digest)) !== digest) throw new BerthError('DIGEST_MISMATCH', `blob ${digest} in ${this.root} does not match its digest`);
+    return bytes;
+  }
+
+  async openBlob(descriptor: Descriptor): Promise<Readable> {
+    const path = this.blobPath(descriptor.digest);
+    const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new BerthError('BLOB_UNKNOWN', `blob ${descriptor.digest} is missing from ${this.root}`);
+      throw err;
+    });
+    return handle.createReadStream();
+  }
+
+  /**
+   * Change index.json under the layout lock: read the current one (another
+   * writer may have committed since we started), apply `change`, replace atomically.
+   */
+  async updateIndex<T>(change: (index: ImageIndex) => Promise<IndexChange<T>> | IndexChange<T>): Promise<T> {
+    return withFileLock(join(this.root, LOCK_FILE), async () => {
+      const current = await this.readIndex();
+      const { index, result, afterWrite } = await change(current);
+      await writeFileAtomic(join(this.root, INDEX_FILE), serializeIndex(index));
+      await afterWrite?.();
+      return result;
+    });
+  }
+
+  /** Remove temp files left by berth processes that died (kill -9) while writing. */
+  async removeOrphans(): Promise<void> {
+    const dirs = [this.root, join(this.root, 'blobs', 'sha256'), join(this.root, 'blobs', 'sha512')];
+    for (const dir of dirs) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) {
+        if (isOrphanTemp(name)) await rm(join(dir, name), { recursive: true, force: true });
+      }
+    }
+  }
+
+  /** Every blob digest reachable from `roots` (manifests, indexes, configs, layers) that exists here. */
+  async reachable(roots: Descriptor[]): Promise<Set<Digest>> {
+    const seen = new Set<Digest>();
+    const queue = [...roots];
+    while (queue.length > 0) {
+      const descriptor = queue.pop() as Descriptor;
+      if (seen.has(descriptor.digest)) continue;
+      seen.add(descriptor.digest);
+      if (!isManifestLike(descriptor.mediaType)) continue;
+      let bytes: Buffer;
+      try {
+        bytes = await this.readSmallBlob(descriptor.digest);
+      } catch {
+        continue;
+      }
+      const parsed = parseManifest(bytes, descriptor.mediaType);
+      if (parsed.kind === 'index') queue.push(...parsed.index.manifests);
+      else queue.push(parsed.manifest.config, ...parsed.manifest.layers);
+    }
+    return seen;
+  }
+}
+
+export interface IndexChange<T> {
+  index: ImageIndex;
+  result: T;
+  /** Runs after the new index.json is in place, still under the lock (deleting blobs it no longer names). */
+  afterWrite?: () => Promise<void>;
+}
+
+function isManifestLike(mediaType: string): boolean {
+  return [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].includes(mediaType as never);
+}
+
+async function populate(dir: string): Promise<void> {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  await writeFileAtomic(join(dir, INDEX_FILE), serializeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+  // oci-layout last: its presence says the layout is complete.
+  await writeFileAtomic(join(dir, LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+}
+
+export function serializeIndex(index: ImageIndex): string {
+  const out: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: index.manifests };
+  if (index.annotations) out.annotations = index.annotations;
+  return JSON.stringify(out);
+}
+
+/** Read a file refusing anything larger than `limit` (untrusted layouts may hold huge "manifests"). */
+export async function readBounded(path: string, limit: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new BerthError('LAYOUT_INVALID', `${path} is not a regular file`);
+    if (info.size > limit) throw new BerthError('MANIFEST_INVALID', `${path} is larger than ${limit} bytes`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
