@@ -1,0 +1,420 @@
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  chmodSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BerthError, toBerthError } from '../errors/BerthError.js';
+import { decompressStream } from './compression.js';
+import { RootResolver, fsPath, lstatOrUndefined } from './rootResolver.js';
+import { cleanMemberPath } from './tarPath.js';
+import { TarReader, printable, type TarEntryHeader } from './tarReader.js';
+
+/** Maps ids found in a layer to ids on the host (for user-namespaced, rootless bundles). */
+export interface IdMapper {
+  uid(containerUid: number): number;
+  gid(containerGid: number): number;
+}
+
+export interface ApplyLimits {
+  /** Most members accepted in one layer (a tar bomb of tiny entries is refused). Default 1,000,000. */
+  maxEntries?: number;
+  /** Most bytes of member data written from one layer. Default: unlimited. */
+  maxBytes?: number;
+  /** Largest PAX/long-name record. Default 1 MiB. */
+  maxMetadataBytes?: number;
+}
+
+export interface ApplyOptions {
+  /** Set owners from the archive (default: when running as root). */
+  chown?: boolean;
+  idMap?: IdMapper;
+  /** Create character and block devices (needs root as well; default false: they are skipped with a warning). */
+  devices?: boolean;
+  limits?: ApplyLimits;
+  onWarning?: (message: string) => void;
+}
+
+export interface ApplyResult {
+  entries: number;
+  bytes: number;
+  warnings: string[];
+}
+
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+const OPEN_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const DEFAULT_MAX_ENTRIES = 1_000_000;
+
+interface PendingDirectory {
+  rel: string;
+  mode: number;
+  mtime: number;
+}
+
+/**
+ * The secure layer applier. It consumes an uncompressed tar synchronously
+ * (fs sync calls in a tight loop: per-entry promises cost more than the
+ * syscalls for small files) and:
+ *  - resolves every parent directory inside the root (RootResolver), so no
+ *    member, symlink or hardlink can reach outside it;
+ *  - never follows the final component: whatever is there is replaced (later
+ *    entries win, as in docker), and files are opened O_EXCL|O_NOFOLLOW;
+ *  - applies OCI whiteouts (`.wh.NAME`) and opaque markers (`.wh..wh..opq`)
+ *    to what lower layers left, never to this layer's own members;
+ *  - defers directory modes and mtimes to the end so read-only directories and
+ *    later children do not disturb them.
+ * It assumes nothing else modifies the root while it runs.
+ */
+export class LayerApplier {
+  private readonly resolver: RootResolver;
+  private readonly chown: boolean;
+  private readonly idMap: IdMapper | undefined;
+  private readonly devices: boolean;
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private readonly onWarning: ((message: string) => void) | undefined;
+  readonly reader: TarReader;
+  readonly result: ApplyResult = { entries: 0, bytes: 0, warnings: [] };
+  /** Resolved paths this layer created; whiteouts never remove them. */
+  private readonly created = new Set<string>();
+  /** Directories holding something this layer created (for opaque markers applied after their contents). */
+  private readonly holdsCreated = new Set<string>();
+  /** Directory modes/times set at the end; re-inserting keeps the latest entry last. */
+  private readonly directories = new Map<string, PendingDirectory>();
+  private fd = -1;
+  private current: TarEntryHeader | undefined;
+  private currentRel = '';
+  private warnedXattrs = false;
+
+  constructor(rootDir: string, options: ApplyOptions = {}) {
+    this.resolver = new RootResolver(rootDir);
+    this.resolver.onImplicitDirectory = (rel) => this.markCreated(rel);
+    this.chown = options.chown ?? process.getuid?.() === 0;
+    this.idMap = options.idMap;
+    this.devices = (options.devices ?? false) && process.getuid?.() === 0;
+    this.maxEntries = options.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.maxBytes = options.limits?.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.onWarning = options.onWarning;
+    this.reader = new TarReader(
+      { entry: (h) => this.entry(h), data: (c) => this.data(c), entryEnd: () => this.entryEnd() },
+      { maxMetadataBytes: options.limits?.maxMetadataBytes },
+    );
+  }
+
+  /** Feed uncompressed tar bytes. */
+  push(chunk: Buffer): void {
+    this.reader.push(chunk);
+  }
+
+  /** Input ended: check the archive was complete, then set directory modes and times. */
+  finish(): ApplyResult {
+    this.reader.finish();
+    const pending = [...this.directories.values()];
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const dir = pending[i]!;
+      // Re-resolve: a later member may have replaced a parent with a symlink since this directory was made.
+      const parts = dir.rel === '' ? [] : dir.rel.split('/');
+      let resolved: string | undefined;
+      try {
+        resolved = this.resolver.resolveDirectory(parts, false);
+      } catch {
+        resolved = undefined;
+      }
+      if (resolved !== dir.rel) continue;
+      const path = fsPath(this.resolver.abs(dir.rel));
+      chmodSync(path, dir.mode);
+      utimesSync(path, dir.mtime, dir.mtime);
+    }
+    return this.result;
+  }
+
+  /** Release an open file after a failure. */
+  abort(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  private warn(message: string): void {
+    this.result.warnings.push(message);
+    this.onWarning?.(message);
+  }
+
+  private markCreated(rel: string): void {
+    this.created.add(rel);
+    let slash = rel.lastIndexOf('/');
+    while (slash > 0) {
+      const parent = rel.slice(0, slash);
+      if (this.holdsCreated.has(parent)) break;
+      this.holdsCreated.add(parent);
+      slash = parent.lastIndexOf('/');
+    }
+    this.holdsCreated.add('');
+  }
+
+  private entry(h: TarEntryHeader): void {
+    if (++this.result.entries > this.maxEntries) {
+      throw new BerthError('LAYER_INVALID', `layer has more than ${this.maxEntries} entries (tar bomb?)`);
+    }
+    const parts = cleanMemberPath(h.name);
+    const base = parts[parts.length - 1];
+    if (base !== undefined && base.startsWith(WHITEOUT)) {
+      this.whiteout(h, parts.slice(0, -1), base);
+      return;
+    }
+    if (h.xattrs.size > 0 && !this.warnedXattrs) {
+      this.warnedXattrs = true;
+      this.warn(`extended attributes (e.g. ${printable([...h.xattrs.keys()][0]!)}) are not applied`);
+    }
+    if (base === undefined) {
+      if (h.type !== 'directory') throw new BerthError('LAYER_INVALID', `a ${h.type} entry cannot replace the root directory`);
+      this.ownAndTime('', h);
+      this.deferDirectory('', h);
+      return;
+    }
+    const parent = this.resolver.resolveDirectory(parts.slice(0, -1), true)!;
+    const rel = parent === '' ? base : `${parent}/${base}`;
+    const abs = this.resolver.abs(rel);
+    switch (h.type) {
+      case 'directory':
+        this.directory(rel, abs, h);
+        break;
+      case 'file':
+        this.openFile(rel, abs, h);
+        return;
+      case 'symlink':
+        this.replace(abs);
+        symlinkSync(fsPath(h.linkname), fsPath(abs));
+        this.ownAndTime(rel, h, true);
+        break;
+      case 'hardlink':
+        this.hardlink(rel, abs, h);
+        break;
+      case 'char-device':
+      case 'block-device':
+      case 'fifo':
+        this.special(rel, abs, h);
+        break;
+    }
+    this.markCreated(rel);
+  }
+
+  private directory(rel: string, abs: string, h: TarEntryHeader): void {
+    const st = lstatOrUndefined(abs);
+    if (!st || !st.isDirectory()) {
+      if (st) this.remove(abs, st);
+      mkdirSync(fsPath(abs), { mode: 0o700 });
+    }
+    this.ownAndTime(rel, h);
+    this.deferDirectory(rel, h);
+  }
+
+  private deferDirectory(rel: string, h: TarEntryHeader): void {
+    this.directories.delete(rel);
+    this.directories.set(rel, { rel, mode: h.mode, mtime: h.mtime });
+  }
+
+  private openFile(rel: string, abs: string, h: TarEntryHeader): void {
+    const path = fsPath(abs);
+    try {
+      this.fd = openSync(path, OPEN_NEW, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      this.replace(abs);
+      this.fd = openSync(path, OPEN_NEW, 0o600);
+    }
+    this.current = h;
+    this.currentRel = rel;
+    if (h.size === 0) this.closeFile();
+  }
+
+  private data(chunk: Buffer): void {
+    this.result.bytes += chunk.length;
+    if (this.result.bytes > this.maxBytes) throw new BerthError('LAYER_INVALID', `layer expands to more than ${this.maxBytes} bytes (tar bomb?)`);
+    let off = 0;
+    while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
+  }
+
+  private entryEnd(): void {
+    if (this.fd >= 0) this.closeFile();
+  }
+
+  private closeFile(): void {
+    const h = this.current!;
+    const fd = this.fd;
+    if (this.chown) {
+      const [uid, gid] = this.ids(h);
+      fchownSync(fd, uid, gid);
+    }
+    // After chown: chown clears set-id bits.
+    fchmodSync(fd, h.mode);
+    futimesSync(fd, h.mtime, h.mtime);
+    closeSync(fd);
+    this.fd = -1;
+    this.markCreated(this.currentRel);
+    this.current = undefined;
+  }
+
+  private hardlink(rel: string, abs: string, h: TarEntryHeader): void {
+    const targetParts = cleanMemberPath(h.linkname, 'hardlink target');
+    if (targetParts.length === 0) throw new BerthError('LAYER_INVALID', `hardlink "${printable(h.name)}" points at the root directory`);
+    const targetParent = this.resolver.resolveDirectory(targetParts.slice(0, -1), false);
+    const targetRel = targetParent === undefined ? undefined : targetParent === '' ? targetParts[targetParts.length - 1]! : `${targetParent}/${targetParts[targetParts.length - 1]!}`;
+    const targetStat = targetRel === undefined ? undefined : lstatOrUndefined(this.resolver.abs(targetRel));
+    if (targetRel === undefined || !targetStat) {
+      throw new BerthError('LAYER_INVALID', `hardlink "${printable(h.name)}" points at "${printable(h.linkname)}", which does not exist in the root`);
+    }
+    if (targetStat.isDirectory()) throw new BerthError('LAYER_INVALID', `hardlink "${printable(h.name)}" points at a directory`);
+    if (targetRel === rel) return;
+    this.replace(abs);
+    linkSync(fsPath(this.resolver.abs(targetRel)), fsPath(abs));
+  }
+
+  private special(rel: string, abs: string, h: TarEntryHeader): void {
+    if (h.type !== 'fifo' && !this.devices) {
+      this.warn(`device node "${printable(h.name)}" skipped (devices are created only as root with the devices option)`);
+      return;
+    }
+    this.replace(abs);
+    const mode = (h.mode & 0o7777).toString(8);
+    const args = h.type === 'fifo' ? ['-m', mode, abs] : ['-m', mode, abs, h.type === 'char-device' ? 'c' : 'b', String(h.devmajor), String(h.devminor)];
+    try {
+      execFileSync(h.type === 'fifo' ? 'mkfifo' : 'mknod', args.map((a) => Buffer.from(a, 'latin1').toString()), { stdio: 'ignore' });
+    } catch (err) {
+      throw new BerthError('IO_ERROR', `cannot create ${h.type} "${printable(h.name)}"`, { cause: err });
+    }
+    this.ownAndTime(rel, h, true);
+  }
+
+  private whiteout(h: TarEntryHeader, parentParts: string[], base: string): void {
+    let parent: string | undefined;
+    try {
+      parent = this.resolver.resolveDirectory(parentParts, false);
+    } catch (err) {
+      // A whiteout under a non-directory hides nothing.
+      if (!(err instanceof BerthError && err.code === 'LAYER_INVALID')) throw err;
+    }
+    if (base === OPAQUE) {
+      if (parent !== undefined) this.opaque(parent);
+      return;
+    }
+    // Other .wh..wh.* names are aufs bookkeeping (hardlink dirs, metadata); docker ignores them too.
+    if (base.startsWith(`${WHITEOUT}${WHITEOUT}`)) return;
+    const name = base.slice(WHITEOUT.length);
+    if (name === '' || name === '.' || name === '..') {
+      throw new BerthError('UNSAFE_PATH', `whiteout "${printable(h.name)}" names no valid entry`);
+    }
+    if (parent === undefined) return;
+    const rel = parent === '' ? name : `${parent}/${name}`;
+    if (this.created.has(rel) || this.holdsCreated.has(rel)) return;
+    const st = lstatOrUndefined(this.resolver.abs(rel));
+    if (st) this.remove(this.resolver.abs(rel), st);
+  }
+
+  /** Hide everything lower layers put under `dir`, keeping what this layer wrote there. */
+  private opaque(dir: string): void {
+    const abs = this.resolver.abs(dir);
+    const names = readdirSync(fsPath(abs), { encoding: 'buffer' });
+    for (const nameBuf of names) {
+      const name = nameBuf.toString('latin1');
+      const rel = dir === '' ? name : `${dir}/${name}`;
+      const childAbs = this.resolver.abs(rel);
+      const st = lstatOrUndefined(childAbs);
+      if (!st) continue;
+      if (st.isDirectory() && (this.holdsCreated.has(rel) || this.created.has(rel))) {
+        this.opaque(rel);
+        continue;
+      }
+      if (this.created.has(rel)) continue;
+      this.remove(childAbs, st);
+    }
+  }
+
+  /** Remove whatever exists at `abs` (never following it). */
+  private replace(abs: string): void {
+    const st = lstatOrUndefined(abs);
+    if (st) this.remove(abs, st);
+  }
+
+  private remove(abs: string, st: Stats): void {
+    if (st.isDirectory()) {
+      rmSync(fsPath(abs), { recursive: true, force: true });
+      this.resolver.invalidate();
+      return;
+    }
+    unlinkSync(fsPath(abs));
+    if (st.isSymbolicLink()) this.resolver.invalidate();
+  }
+
+  private ids(h: TarEntryHeader): [number, number] {
+    if (!this.idMap) return [h.uid, h.gid];
+    return [this.idMap.uid(h.uid), this.idMap.gid(h.gid)];
+  }
+
+  private ownAndTime(rel: string, h: TarEntryHeader, noFollow = false): void {
+    const path = fsPath(this.resolver.abs(rel));
+    if (this.chown) {
+      const [uid, gid] = this.ids(h);
+      lchownSync(path, uid, gid);
+    }
+    if (noFollow) lutimesSync(path, h.mtime, h.mtime);
+  }
+}
+
+/**
+ * Apply one layer (a tar stream, gzip/zstd detected by magic) to `rootDir`.
+ * Never writes outside `rootDir`; throws a BerthError (UNSAFE_PATH,
+ * LAYER_INVALID, UNSUPPORTED) on archives it will not apply.
+ */
+export async function applyLayer(rootDir: string, tar: Readable, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const applier = new LayerApplier(rootDir, options);
+  try {
+    await pipeline(tar, decompressStream(), applierSink(applier));
+  } catch (err) {
+    applier.abort();
+    throw toBerthError(err);
+  }
+  return applier.result;
+}
+
+/** A Writable that feeds an applier and finishes it at end of input. */
+export function applierSink(applier: LayerApplier): Writable {
+  return new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, done) {
+      try {
+        applier.push(chunk);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+    final(done) {
+      try {
+        applier.finish();
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
+}
