@@ -1,2 +1,3 @@
 /** Importing this module registers every transport berth has. */
 import './oci-layout/ociLayoutTransport.js';
+import './oci-archive/ociArchiveTransport.js';

@@ -1,0 +1,58 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar-stream';
+import { syncDirectory, tempSibling } from './atomicWrite.js';
+import { fsyncFile } from './streamToFile.js';
+
+/** One archive member: a directory, or a file copied from `source`. */
+export type PackEntry = { name: string; directory: true } | { name: string; source: string };
+
+/**
+ * Write `entries` (in the given order) as a tar to `file`, through a temp
+ * sibling renamed into place only when complete: a crash leaves the old file.
+ * Headers are fixed (mtime 0, root owner) so the same content gives the same tar.
+ */
+export async function packArchive(file: string, entries: PackEntry[]): Promise<void> {
+  const temp = tempSibling(file);
+  const pack = tar.pack();
+  const writing = pipeline(pack, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+  try {
+    for (const entry of entries) {
+      if ('directory' in entry) {
+        pack.entry({ name: `${entry.name}/`, type: 'directory', mode: 0o755, mtime: new Date(0), uid: 0, gid: 0 });
+        continue;
+      }
+      const size = (await stat(entry.source)).size;
+      const sink = pack.entry({ name: entry.name, type: 'file', size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
+      await pipeline(createReadStream(entry.source), sink);
+    }
+    pack.finalize();
+    await writing;
+    await fsyncFile(temp);
+    await rename(temp, file);
+  } catch (err) {
+    pack.destroy();
+    await writing.catch(() => undefined);
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await syncDirectory(dirname(file));
+}
+
+/** Entries for every file under an OCI layout directory, in the order the spec lists them. */
+export function layoutEntries(root: string, blobs: { algorithm: string; hex: string }[]): PackEntry[] {
+  const entries: PackEntry[] = [
+    { name: 'oci-layout', source: join(root, 'oci-layout') },
+    { name: 'index.json', source: join(root, 'index.json') },
+    { name: 'blobs', directory: true },
+  ];
+  for (const algorithm of [...new Set(blobs.map((b) => b.algorithm))].sort()) {
+    entries.push({ name: `blobs/${algorithm}`, directory: true });
+    for (const blob of blobs.filter((b) => b.algorithm === algorithm).sort((a, b) => a.hex.localeCompare(b.hex))) {
+      entries.push({ name: `blobs/${algorithm}/${blob.hex}`, source: join(root, 'blobs', algorithm, blob.hex) });
+    }
+  }
+  return entries;
+}
