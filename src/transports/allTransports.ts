@@ -1,3 +1,4 @@
 /** Importing this module registers every transport berth has. */
 import './oci-layout/ociLayoutTransport.js';
 import './oci-archive/ociArchiveTransport.js';
+import './dir/dirTransport.js';
