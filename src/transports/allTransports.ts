@@ -2,3 +2,4 @@
 import './oci-layout/ociLayoutTransport.js';
 import './oci-archive/ociArchiveTransport.js';
 import './dir/dirTransport.js';
+import './docker/register.js';

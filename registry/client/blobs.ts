@@ -1,0 +1,266 @@
+import { Readable } from 'node:stream';
+import { request } from 'undici';
+import { BerthError } from '../../src/errors/BerthError.js';
+import type { Descriptor } from '../../src/oci/descriptor.js';
+import type { Digest } from '../../src/oci/digest.js';
+import { discard, readLimited } from './body.js';
+import { networkError, responseError } from './errors.js';
+import { pullScope, pushScope, type RegistryClient, type RegistryResponse } from './RegistryClient.js';
+import { isRetryableNetworkError, isRetryableStatus } from './retry.js';
+
+const MAX_REDIRECTS = 5;
+
+/** Whether the repository holds the blob (HEAD). */
+export async function blobExists(client: RegistryClient, repository: string, digest: Digest): Promise<boolean> {
+  const what = `HEAD blob ${repository}@${digest}`;
+  const res = await client.send({ method: 'HEAD', path: `/v2/${repository}/blobs/${digest}`, scopes: [pullScope(repository)], what });
+  await discard(res.body);
+  if (res.statusCode === 200) return true;
+  if (res.statusCode === 404) return false;
+  throw responseError(client.host, what, res.statusCode, '');
+}
+
+/**
+ * Open the blob at `offset`, following redirects (to storage backends) without
+ * sending registry credentials to other origins.
+ */
+async function openBlob(client: RegistryClient, repository: string, digest: Digest, offset: number): Promise<RegistryResponse> {
+  const what = `GET blob ${repository}@${digest}`;
+  const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+  let res = await client.send({ method: 'GET', path: `/v2/${repository}/blobs/${digest}`, scopes: [pullScope(repository)], what, headers });
+  for (let hops = 0; res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304; hops++) {
+    const location = res.headers.location;
+    await discard(res.body);
+    if (typeof location !== 'string' || hops >= MAX_REDIRECTS) throw new BerthError('REGISTRY_ERROR', `registry ${client.host}: ${what}: bad redirect`);
+    const target = new URL(location, res.url);
+    if (target.origin === res.url.origin) {
+      res = await client.send({ method: 'GET', path: target.href, scopes: [pullScope(repository)], what, headers });
+    } else {
+      res = await openForeign(client, target, headers, what);
+    }
+  }
+  return res;
+}
+
+/** A redirect target on another host (object storage): no credentials, same retry rules. */
+async function openForeign(client: RegistryClient, url: URL, headers: Record<string, string>, what: string): Promise<RegistryResponse> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await request(url, { method: 'GET', headers: { ...headers, 'user-agent': client.userAgent }, dispatcher: client.dispatcherForForeign() });
+      if (isRetryableStatus(res.statusCode) && attempt < client.retry.times) {
+        await discard(res.body);
+        await client.retry.wait(attempt, res.headers['retry-after']);
+        continue;
+      }
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body as RegistryResponse['body'], url };
+    } catch (err) {
+      if (isRetryableNetworkError(err) && attempt < client.retry.times) {
+        await client.retry.wait(attempt);
+        continue;
+      }
+      throw networkError(client.host, what, err);
+    }
+  }
+}
+
+/**
+ * A stream of the blob's bytes that survives broken connections: when the
+ * body fails or ends short of the descriptor's size, it asks again with
+ * `Range: bytes=N-` and carries on (skipping N bytes if the registry ignores
+ * Range). The caller still verifies the digest: bytes are never trusted here.
+ */
+export function blobStream(client: RegistryClient, repository: string, descriptor: Descriptor): Readable {
+  const what = `GET blob ${repository}@${descriptor.digest}`;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let offset = 0;
+    let failures = 0;
+    for (;;) {
+      let res: RegistryResponse;
+      try {
+        res = await openBlob(client, repository, descriptor.digest, offset);
+      } catch (err) {
+        if (err instanceof BerthError && err.code === 'NETWORK_ERROR' && failures < client.retry.times && offset > 0) {
+          await client.retry.wait(failures++);
+          continue;
+        }
+        throw err;
+      }
+      let skip = 0;
+      if (res.statusCode === 200) {
+        skip = offset;
+      } else if (res.statusCode === 206 && offset > 0) {
+        const start = /bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+        if (!start || Number(start[1]) !== offset) {
+          res.body.destroy();
+          throw new BerthError('REGISTRY_ERROR', `registry ${client.host}: ${what}: resumed at the wrong offset`);
+        }
+      } else {
+        const text = await readLimited(res.body, 64 * 1024).catch(() => '');
+        if (isRetryableStatus(res.statusCode) && failures < client.retry.times) {
+          await client.retry.wait(failures++, res.headers['retry-after']);
+          continue;
+        }
+        throw responseError(client.host, what, res.statusCode, text, res.statusCode === 404 ? 'BLOB_UNKNOWN' : undefined);
+      }
+      try {
+        for await (const raw of res.body as AsyncIterable<Buffer>) {
+          let chunk = raw;
+          if (skip > 0) {
+            if (chunk.length <= skip) {
+              skip -= chunk.length;
+              continue;
+            }
+            chunk = chunk.subarray(skip);
+            skip = 0;
+          }
+          offset += chunk.length;
+          yield chunk;
+        }
+      } catch (err) {
+        if (isRetryableNetworkError(err) && failures < client.retry.times) {
+          await client.retry.wait(failures++);
+          continue;
+        }
+        throw networkError(client.host, what, err);
+      }
+      if (offset < descriptor.size && failures < client.retry.times) {
+        // The connection ended early without an error (a truncated body): resume where it stopped.
+        await client.retry.wait(failures++);
+        continue;
+      }
+      return;
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false, highWaterMark: 256 * 1024 });
+}
+
+/** Ask the registry to link a blob from another repository it holds (cross-repository mount). */
+export async function mountBlob(client: RegistryClient, repository: string, from: string, digest: Digest): Promise<boolean> {
+  const what = `mount blob ${digest} from ${from} into ${repository}`;
+  const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+  const res = await client.send({ method: 'POST', path: `/v2/${repository}/blobs/uploads/${query}`, scopes: [pushScope(repository), pullScope(from)], what, headers: { 'content-length': '0' } });
+  await discard(res.body);
+  if (res.statusCode === 201) return true;
+  if (res.statusCode === 202) {
+    // The registry opened an ordinary upload instead; give it back rather than leave it dangling.
+    const location = res.headers.location;
+    if (typeof location === 'string') await cancelUpload(client, repository, location);
+    return false;
+  }
+  if (res.statusCode === 401 || res.statusCode === 403 || res.statusCode === 404 || res.statusCode === 405) return false;
+  throw responseError(client.host, what, res.statusCode, '');
+}
+
+async function cancelUpload(client: RegistryClient, repository: string, location: string): Promise<void> {
+  try {
+    const res = await client.send({ method: 'DELETE', path: location, scopes: [pushScope(repository)], what: 'cancel upload', retry: false });
+    await discard(res.body);
+  } catch {
+    // the registry expires abandoned uploads itself
+  }
+}
+
+async function startUpload(client: RegistryClient, repository: string, what: string): Promise<{ location: string; chunkMin: number }> {
+  const res = await client.expect({ method: 'POST', path: `/v2/${repository}/blobs/uploads/`, scopes: [pushScope(repository)], what, headers: { 'content-length': '0' } }, [202]);
+  await discard(res.body);
+  const location = res.headers.location;
+  if (typeof location !== 'string') throw new BerthError('REGISTRY_ERROR', `registry ${client.host}: ${what}: no upload Location`);
+  const chunkMin = Number(res.headers['oci-chunk-min-length'] ?? 0);
+  return { location: new URL(location, res.url).href, chunkMin: Number.isSafeInteger(chunkMin) && chunkMin > 0 ? chunkMin : 0 };
+}
+
+function withDigest(location: string, digest: Digest): string {
+  const url = new URL(location);
+  url.searchParams.set('digest', digest);
+  return url.href;
+}
+
+/** Blobs up to this size are read into memory and uploaded in one PUT that can be retried. */
+const SMALL_BLOB = 1024 * 1024;
+const DEFAULT_CHUNK = 16 * 1024 * 1024;
+
+/**
+ * Upload a blob: small ones monolithically (POST, PUT with the bytes, retried),
+ * large ones streamed in one PATCH, or in chunks when the registry sets
+ * OCI-Chunk-Min-Length. The registry checks the digest at the final PUT;
+ * if the content stream fails first (a digest mismatch found by the pipeline),
+ * the upload is cancelled and never completed.
+ */
+export async function uploadBlob(client: RegistryClient, repository: string, descriptor: Descriptor, content: Readable): Promise<void> {
+  const what = `upload blob ${descriptor.digest} to ${repository}`;
+  if (descriptor.size >= 0 && descriptor.size <= SMALL_BLOB) {
+    const bytes = await collect(content, descriptor.size);
+    const { location } = await startUpload(client, repository, what);
+    const res = await client.expect({ method: 'PUT', path: withDigest(location, descriptor.digest), scopes: [pushScope(repository)], what, headers: { 'content-type': 'application/octet-stream' }, body: bytes }, [201, 204]);
+    await discard(res.body);
+    return;
+  }
+  const { location, chunkMin } = await startUpload(client, repository, what);
+  try {
+    const final = chunkMin > 0 ? await uploadChunked(client, repository, location, content, Math.max(chunkMin, client.options.chunkSize ?? DEFAULT_CHUNK), what) : await uploadStreamed(client, repository, location, content, what);
+    const res = await client.expect({ method: 'PUT', path: withDigest(final, descriptor.digest), scopes: [pushScope(repository)], what, headers: { 'content-length': '0' } }, [201, 204]);
+    await discard(res.body);
+  } catch (err) {
+    content.destroy();
+    await cancelUpload(client, repository, location);
+    throw err;
+  }
+}
+
+async function uploadStreamed(client: RegistryClient, repository: string, location: string, content: Readable, what: string): Promise<string> {
+  let streamError: unknown;
+  content.once('error', (err) => {
+    streamError = err;
+  });
+  let res: RegistryResponse;
+  try {
+    res = await client.send({ method: 'PATCH', path: location, scopes: [pushScope(repository)], what, headers: { 'content-type': 'application/octet-stream' }, body: content, retry: false });
+  } catch (err) {
+    throw streamError ?? err;
+  }
+  if (streamError) {
+    await discard(res.body);
+    throw streamError;
+  }
+  if (res.statusCode !== 202) throw responseError(client.host, what, res.statusCode, await readLimited(res.body, 64 * 1024).catch(() => ''));
+  await discard(res.body);
+  const next = res.headers.location;
+  return typeof next === 'string' ? new URL(next, res.url).href : location;
+}
+
+async function uploadChunked(client: RegistryClient, repository: string, location: string, content: Readable, chunkSize: number, what: string): Promise<string> {
+  let current = location;
+  let offset = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (pendingBytes === 0) return;
+    const body = Buffer.concat(pending, pendingBytes);
+    const range = `${offset}-${offset + body.length - 1}`;
+    const res = await client.expect({ method: 'PATCH', path: current, scopes: [pushScope(repository)], what, headers: { 'content-type': 'application/octet-stream', 'content-range': range, 'content-length': String(body.length) }, body }, [202]);
+    await discard(res.body);
+    const next = res.headers.location;
+    if (typeof next === 'string') current = new URL(next, res.url).href;
+    offset += body.length;
+    pending = [];
+    pendingBytes = 0;
+  };
+  for await (const chunk of content as AsyncIterable<Buffer>) {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    if (pendingBytes >= chunkSize) await flush();
+  }
+  await flush();
+  return current;
+}
+
+async function collect(content: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of content as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > size) break;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, Math.min(total, size));
+}

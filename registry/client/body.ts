@@ -1,0 +1,31 @@
+import type { Readable } from 'node:stream';
+import { BerthError } from '../../src/errors/BerthError.js';
+
+/** Read a response body as bytes, refusing (and abandoning the stream) past `max` bytes. */
+export async function readLimitedBuffer(body: Readable & { dump?: () => Promise<void> }, max: number, what = 'response'): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > max) {
+      body.destroy();
+      throw new BerthError('REGISTRY_ERROR', `${what} is larger than ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export async function readLimited(body: Readable, max: number): Promise<string> {
+  return (await readLimitedBuffer(body, max)).toString('utf8');
+}
+
+/** Throw a body away without reading much of it, so the connection can be reused or closed. */
+export async function discard(body: Readable & { dump?: (opts?: { limit: number }) => Promise<void> }): Promise<void> {
+  try {
+    if (typeof body.dump === 'function') await body.dump({ limit: 64 * 1024 });
+    else body.destroy();
+  } catch {
+    // a body we discard cannot fail anything
+  }
+}

@@ -1,0 +1,54 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { BerthError } from '../../src/errors/BerthError.js';
+
+const dispatchers = new Map<string, Dispatcher>();
+
+/**
+ * One connection pool per TLS setting, shared by every client in the process,
+ * so that a sync of many images reuses keep-alive connections. HTTPS_PROXY,
+ * HTTP_PROXY and NO_PROXY are honoured when set.
+ */
+export function dispatcherFor(tlsVerify: boolean, certDir: string | undefined): Dispatcher {
+  const key = `${tlsVerify}\0${certDir ?? ''}`;
+  let dispatcher = dispatchers.get(key);
+  if (!dispatcher) {
+    const connect = { rejectUnauthorized: tlsVerify, ...(certDir ? tlsFilesFrom(certDir) : {}) };
+    const options = { connect, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 };
+    const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => process.env[name]);
+    dispatcher = proxied ? new EnvHttpProxyAgent(options) : new Agent(options);
+    dispatchers.set(key, dispatcher);
+  }
+  return dispatcher;
+}
+
+/** Close every pool (the CLI does this before exiting so that idle sockets do not hold the process). */
+export async function closeDispatchers(): Promise<void> {
+  const all = [...dispatchers.values()];
+  dispatchers.clear();
+  await Promise.allSettled(all.map((d) => d.close()));
+}
+
+/** containers-certs.d layout: *.crt are CAs, NAME.cert + NAME.key a client key pair. */
+function tlsFilesFrom(dir: string): { ca?: string[]; cert?: string; key?: string } {
+  if (!existsSync(dir)) throw new BerthError('NOT_FOUND', `certificate directory ${dir} does not exist`);
+  const names = readdirSync(dir).sort();
+  const ca = names.filter((n) => n.endsWith('.crt')).map((n) => readFileSync(join(dir, n), 'utf8'));
+  const certName = names.find((n) => n.endsWith('.cert'));
+  const out: { ca?: string[]; cert?: string; key?: string } = {};
+  if (ca.length > 0) out.ca = ca;
+  if (certName) {
+    const keyName = `${certName.slice(0, -'.cert'.length)}.key`;
+    if (!names.includes(keyName)) throw new BerthError('CONFIG_INVALID', `${join(dir, certName)} has no matching ${keyName}`);
+    out.cert = readFileSync(join(dir, certName), 'utf8');
+    out.key = readFileSync(join(dir, keyName), 'utf8');
+  }
+  return out;
+}
+
+/** Loopback registries may speak plain HTTP even with TLS verification on, as docker and skopeo allow. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}

@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { BerthError } from '../errors/BerthError.js';
+
+export type PullFromMirror = 'all' | 'digest-only' | 'tag-only';
+
+export interface MirrorEntry {
+  location: string;
+  insecure: boolean;
+  pullFromMirror: PullFromMirror;
+}
+
+export interface RegistryEntry {
+  /** What references it applies to: `host`, `host/namespace`, or `*.domain`. */
+  prefix: string;
+  /** Where those references really live (replaces `prefix`). */
+  location: string;
+  insecure: boolean;
+  blocked: boolean;
+  mirrors: MirrorEntry[];
+}
+
+/** The parts of containers-registries.conf(5) v2 berth honours. */
+export interface RegistriesConf {
+  path: string | undefined;
+  unqualifiedSearchRegistries: string[];
+  shortNameMode: 'enforcing' | 'permissive' | 'disabled';
+  aliases: Record<string, string>;
+  registries: RegistryEntry[];
+}
+
+const EMPTY: RegistriesConf = { path: undefined, unqualifiedSearchRegistries: [], shortNameMode: 'enforcing', aliases: {}, registries: [] };
+
+/** $CONTAINERS_REGISTRIES_CONF, then ~/.config/containers/registries.conf, then /etc/containers/registries.conf. */
+export function defaultRegistriesConfPath(): string | undefined {
+  if (process.env.CONTAINERS_REGISTRIES_CONF) return process.env.CONTAINERS_REGISTRIES_CONF;
+  const user = join(process.env.XDG_CONFIG_HOME ?? join(process.env.HOME ?? homedir(), '.config'), 'containers', 'registries.conf');
+  if (existsSync(user)) return user;
+  return existsSync('/etc/containers/registries.conf') ? '/etc/containers/registries.conf' : undefined;
+}
+
+const cache = new Map<string, RegistriesConf>();
+
+export function loadRegistriesConf(explicit?: string): RegistriesConf {
+  const path = explicit ?? defaultRegistriesConfPath();
+  if (path === undefined) return EMPTY;
+  const cached = cache.get(path);
+  if (cached) return cached;
+  if (!existsSync(path)) {
+    if (explicit) throw new BerthError('NOT_FOUND', `registries configuration ${path} does not exist`);
+    return EMPTY;
+  }
+  const conf = parseRegistriesConf(readFileSync(path, 'utf8'), path);
+  cache.set(path, conf);
+  return conf;
+}
+
+/** Parse and check the file; mistakes are CONFIG_INVALID naming the file, never ignored. */
+export function parseRegistriesConf(text: string, path: string): RegistriesConf {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new BerthError('CONFIG_INVALID', `${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const bad = (why: string): BerthError => new BerthError('CONFIG_INVALID', `${path}: ${why}`);
+  const strings = (value: unknown, what: string): string[] => {
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw bad(`${what} must be a list of strings`);
+    return value as string[];
+  };
+  const bool = (value: unknown, what: string): boolean => {
+    if (value === undefined) return false;
+    if (typeof value !== 'boolean') throw bad(`${what} must be true or false`);
+    return value;
+  };
+  if (doc.registries !== undefined && typeof doc.registries === 'object' && !Array.isArray(doc.registries)) {
+    throw bad('the v1 format ([registries.search] tables) is not supported; use v2 ([[registry]] tables)');
+  }
+  const mode = doc['short-name-mode'] ?? 'enforcing';
+  if (mode !== 'enforcing' && mode !== 'permissive' && mode !== 'disabled') throw bad(`short-name-mode must be enforcing, permissive or disabled`);
+  const aliases: Record<string, string> = {};
+  if (doc.aliases !== undefined) {
+    if (!doc.aliases || typeof doc.aliases !== 'object') throw bad('[aliases] must be a table');
+    for (const [name, value] of Object.entries(doc.aliases)) {
+      if (typeof value !== 'string') throw bad(`alias "${name}" must be a string`);
+      aliases[name] = value;
+    }
+  }
+  const registries: RegistryEntry[] = [];
+  const rawRegistries = doc.registry ?? [];
+  if (!Array.isArray(rawRegistries)) throw bad('[[registry]] must be an array of tables');
+  rawRegistries.forEach((raw: Record<string, unknown>, i) => {
+    const what = `[[registry]] ${i + 1}`;
+    const location = raw.location;
+    const prefix = raw.prefix ?? location;
+    if (typeof prefix !== 'string' || prefix === '') throw bad(`${what} needs a prefix or location`);
+    if (location !== undefined && typeof location !== 'string') throw bad(`${what}: location must be a string`);
+    if (prefix.startsWith('*.') && location !== undefined && location !== '') throw bad(`${what}: a wildcard prefix cannot have a location`);
+    const digestOnly = bool(raw['mirror-by-digest-only'], `${what} mirror-by-digest-only`);
+    const rawMirrors = raw.mirror ?? [];
+    if (!Array.isArray(rawMirrors)) throw bad(`${what}: mirror must be an array of tables`);
+    const mirrors = rawMirrors.map((m: Record<string, unknown>, j): MirrorEntry => {
+      if (typeof m.location !== 'string' || m.location === '') throw bad(`${what} mirror ${j + 1} needs a location`);
+      const pull = m['pull-from-mirror'] ?? (digestOnly ? 'digest-only' : 'all');
+      if (pull !== 'all' && pull !== 'digest-only' && pull !== 'tag-only') throw bad(`${what} mirror ${j + 1}: pull-from-mirror must be all, digest-only or tag-only`);
+      return { location: m.location, insecure: bool(m.insecure, `${what} mirror insecure`), pullFromMirror: pull };
+    });
+    registries.push({
+      prefix,
+      location: typeof location === 'string' && location !== '' ? location : prefix,
+      insecure: bool(raw.insecure, `${what} insecure`),
+      blocked: bool(raw.blocked, `${what} blocked`),
+      mirrors,
+    });
+  });
+  return { path, unqualifiedSearchRegistries: strings(doc['unqualified-search-registries'], 'unqualified-search-registries'), shortNameMode: mode, aliases, registries };
+}
+
+/** The [[registry]] entry with the longest prefix matching `name` (`host/path`), as containers/image chooses it. */
+export function findRegistry(conf: RegistriesConf, name: string): RegistryEntry | undefined {
+  let best: RegistryEntry | undefined;
+  let bestLength = -1;
+  for (const entry of conf.registries) {
+    if (!prefixMatches(entry.prefix, name)) continue;
+    const length = entry.prefix.length;
+    if (length > bestLength) {
+      best = entry;
+      bestLength = length;
+    }
+  }
+  return best;
+}
+
+function prefixMatches(prefix: string, name: string): boolean {
+  if (prefix.startsWith('*.')) {
+    const host = name.split('/')[0] ?? '';
+    return host.endsWith(prefix.slice(1));
+  }
+  return name === prefix || name.startsWith(`${prefix}/`) || name.startsWith(`${prefix}:`) || name.startsWith(`${prefix}@`);
+}
+
+/** Replace the matched prefix of `name` with `location` (the prefix-rewriting rule of registries.conf). */
+export function rewrite(entry: RegistryEntry, name: string, location: string): string {
+  if (entry.prefix.startsWith('*.')) return name;
+  return location + name.slice(entry.prefix.length);
+}

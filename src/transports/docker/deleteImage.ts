@@ -1,0 +1,65 @@
+import { readLimited, discard } from '../../../registry/client/body.js';
+import { deleteScope } from '../../../registry/client/RegistryClient.js';
+import { responseError } from '../../../registry/client/errors.js';
+import { BerthError } from '../../errors/BerthError.js';
+import type { Digest } from '../../oci/digest.js';
+import type { TransportOptions } from '../types.js';
+import type { DockerImageReference } from './DockerImageReference.js';
+import { destinationEndpoint } from './endpoints.js';
+
+export interface DeleteResult {
+  /** The manifest digest deleted, when the manifest itself went (by-digest delete). */
+  deletedDigest?: Digest;
+  /** The tags that no longer exist afterwards (as far as berth could know before deleting). */
+  removedTags: string[];
+  /** How: an OCI 1.1 tag delete, or a manifest delete by digest. */
+  method: 'tag' | 'digest';
+}
+
+/**
+ * Delete what the reference names and nothing a user did not ask for:
+ * - by digest: the manifest goes, and with it every tag pointing at it (named in the result);
+ * - by tag: the tag alone where the registry supports OCI tag deletion; otherwise the
+ *   manifest is deleted by digest only if no other tag points at it, or if
+ *   `allTagsOfDigest` says the user accepts losing those tags too.
+ */
+export async function deleteDockerImage(reference: DockerImageReference, options: TransportOptions | undefined, flags: { allTagsOfDigest: boolean }): Promise<DeleteResult> {
+  const { client, repository } = destinationEndpoint(reference.ref.domain, reference.ref.path, options);
+  const { tag, digest } = reference.ref;
+  if (digest !== undefined) {
+    const tags = await tagsPointingAt(client, repository, digest).catch(() => []);
+    await client.deleteManifest(repository, digest);
+    return { deletedDigest: digest, removedTags: tags, method: 'digest' };
+  }
+  const what = `delete tag ${repository}:${tag}`;
+  const head = await client.headManifest(repository, tag!);
+  if (!head) throw new BerthError('TAG_UNKNOWN', `${reference.toString()}: no such tag`);
+  const res = await client.send({ method: 'DELETE', path: `/v2/${repository}/manifests/${tag}`, scopes: [deleteScope(repository)], what });
+  if (res.statusCode === 202 || res.statusCode === 200) {
+    await discard(res.body);
+    return { removedTags: [tag!], method: 'tag' };
+  }
+  const text = await readLimited(res.body, 64 * 1024).catch(() => '');
+  if (res.statusCode !== 400 && res.statusCode !== 405 && res.statusCode !== 501) throw responseError(client.host, what, res.statusCode, text);
+  if (!head.digest) throw new BerthError('REGISTRY_ERROR', `registry ${client.host}: cannot delete tags and did not say which manifest ${tag} names`);
+  const tags = await tagsPointingAt(client, repository, head.digest);
+  const others = tags.filter((t) => t !== tag);
+  if (others.length > 0 && !flags.allTagsOfDigest) {
+    throw new BerthError(
+      'UNSUPPORTED',
+      `registry ${client.host} cannot delete a tag alone; deleting ${tag} means deleting manifest ${head.digest}, which also removes tag(s) ${others.join(', ')} (pass --all-tags-of-digest to accept that)`,
+    );
+  }
+  await client.deleteManifest(repository, head.digest);
+  return { deletedDigest: head.digest, removedTags: tags.includes(tag!) ? tags : [tag!, ...tags], method: 'digest' };
+}
+
+async function tagsPointingAt(client: import('../../../registry/client/RegistryClient.js').RegistryClient, repository: string, digest: Digest): Promise<string[]> {
+  const tags = await client.listTags(repository);
+  const out: string[] = [];
+  for (const t of tags) {
+    const head = await client.headManifest(repository, t);
+    if (head?.digest === digest) out.push(t);
+  }
+  return out.sort();
+}

@@ -1,0 +1,4 @@
+import { registerTransport } from '../transportRegistry.js';
+import { dockerTransport } from './DockerImageReference.js';
+
+registerTransport(dockerTransport);
