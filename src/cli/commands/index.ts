@@ -1,7 +1,15 @@
 import type { Command } from '../command.js';
 import { copyCommand } from './copy.js';
+import { registryCommand } from './registry.js';
+import { generateKeyCommand } from './generate-key.js';
+import { signCommand } from './sign.js';
+import { verifyCommand } from './verify.js';
 
 /** Every berth subcommand, in the order `berth --help` lists them. Add a command by adding its module here. */
 export const commands: Command[] = [
   copyCommand,
+  registryCommand,
+  generateKeyCommand,
+  signCommand,
+  verifyCommand,
 ];
