@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { BerthError } from '../../errors/BerthError.js';
+import { cosignVerify } from '../../sign/cosign/cosignSignatures.js';
+import { identityRuleFromFlag } from '../../sign/identity.js';
+import { loadPublicKeyFile } from '../../sign/keys/keys.js';
+import { parseAnnotationFlags } from '../../sign/payload.js';
+import { loadRegistriesD } from '../../sign/policy/registriesD.js';
+import { lookasideLocation, simpleVerify } from '../../sign/simple/simpleSignatures.js';
+import { registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../../sign/signingFlags.js';
+import { resolveTarget } from '../../sign/target.js';
+import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  summary: 'Verify an image\'s signatures (cosign keys, or OpenPGP simple signing)',
+  usage: `
+Usage: berth verify --key KEY.pub [OPTIONS] IMAGE
+       berth verify --gpg-public-key FILE [OPTIONS] docker://IMAGE
+
+IMAGE is docker://HOST/REPO[:TAG|@DIGEST] or oci:DIR[:TAG].
+
+With --key, look for cosign signatures of the image's manifest digest (the
+sha256-<hex>.sig tag and OCI 1.1 referrers), and accept when one verifies with
+the key, signs exactly this digest, and names an acceptable identity. With
+--gpg-public-key, check the OpenPGP simple signatures in the image's
+registries.d lookaside storage the same way. The verified payloads are
+printed as JSON; otherwise the exit status is non-zero with every reason.
+
+Options:
+      --key FILE              public key (PEM; ECDSA, Ed25519, RSA, or a certificate); repeatable
+      --gpg-public-key FILE   OpenPGP public key (armored or binary); repeatable
+      --check-identity MODE   exact | repository | none (default: repository when the image or
+                              --identity names one, else none)
+      --identity REF          the identity to expect instead of the image's own reference
+  -a, --annotation KEY=VALUE  require this annotation in the payload (repeatable)
+      --registries.d DIR      registries.d directory for lookaside storage
+      --tls-verify=false      allow plain HTTP and unverified TLS for the registry
+      --creds USER:PASS, --authfile FILE, --registry-token TOKEN   registry credentials
+`,
+  async run(argv) {
+    const flags = parseFlags(
+      argv,
+      { string: ['key', 'gpg-public-key', 'check-identity', 'identity', 'annotation', 'registries.d', ...REGISTRY_FLAG_NAMES], alias: { a: 'annotation' } },
+      'verify',
+    );
+    const args = flags._.map(String);
+    requireArgs(args, 1, 'verify', 'IMAGE');
+    const keyFiles = flagList(flags.key);
+    const gpgFiles = flagList(flags['gpg-public-key']);
+    if (keyFiles.length === 0 && gpgFiles.length === 0) throw new BerthError('USAGE', 'verify: give --key or --gpg-public-key');
+    if (keyFiles.length > 0 && gpgFiles.length > 0) throw new BerthError('USAGE', 'verify: --key and --gpg-public-key verify different signature kinds; give one');
+    const identity = flags.identity as string | undefined;
+    const target = await resolveTarget(args[0] as string, { registry: registryOptionsFromFlags(flags) });
+    const mode = (flags['check-identity'] as string | undefined) ?? (target.dockerReference || identity ? 'repository' : 'none');
+    const rule = identityRuleFromFlag(mode, identity);
+    const digest = target.manifest.digest;
+
+    let payloads: unknown[];
+    if (keyFiles.length > 0) {
+      const keys = keyFiles.map(loadPublicKeyFile);
+      const verified = await cosignVerify(target.store, digest, {
+        keys,
+        identity: rule,
+        ...(target.dockerReference ? { imageReference: target.dockerReference } : {}),
+        annotations: parseAnnotationFlags(flagList(flags.annotation)),
+      });
+      payloads = verified.map((v) => v.payload);
+    } else {
+      const trustedKeys = gpgFiles.map((f) => readKeyFile(f));
+      const location = lookasideLocation(loadRegistriesD(flags['registries.d'] as string | undefined), target.dockerReference, false);
+      const verified = await simpleVerify(location, digest, { trustedKeys, identity: rule, ...(target.dockerReference ? { imageReference: target.dockerReference } : {}) });
+      payloads = verified.map((v) => v.payload);
+    }
+    process.stderr.write(`Verified ${payloads.length} signature(s) of ${target.input} (${digest}); identity check: ${mode}\n`);
+    process.stdout.write(`${JSON.stringify(payloads)}\n`);
+    return 0;
+  },
+};
+
+function readKeyFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new BerthError(code === 'ENOENT' ? 'NOT_FOUND' : 'KEY_INVALID', `cannot read key ${path}: ${code ?? (err as Error).message}`);
+  }
+}

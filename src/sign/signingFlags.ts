@@ -1,0 +1,18 @@
+import type { RegistryOptions } from '../../registry/client/options.js';
+import { BerthError } from '../errors/BerthError.js';
+
+/** The registry flags the signing commands accept, spelled as skopeo spells them. */
+export const REGISTRY_FLAG_NAMES = ['tls-verify', 'creds', 'authfile', 'registry-token'] as const;
+
+export function registryOptionsFromFlags(flags: Record<string, unknown>): RegistryOptions {
+  const options: RegistryOptions = {};
+  const tls = flags['tls-verify'];
+  if (tls !== undefined) {
+    if (tls !== 'true' && tls !== 'false') throw new BerthError('USAGE', '--tls-verify takes true or false');
+    options.tlsVerify = tls === 'true';
+  }
+  if (typeof flags.creds === 'string') options.creds = flags.creds;
+  if (typeof flags.authfile === 'string') options.authFile = flags.authfile;
+  if (typeof flags['registry-token'] === 'string') options.registryToken = flags['registry-token'];
+  return options;
+}

@@ -1,0 +1,35 @@
+import type { Descriptor } from '../../oci/descriptor.js';
+import type { Digest } from '../../oci/digest.js';
+
+/** A manifest as a store holds it, with the digest of its bytes (computed, never taken on trust). */
+export interface StoredManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
+
+/**
+ * What signature storage needs from wherever images live: tags, manifests,
+ * small blobs and the OCI 1.1 referrers of a digest. Kept this narrow so an
+ * OCI layout and a registry implement it without either one's internals
+ * leaking into signing, and so the copy pipeline can carry signatures between
+ * any two of them.
+ */
+export interface ArtifactStore {
+  /** Where this is, for messages: `oci:/dir`, `docker://host/repo`. */
+  readonly description: string;
+  /** A tag or digest; undefined when it does not exist. */
+  getManifest(tagOrDigest: string): Promise<StoredManifest | undefined>;
+  /** A small blob (signature payloads), verified against the descriptor's digest and size. */
+  getSmallBlob(descriptor: Descriptor, maxBytes: number): Promise<Buffer>;
+  putBlob(bytes: Buffer, mediaType: string): Promise<Descriptor>;
+  /** Store a manifest; with a tag, point the tag at it. Returns its digest. */
+  putManifest(bytes: Buffer, mediaType: string, tag?: string): Promise<Digest>;
+  /** Manifests whose `subject` is `digest` (OCI 1.1 referrers), optionally of one artifactType. */
+  listReferrers(digest: Digest, artifactType?: string): Promise<Descriptor[]>;
+  /** Called after a referrer manifest was stored, for stores that must index referrers themselves. */
+  recordReferrer?(subject: Digest, referrer: Descriptor): Promise<void>;
+}
+
+/** Hard limit for anything signature-related read from a store: payloads and signature manifests are tiny. */
+export const MAX_SIGNATURE_BLOB_BYTES = 4 * 1024 * 1024;
