@@ -6,6 +6,7 @@ import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 import { formatBytes, progressDisplay } from '../progressDisplay.js';
+import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 
 export const copyCommand: Command = {
   name: 'copy',
@@ -25,15 +26,19 @@ Options:
       --digestfile FILE       write the digest of the copied manifest to FILE
       --format json           print the result as JSON
   -q, --quiet                 print nothing on success
+Registry options (docker:// on either side):${registryFlagsUsageTwo}
 `,
   async run(argv) {
     const flags = parseFlags(
       argv,
-      {
-        boolean: ['all', 'preserve-digests', 'quiet'],
-        string: ['platform', 'digestfile', 'format', 'image-parallel-copies'],
-        alias: { a: 'all', q: 'quiet' },
-      },
+      mergeFlagSpecs(
+        {
+          boolean: ['all', 'preserve-digests', 'quiet'],
+          string: ['platform', 'digestfile', 'format', 'image-parallel-copies'],
+          alias: { a: 'all', q: 'quiet' },
+        },
+        registryFlagSpec('two'),
+      ),
       'copy',
     );
     const args = flags._.map(String);
@@ -52,6 +57,8 @@ Options:
       preserveDigests: flags['preserve-digests'] === true,
       ...(parallel !== undefined ? { parallelism: parallel } : {}),
       onProgress: flags.quiet || format ? undefined : progressDisplay(process.stderr),
+      sourceOptions: transportOptionsFrom(flags, 'src-'),
+      destinationOptions: transportOptionsFrom(flags, 'dest-'),
     });
     if (flags.digestfile) await writeFile(String(flags.digestfile), result.manifestDigest);
     if (format === 'json') process.stdout.write(`${JSON.stringify(copyResultJson(result), null, 2)}\n`);
