@@ -3,3 +3,5 @@ import './oci-layout/ociLayoutTransport.js';
 import './oci-archive/ociArchiveTransport.js';
 import './dir/dirTransport.js';
 import './docker/register.js';
+import './docker-archive/dockerArchiveTransport.js';
+import './store/storeTransport.js';

@@ -1,5 +1,7 @@
 import type { Command } from '../command.js';
 import { copyCommand } from './copy.js';
+import { imagesCommand } from './images.js';
+import { rmiCommand } from './rmi.js';
 import { registryCommand } from './registry.js';
 import { generateKeyCommand } from './generate-key.js';
 import { signCommand } from './sign.js';
@@ -8,6 +10,8 @@ import { verifyCommand } from './verify.js';
 /** Every berth subcommand, in the order `berth --help` lists them. Add a command by adding its module here. */
 export const commands: Command[] = [
   copyCommand,
+  imagesCommand,
+  rmiCommand,
   registryCommand,
   generateKeyCommand,
   signCommand,

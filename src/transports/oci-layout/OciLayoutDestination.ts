@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
+import { MediaType } from '../../oci/mediaTypes.js';
 import type { DestinationCapabilities, ImageDestination, ImageReference, ManifestBlob } from '../types.js';
 import { OciLayout, REF_NAME } from './OciLayout.js';
 
@@ -11,7 +12,14 @@ import { OciLayout, REF_NAME } from './OciLayout.js';
  * adds its entry to index.json (replacing an image with the same tag).
  */
 export class OciLayoutDestination implements ImageDestination {
-  readonly capabilities: DestinationCapabilities = { index: true };
+  /**
+   * OCI first: a pipeline that converts should produce OCI manifests here (oci-image-tool and
+   * umoci reject Docker media types in a layout); Docker schema2 is still stored as-is.
+   */
+  readonly capabilities: DestinationCapabilities = {
+    index: true,
+    manifestMediaTypes: [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList],
+  };
   private readonly needed = new Map<Digest, Descriptor>();
   private top: Descriptor | undefined;
 
