@@ -77,7 +77,7 @@ async function writeEntry(pack: tar.Pack, entry: LayerEntry, name: string, optio
   if (gid > MAX_USTAR_ID) pax.gid = String(gid);
   for (const [key, value] of Object.entries(entry.xattrs ?? {})) pax[`SCHILY.xattr.${key}`] = value;
   const linkname = entry.linkname === undefined ? undefined : entry.type === 'hardlink' ? cleanMemberPath(entry.linkname, 'hardlink target').join('/') : entry.linkname;
-  const header: tar.Header = {
+  const header = {
     name: entry.type === 'directory' ? `${name === '' ? '.' : name}/` : name,
     type: tarStreamType(entry.type),
     mode: entry.mode ?? (entry.type === 'directory' ? 0o755 : entry.type === 'symlink' ? 0o777 : 0o644),
@@ -87,11 +87,11 @@ async function writeEntry(pack: tar.Pack, entry: LayerEntry, name: string, optio
     gname: entry.gname ?? '',
     mtime: options.mtime ?? entry.mtime ?? EPOCH,
     size,
-    linkname,
+    linkname: linkname ?? '',
     devmajor: entry.devmajor ?? 0,
     devminor: entry.devminor ?? 0,
+    ...(Object.keys(pax).length > 0 ? { pax } : {}),
   };
-  if (Object.keys(pax).length > 0) header.pax = pax;
   if (entry.type !== 'file' || size === 0) {
     await new Promise<void>((resolve, reject) => pack.entry(header, (err) => (err ? reject(err) : resolve())));
     return;
@@ -114,7 +114,7 @@ function contentSize(entry: LayerEntry): number {
   return Buffer.isBuffer(entry.content) ? entry.content.length : entry.content.size;
 }
 
-function tarStreamType(type: TarEntryType): tar.Header['type'] {
+function tarStreamType(type: TarEntryType): 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo' {
   switch (type) {
     case 'file':
       return 'file';

@@ -1,0 +1,181 @@
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BerthError, toBerthError } from '../errors/BerthError.js';
+import { LayerApplier, applierSink } from '../layer/applyLayer.js';
+import { decompressStream } from '../layer/compression.js';
+import { RootResolver } from '../layer/rootResolver.js';
+import { parseImageConfig, type ImageConfig } from '../oci/config.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { DigestingStream, type Digest } from '../oci/digest.js';
+import { parseManifest, type ImageManifest } from '../oci/manifest.js';
+import { isLayerMediaType } from '../oci/mediaTypes.js';
+import { formatPlatform, hostPlatform, platformMatches, type Platform } from '../oci/platform.js';
+import type { ImageSource } from '../transports/types.js';
+import { idMapper } from './idMap.js';
+import { imageToRuntimeSpec } from './imageToSpec.js';
+import { applyUserNamespace, type IdMapping, type RuntimeSpec } from './runtimeSpec.js';
+
+export interface UnpackOptions {
+  /** Which image of an index to unpack (default: the host's platform). */
+  platform?: Platform;
+  /** Container → host id mappings: files are owned by the mapped host ids and config.json gets a user namespace. */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+  /** Unprivileged unpack: map container root to the calling user, skip chown (as `umoci unpack --rootless`). */
+  rootless?: boolean;
+  /** Create device nodes from layers (root only). */
+  devices?: boolean;
+  onWarning?: (message: string) => void;
+  onLayer?: (index: number, count: number, descriptor: Descriptor) => void;
+}
+
+export interface UnpackResult {
+  bundleDir: string;
+  manifestDigest: Digest;
+  configDigest: Digest;
+  layers: number;
+  spec: RuntimeSpec;
+  warnings: string[];
+}
+
+/** Image configs are small JSON; larger ones are refused before they are buffered. */
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Unpack an image into an OCI runtime bundle: `rootfs/` from the layers in
+ * order (each blob verified against its descriptor while streaming and its
+ * uncompressed digest checked against the config's diff_id) and `config.json`
+ * written last, through a temp file and rename. On any failure what was
+ * created is removed, so a bundle with a config.json is always complete.
+ */
+export async function unpackImage(source: ImageSource, bundleDir: string, options: UnpackOptions = {}): Promise<UnpackResult> {
+  const bundle = resolve(bundleDir);
+  const createdBundle = prepareBundleDir(bundle);
+  const rootfs = join(bundle, 'rootfs');
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    options.onWarning?.(message);
+  };
+  try {
+    mkdirSync(rootfs, { mode: 0o755 });
+    const { manifest, digest } = await selectManifest(source, options.platform ?? hostPlatform());
+    const config = await readConfig(source, manifest.config);
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== manifest.layers.length) {
+      throw new BerthError('MANIFEST_INVALID', `manifest has ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`);
+    }
+    const uidMappings = options.uidMappings ?? [];
+    const gidMappings = options.gidMappings ?? [];
+    const rootless = options.rootless ?? false;
+    const effectiveUid = uidMappings.length > 0 ? uidMappings : rootless ? [{ containerID: 0, hostID: process.getuid?.() ?? 0, size: 1 }] : [];
+    const effectiveGid = gidMappings.length > 0 ? gidMappings : rootless ? [{ containerID: 0, hostID: process.getgid?.() ?? 0, size: 1 }] : [];
+    for (const [i, layer] of manifest.layers.entries()) {
+      options.onLayer?.(i, manifest.layers.length, layer);
+      await applyLayerBlob(source, layer, diffIds[i]!, rootfs, {
+        chown: !rootless && process.getuid?.() === 0,
+        ...(uidMappings.length > 0 || gidMappings.length > 0 ? { idMap: idMapper(uidMappings, gidMappings) } : {}),
+        devices: options.devices ?? false,
+        onWarning: warn,
+      });
+    }
+    const { spec, warnings: specWarnings } = imageToRuntimeSpec(config, new RootResolver(rootfs), manifest.annotations ?? {});
+    specWarnings.forEach(warn);
+    if (effectiveUid.length > 0 || effectiveGid.length > 0) applyUserNamespace(spec, effectiveUid, effectiveGid);
+    const tmp = join(bundle, `.config.json.${process.pid}.tmp`);
+    writeFileSync(tmp, `${JSON.stringify(spec, null, '\t')}\n`, { mode: 0o644 });
+    renameSync(tmp, join(bundle, 'config.json'));
+    return { bundleDir: bundle, manifestDigest: digest, configDigest: manifest.config.digest, layers: manifest.layers.length, spec, warnings };
+  } catch (err) {
+    cleanup(bundle, createdBundle);
+    throw toBerthError(err);
+  }
+}
+
+/** The bundle directory must be new or empty: unpacking over a previous bundle would mix two images. */
+function prepareBundleDir(bundle: string): boolean {
+  let exists = false;
+  try {
+    exists = statSync(bundle).isDirectory();
+    if (!exists) throw new BerthError('ALREADY_EXISTS', `${bundle} exists and is not a directory`);
+  } catch (err) {
+    if (err instanceof BerthError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw toBerthError(err);
+  }
+  if (exists) {
+    if (readdirSync(bundle).length > 0) throw new BerthError('ALREADY_EXISTS', `bundle directory ${bundle} is not empty`);
+    return false;
+  }
+  mkdirSync(bundle, { recursive: true, mode: 0o700 });
+  return true;
+}
+
+function cleanup(bundle: string, createdBundle: boolean): void {
+  if (createdBundle) {
+    rmSync(bundle, { recursive: true, force: true });
+    return;
+  }
+  for (const name of readdirSync(bundle)) rmSync(join(bundle, name), { recursive: true, force: true });
+}
+
+async function readVerified(source: ImageSource, descriptor: Descriptor, limit: number, what: string): Promise<Buffer> {
+  if (descriptor.size > limit) throw new BerthError('MANIFEST_INVALID', `${what} declares ${descriptor.size} bytes, more than the ${limit}-byte limit`);
+  const verify = new DigestingStream({ digest: descriptor.digest, size: descriptor.size });
+  const parts: Buffer[] = [];
+  verify.on('data', (chunk: Buffer) => parts.push(chunk));
+  await pipeline(await source.getBlob(descriptor), verify);
+  return Buffer.concat(parts);
+}
+
+async function readConfig(source: ImageSource, descriptor: Descriptor): Promise<ImageConfig> {
+  return parseImageConfig(await readVerified(source, descriptor, MAX_CONFIG_BYTES, 'image config'));
+}
+
+/** The image manifest to unpack: the top-level one, or the instance of an index matching the platform. */
+export async function selectManifest(source: ImageSource, platform: Platform): Promise<{ manifest: ImageManifest; digest: Digest }> {
+  const top = await source.getManifest();
+  const parsed = parseManifest(top.bytes, top.mediaType);
+  if (parsed.kind === 'manifest') return { manifest: parsed.manifest, digest: parsed.digest };
+  const candidates = parsed.index.manifests.filter((m) => m.platform === undefined || platformMatches(platform, m.platform));
+  const chosen = candidates.find((m) => m.platform !== undefined) ?? (parsed.index.manifests.length === 1 ? candidates[0] : undefined);
+  if (!chosen) {
+    const have = parsed.index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : 'unknown')).join(', ');
+    throw new BerthError('PLATFORM_NOT_FOUND', `no image for ${formatPlatform(platform)} in the index (it has: ${have || 'nothing'})`);
+  }
+  const instance = await source.getManifest(chosen.digest);
+  const inner = parseManifest(instance.bytes, instance.mediaType);
+  if (inner.digest !== chosen.digest) throw new BerthError('DIGEST_MISMATCH', `manifest ${chosen.digest} has digest ${inner.digest}`);
+  if (inner.kind !== 'manifest') throw new BerthError('UNSUPPORTED', 'nested indexes are not supported by unpack');
+  return { manifest: inner.manifest, digest: inner.digest };
+}
+
+async function applyLayerBlob(
+  source: ImageSource,
+  layer: Descriptor,
+  diffId: Digest,
+  rootfs: string,
+  options: ConstructorParameters<typeof LayerApplier>[1],
+): Promise<void> {
+  if (!isLayerMediaType(layer.mediaType)) throw new BerthError('LAYER_INVALID', `layer ${layer.digest} has media type ${layer.mediaType}, which is not a layer`);
+  const applier = new LayerApplier(rootfs, options);
+  let blob: Readable | undefined;
+  try {
+    blob = await source.getBlob(layer);
+    await pipeline(
+      blob,
+      new DigestingStream({ digest: layer.digest, size: layer.size }),
+      decompressStream(),
+      new DigestingStream({ digest: diffId }),
+      applierSink(applier),
+    );
+  } catch (err) {
+    applier.abort();
+    const error = toBerthError(err);
+    if (error.code === 'DIGEST_MISMATCH' && error.message.includes(diffId)) {
+      throw new BerthError('DIGEST_MISMATCH', `layer ${layer.digest}: uncompressed content does not match diff_id ${diffId}`, { cause: err });
+    }
+    throw error;
+  }
+}
