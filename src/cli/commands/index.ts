@@ -6,6 +6,7 @@ import { registryCommand } from './registry.js';
 import { generateKeyCommand } from './generate-key.js';
 import { signCommand } from './sign.js';
 import { verifyCommand } from './verify.js';
+import { unpackCommand } from './unpack.js';
 
 /** Every berth subcommand, in the order `berth --help` lists them. Add a command by adding its module here. */
 export const commands: Command[] = [
@@ -16,4 +17,5 @@ export const commands: Command[] = [
   generateKeyCommand,
   signCommand,
   verifyCommand,
+  unpackCommand,
 ];
