@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { RegistryOptions } from '../../registry/client/options.js';
 import { BerthError } from '../errors/BerthError.js';
 import { isDigest, type Digest } from '../oci/digest.js';
@@ -7,6 +6,7 @@ import { parseDockerReference, type DockerReference } from '../reference/dockerR
 import type { ArtifactStore } from './store/artifactStore.js';
 import { OciLayoutStore } from './store/ociLayoutStore.js';
 import { RegistryStore } from './store/registryStore.js';
+import { splitOciReference } from './store/storeForReference.js';
 
 /**
  * An image named on the command line, resolved to a digest in a store that can
@@ -39,10 +39,7 @@ export async function resolveTarget(input: string, options: TargetOptions = {}):
     return { input, store, manifest: parseManifest(stored.bytes, stored.mediaType), dockerReference: ref, repository: { domain: ref.domain, path: ref.path } };
   }
   if (input.startsWith('oci:')) {
-    const within = input.slice('oci:'.length);
-    const colon = within.indexOf(':');
-    const dir = resolve(colon === -1 ? within : within.slice(0, colon));
-    const tag = colon === -1 ? undefined : within.slice(colon + 1);
+    const { dir, tag } = splitOciReference(input.slice('oci:'.length));
     const store = new OciLayoutStore(dir);
     const stored = tag === undefined ? await onlyImage(store) : await store.getManifest(tag);
     if (!stored) throw new BerthError('MANIFEST_UNKNOWN', `${input}: no image tagged "${tag}" in the layout`);

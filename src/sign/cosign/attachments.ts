@@ -19,6 +19,8 @@ export interface CosignSignature {
   layer: Descriptor;
   /** `tag sha256-….sig` or `referrer sha256:…`. */
   location: string;
+  /** How it was stored, so a copy stores it the same way. */
+  mode: StorageMode;
 }
 
 /** A signature layer that could not be used, with the reason (reported when nothing verifies). */
@@ -41,14 +43,14 @@ export function signatureTag(digest: Digest): string {
 export async function readCosignSignatures(store: ArtifactStore, digest: Digest): Promise<{ signatures: CosignSignature[]; rejected: RejectedLayer[] }> {
   const signatures: CosignSignature[] = [];
   const rejected: RejectedLayer[] = [];
-  const manifests: { manifest: ImageManifest; location: string }[] = [];
+  const manifests: { manifest: ImageManifest; location: string; mode: StorageMode }[] = [];
   const tag = signatureTag(digest);
   try {
     const stored = await store.getManifest(tag);
     if (stored) {
       const parsed = parseManifest(stored.bytes, stored.mediaType);
       if (parsed.kind !== 'manifest') rejected.push({ location: `tag ${tag}`, reason: 'is an index, not a signature manifest' });
-      else manifests.push({ manifest: parsed.manifest, location: `tag ${tag}` });
+      else manifests.push({ manifest: parsed.manifest, location: `tag ${tag}`, mode: 'legacy' });
     }
   } catch (err) {
     rejected.push({ location: `tag ${tag}`, reason: (err as Error).message });
@@ -67,12 +69,12 @@ export async function readCosignSignatures(store: ArtifactStore, digest: Digest)
       const parsed = parseManifest(stored.bytes, stored.mediaType);
       if (parsed.kind !== 'manifest') throw new Error('is an index');
       if (parsed.manifest.subject?.digest !== digest) throw new Error(`its subject is not ${digest}`);
-      manifests.push({ manifest: parsed.manifest, location });
+      manifests.push({ manifest: parsed.manifest, location, mode: 'oci-1-1' });
     } catch (err) {
       rejected.push({ location, reason: (err as Error).message });
     }
   }
-  for (const { manifest, location } of manifests) {
+  for (const { manifest, location, mode } of manifests) {
     manifest.layers.forEach((layer, i) => {
       if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) rejected.push({ location: `${location} layer ${i}`, reason: `media type ${layer.mediaType} is not ${SIMPLE_SIGNING_MEDIA_TYPE}` });
     });
@@ -86,7 +88,7 @@ export async function readCosignSignatures(store: ArtifactStore, digest: Digest)
       }
       try {
         const payload = await store.getSmallBlob(layer, MAX_SIGNATURE_BLOB_BYTES);
-        signatures.push({ payload, signature, layer, location: where });
+        signatures.push({ payload, signature, layer, location: where, mode });
       } catch (err) {
         rejected.push({ location: where, reason: (err as Error).message });
       }

@@ -1,0 +1,99 @@
+import type { KeyObject } from 'node:crypto';
+import type { RegistryOptions } from '../../registry/client/options.js';
+import { BerthError } from '../errors/BerthError.js';
+import type { Digest } from '../oci/digest.js';
+import { formatDockerReference, type DockerReference } from '../reference/dockerReference.js';
+import type { ImageReference } from '../transports/types.js';
+import { attachCosignSignature, readCosignSignatures, SIGNATURE_ANNOTATION, type StorageMode } from './cosign/attachments.js';
+import { cosignSign } from './cosign/cosignSignatures.js';
+import { loadRegistriesD, lookasideFor, type RegistriesD } from './policy/registriesD.js';
+import { appendLookasideSignatures, readLookasideSignatures } from './simple/lookaside.js';
+import type { ArtifactStore } from './store/artifactStore.js';
+import { signatureLocationFor, type SignatureLocation } from './store/storeForReference.js';
+
+export interface CopySignaturesOptions {
+  /** registries.d configuration (lookaside locations); read from the default directory when absent. */
+  registriesD?: RegistriesD;
+  sourceRegistry?: RegistryOptions;
+  destinationRegistry?: RegistryOptions;
+  /** Sign every copied digest at the destination too (copy --sign-by-key). */
+  signBy?: { key: KeyObject; identity?: string; mode?: StorageMode };
+}
+
+export interface CopySignaturesResult {
+  /** cosign signatures newly stored at the destination (.sig layers and referrers). */
+  cosign: number;
+  /** OpenPGP signatures newly written to the destination's lookaside storage. */
+  lookaside: number;
+  /** Signatures made on the way (signBy). */
+  signed: number;
+  /** Source signature layers that were not carried because they are malformed, with the reason. */
+  skipped: string[];
+}
+
+/**
+ * Carry the signatures of `digests` (the manifests the copy stored unchanged:
+ * the top-level one and any instances) from `src` to `dst`: cosign `.sig`
+ * attachments and OCI 1.1 signature referrers (stored the same way they were
+ * found, merged with what the destination has, never duplicated) and OpenPGP
+ * lookaside signatures (registries.d). Call it after the destination image is
+ * committed. Fails when the source has signatures the destination cannot
+ * store; the caller offers --remove-signatures for that case, as skopeo does.
+ */
+export async function copySignatures(src: ImageReference, dst: ImageReference, digests: Digest | Digest[], options: CopySignaturesOptions = {}): Promise<CopySignaturesResult> {
+  const list = [digests].flat();
+  const from = signatureLocationFor(src, options.sourceRegistry);
+  const to = signatureLocationFor(dst, options.destinationRegistry);
+  const result: CopySignaturesResult = { cosign: 0, lookaside: 0, signed: 0, skipped: [] };
+  let registriesD = options.registriesD;
+  const config = (): RegistriesD => (registriesD ??= loadRegistriesD());
+
+  for (const digest of list) {
+    if (from.store) {
+      const { signatures, rejected } = await readCosignSignatures(from.store, digest);
+      result.skipped.push(...rejected.map((r) => `${r.location}: ${r.reason}`));
+      if (signatures.length > 0) {
+        const target = requireStore(to, dst, 'cosign signatures');
+        const subject = await target.getManifest(digest);
+        if (!subject) throw new BerthError('MANIFEST_UNKNOWN', `cannot attach signatures: ${target.description} has no manifest ${digest} (was its digest changed by the copy?)`);
+        for (const sig of signatures) {
+          const extra = { ...sig.layer.annotations };
+          delete extra[SIGNATURE_ANNOTATION];
+          const { added } = await attachCosignSignature(target, { digest, mediaType: subject.mediaType, size: subject.bytes.length }, sig.payload, sig.signature, sig.mode, extra);
+          if (added) result.cosign++;
+        }
+      }
+    }
+    if (from.dockerReference) {
+      const base = lookasideFor(config(), from.dockerReference, false);
+      const signatures = base ? await readLookasideSignatures(base, from.dockerReference.path, digest) : [];
+      if (signatures.length > 0) {
+        if (!to.dockerReference) throw new BerthError('UNSUPPORTED', `${src.toString()} has OpenPGP signatures, which ${dst.toString()} cannot store; use --remove-signatures to copy without them`);
+        const writeBase = lookasideFor(config(), to.dockerReference, true);
+        if (!writeBase) throw new BerthError('UNSUPPORTED', `${src.toString()} has OpenPGP signatures but registries.d names no lookaside storage for ${to.dockerReference.domain}/${to.dockerReference.path}; configure one or use --remove-signatures`);
+        result.lookaside += await appendLookasideSignatures(writeBase, to.dockerReference.path, digest, signatures);
+      }
+    }
+    if (options.signBy) {
+      const target = requireStore(to, dst, 'signatures');
+      const subject = await target.getManifest(digest);
+      if (!subject) throw new BerthError('MANIFEST_UNKNOWN', `cannot sign: ${target.description} has no manifest ${digest}`);
+      const identity = options.signBy.identity ?? (to.dockerReference ? formatDockerReference(withoutDigest(to.dockerReference)) : undefined);
+      if (!identity) throw new BerthError('USAGE', `signing ${dst.toString()} needs an identity (the registry name it will be pulled by)`);
+      const signed = await cosignSign(target, { digest, mediaType: subject.mediaType, size: subject.bytes.length }, { key: options.signBy.key, identity, mode: options.signBy.mode ?? 'legacy' });
+      if (signed.added) result.signed++;
+    }
+  }
+  return result;
+}
+
+function withoutDigest(ref: DockerReference): DockerReference {
+  const copy = { ...ref };
+  if (copy.tag !== undefined) delete copy.digest;
+  return copy;
+}
+
+function requireStore(to: SignatureLocation, dst: ImageReference, what: string): ArtifactStore {
+  if (!to.store) throw new BerthError('UNSUPPORTED', `${dst.toString()} (${to.transport} transport) cannot store ${what}; use --remove-signatures to copy without them`);
+  return to.store;
+}

@@ -1,0 +1,112 @@
+import { resolve } from 'node:path';
+import type { RegistryOptions } from '../../../registry/client/options.js';
+import { BerthError } from '../../errors/BerthError.js';
+import type { Digest } from '../../oci/digest.js';
+import type { DockerReference } from '../../reference/dockerReference.js';
+import type { ImageReference } from '../../transports/types.js';
+import { cosignVerify } from '../cosign/cosignSignatures.js';
+import { loadPublicKey } from '../keys/keys.js';
+import { lookasideLocation, simpleVerify } from '../simple/simpleSignatures.js';
+import type { ArtifactStore } from '../store/artifactStore.js';
+import { signatureLocationFor } from '../store/storeForReference.js';
+import type { Policy, PolicyRequirement } from './policy.js';
+import { dockerScopes, type RegistriesD } from './registriesD.js';
+
+/** An image as the policy sees it: where it is, by which name, and the manifest digest being admitted. */
+export interface PolicySubject {
+  transport: string;
+  digest: Digest;
+  /** For docker://: the reference used (scope lookup, identity rules, lookaside). */
+  dockerReference?: DockerReference;
+  /** For oci:: the layout directory and tag (scope lookup). */
+  ociLayout?: { dir: string; tag?: string };
+  /** Where cosign attachments of the image can be read. */
+  store?: ArtifactStore;
+}
+
+export interface PolicyDecision {
+  /** The scope whose requirements applied ("" = transport default, "default" = global default). */
+  scope: string;
+  /** One line per satisfied requirement. */
+  satisfied: string[];
+}
+
+/** The scopes checked for a subject, most specific first (containers' PolicyConfigurationNamespaces). */
+export function policyScopes(subject: PolicySubject): string[] {
+  if (subject.transport === 'docker' && subject.dockerReference) return dockerScopes(subject.dockerReference);
+  if (subject.transport === 'oci' && subject.ociLayout) {
+    const dir = resolve(subject.ociLayout.dir);
+    const scopes = subject.ociLayout.tag !== undefined ? [`${dir}:${subject.ociLayout.tag}`] : [];
+    for (let d = dir; ; d = resolve(d, '..')) {
+      scopes.push(d);
+      if (d === '/') break;
+    }
+    return scopes;
+  }
+  return [];
+}
+
+function requirementsFor(policy: Policy, subject: PolicySubject): { scope: string; requirements: PolicyRequirement[] } {
+  const scopes = policy.transports.get(subject.transport);
+  if (scopes) {
+    for (const scope of policyScopes(subject)) {
+      const found = scopes.get(scope);
+      if (found) return { scope, requirements: found };
+    }
+    const transportDefault = scopes.get('');
+    if (transportDefault) return { scope: '', requirements: transportDefault };
+  }
+  return { scope: 'default', requirements: policy.defaultRequirements };
+}
+
+/**
+ * Decide whether `subject` may be used. Every requirement of the matching
+ * scope must hold; the first that does not ends evaluation with POLICY_DENIED
+ * and its reason. This is what copy, sync, builds and run call before trusting
+ * an image.
+ */
+export async function evaluatePolicy(policy: Policy, subject: PolicySubject, registriesD: RegistriesD): Promise<PolicyDecision> {
+  const { scope, requirements } = requirementsFor(policy, subject);
+  const name = subject.dockerReference ? `docker://${subject.dockerReference.domain}/${subject.dockerReference.path}` : subject.ociLayout ? `oci:${subject.ociLayout.dir}` : subject.transport;
+  const where = `${name}@${subject.digest} (policy ${policy.source}, scope ${scope === '' ? `"" of ${subject.transport}` : scope})`;
+  const satisfied: string[] = [];
+  for (const requirement of requirements) {
+    try {
+      satisfied.push(await checkRequirement(requirement, subject, registriesD));
+    } catch (err) {
+      if (err instanceof BerthError && (err.code === 'NETWORK_ERROR' || err.code === 'UNAUTHORIZED' || err.code === 'INTERNAL')) throw err;
+      throw new BerthError('POLICY_DENIED', `${where} is not trusted: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return { scope, satisfied };
+}
+
+async function checkRequirement(requirement: PolicyRequirement, subject: PolicySubject, registriesD: RegistriesD): Promise<string> {
+  switch (requirement.type) {
+    case 'insecureAcceptAnything':
+      return 'insecureAcceptAnything';
+    case 'reject':
+      throw new BerthError('POLICY_DENIED', 'the policy rejects this image');
+    case 'signedBy': {
+      if (subject.transport !== 'docker' || !subject.dockerReference) throw new BerthError('POLICY_DENIED', `signedBy requires OpenPGP signatures, which the ${subject.transport} transport cannot carry`);
+      const location = lookasideLocation(registriesD, subject.dockerReference, false);
+      const verified = await simpleVerify(location, subject.digest, { trustedKeys: requirement.keys, identity: requirement.identity, imageReference: subject.dockerReference });
+      return `signedBy: ${verified.length} OpenPGP signature(s) by ${verified.map((v) => v.fingerprint).join(', ')}`;
+    }
+    case 'sigstoreSigned': {
+      if (!subject.store) throw new BerthError('POLICY_DENIED', `sigstoreSigned requires signatures, which the ${subject.transport} transport cannot carry`);
+      const keys = requirement.publicKeysPem.map((pem, i) => loadPublicKey(pem, `sigstoreSigned key ${i + 1}`));
+      const verified = await cosignVerify(subject.store, subject.digest, {
+        keys,
+        identity: requirement.identity,
+        ...(subject.dockerReference ? { imageReference: subject.dockerReference } : {}),
+      });
+      return `sigstoreSigned: ${verified.length} signature(s)`;
+    }
+  }
+}
+
+/** Build a policy subject from a transport reference (what the copy pipeline holds). */
+export function policySubjectFor(ref: ImageReference, digest: Digest, registry?: RegistryOptions): PolicySubject {
+  return { ...signatureLocationFor(ref, registry), digest };
+}
