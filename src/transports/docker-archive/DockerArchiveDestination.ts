@@ -1,8 +1,6 @@
-import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
@@ -12,7 +10,7 @@ import { layerInfo, MediaType } from '../../oci/mediaTypes.js';
 import { familiarDockerReference, parseDockerReference } from '../../reference/dockerReference.js';
 import { writeFileAtomic } from '../files/atomicWrite.js';
 import { packArchive, type PackEntry } from '../files/packDirectory.js';
-import { storeVerifiedBlob } from '../files/streamToFile.js';
+import { storeVerifiedBlob, writeThrough } from '../files/streamToFile.js';
 import { makeWorkspace, removeWorkspace } from '../files/tempWorkspace.js';
 import type { DestinationCapabilities, ImageDestination, ImageReference, ManifestBlob } from '../types.js';
 import type { DockerArchiveItem } from './dockerArchiveManifest.js';
@@ -64,10 +62,8 @@ export class DockerArchiveDestination implements ImageDestination {
     const partial = join(this.workspace, `layer-${++this.counter}.partial`);
     const stages = info.compression === 'gzip' ? [verifier, createGunzip(), diff] : [verifier, diff];
     try {
-      await pipeline(content, ...(stages as [DigestingStream]), createWriteStream(partial, { flags: 'wx' }));
+      await writeThrough(content, stages, partial);
     } catch (err) {
-      content.destroy();
-      await rm(partial, { force: true });
       if (err instanceof BerthError) throw err;
       throw new BerthError('LAYER_INVALID', `layer ${descriptor.digest} could not be decompressed: ${(err as Error).message}`);
     }

@@ -1,10 +1,11 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { syncDirectory, tempSibling } from './atomicWrite.js';
-import { fsyncFile } from './streamToFile.js';
+import { writeThrough } from './streamToFile.js';
 
 /** One archive member: a directory, or a file copied from `source`. */
 export type PackEntry = { name: string; directory: true } | { name: string; source: string };
@@ -17,7 +18,7 @@ export type PackEntry = { name: string; directory: true } | { name: string; sour
 export async function packArchive(file: string, entries: PackEntry[]): Promise<void> {
   const temp = tempSibling(file);
   const pack = tar.pack();
-  const writing = pipeline(pack, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+  const writing = writeThrough(pack as unknown as Readable, [], temp);
   try {
     for (const entry of entries) {
       if ('directory' in entry) {
@@ -30,7 +31,6 @@ export async function packArchive(file: string, entries: PackEntry[]): Promise<v
     }
     pack.finalize();
     await writing;
-    await fsyncFile(temp);
     await rename(temp, file);
   } catch (err) {
     pack.destroy();

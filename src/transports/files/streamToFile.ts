@@ -1,6 +1,5 @@
 import { open, rename, rm } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { DigestingStream } from '../../oci/digest.js';
@@ -10,21 +9,38 @@ import { syncDirectory, tempSibling } from './atomicWrite.js';
  * Stream `content` into `finalPath` through a temp sibling, verifying digest
  * and size on the way; only verified bytes are ever renamed into place.
  */
-export async function storeVerifiedBlob(finalPath: string, descriptor: Descriptor, content: Readable, tempPath = tempSibling(finalPath)): Promise<void> {
-  const verifier = new DigestingStream({ digest: descriptor.digest, size: descriptor.size });
+export async function storeVerifiedBlob(finalPath: string, descriptor: Descriptor, content: Readable): Promise<void> {
+  const temp = tempSibling(finalPath);
+  await writeThrough(content, [new DigestingStream({ digest: descriptor.digest, size: descriptor.size })], temp);
   try {
-    await pipeline(content, verifier, createWriteStream(tempPath, { flags: 'wx', mode: 0o644 }));
-    await fsyncFile(tempPath);
-    await rename(tempPath, finalPath);
+    await rename(temp, finalPath);
   } catch (err) {
-    content.destroy();
-    await rm(tempPath, { force: true });
+    await rm(temp, { force: true });
     throw err;
   }
   await syncDirectory(finalPath.slice(0, finalPath.lastIndexOf('/')) || '/');
 }
 
-export async function fsyncFile(path: string): Promise<void> {
+/**
+ * Pipe `content` through `stages` into a new file at `path`, fsynced; on any
+ * failure the file is removed. The file is opened before streaming starts so
+ * that no late open can recreate it after the cleanup.
+ */
+export async function writeThrough(content: Readable, stages: Transform[], path: string): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    // The stream owns the handle from here and closes it when done or destroyed.
+    await pipeline(content, ...(stages as [Transform]), handle.createWriteStream());
+    await fsyncFile(path);
+  } catch (err) {
+    content.destroy();
+    await handle.close().catch(() => undefined);
+    await rm(path, { force: true });
+    throw err;
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
   const handle = await open(path, 'r+');
   try {
     await handle.sync();
