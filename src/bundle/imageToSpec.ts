@@ -22,10 +22,12 @@ export function imageToRuntimeSpec(config: ImageConfig, resolver: RootResolver, 
   const env = [...(c.Env ?? [])];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
   spec.process.env = env;
+  const user = resolveUser(resolver, c.User);
   const cwd = c.WorkingDir && c.WorkingDir !== '' ? c.WorkingDir : '/';
   spec.process.cwd = cwd.startsWith('/') ? cwd : `/${cwd}`;
-  const user = resolveUser(resolver, c.User);
   spec.process.user = { uid: user.uid, gid: user.gid };
+  // As docker and umoci do: a process gets a HOME even when the image sets none.
+  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || (user.uid === 0 ? '/root' : '/')}`);
   if (user.additionalGids.length > 0) spec.process.user.additionalGids = user.additionalGids;
 
   const annotations: Record<string, string> = { ...(c.Labels ?? {}), ...manifestAnnotations };

@@ -7,12 +7,15 @@ export interface ResolvedUser {
   gid: number;
   additionalGids: number[];
   username?: string;
+  /** The user's home directory from /etc/passwd, when the user is listed there. */
+  home?: string;
 }
 
 interface PasswdEntry {
   name: string;
   uid: number;
   gid: number;
+  home: string;
 }
 
 interface GroupEntry {
@@ -67,7 +70,7 @@ function parsePasswd(text: string | undefined): PasswdEntry[] {
   for (const line of (text ?? '').split('\n')) {
     const f = line.split(':');
     if (f.length < 4 || !NUMERIC.test(f[2]!) || !NUMERIC.test(f[3]!)) continue;
-    out.push({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) });
+    out.push({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' });
   }
   return out;
 }
@@ -110,12 +113,12 @@ export function resolveUser(resolver: RootResolver, user: string | undefined): R
     uid = entry.uid;
   }
   if (groupPart !== undefined && groupPart !== '') {
-    if (NUMERIC.test(groupPart)) return { uid, gid: Number(groupPart), additionalGids: [], ...(entry ? { username: entry.name } : {}) };
+    if (NUMERIC.test(groupPart)) return { uid, gid: Number(groupPart), additionalGids: [], ...(entry ? { username: entry.name, home: entry.home } : {}) };
     const group = groupDb().find((g) => g.name === groupPart);
     if (!group) throw new BerthError('CONFIG_INVALID', `image config group "${groupPart}" is not in the image's /etc/group`);
-    return { uid, gid: group.gid, additionalGids: [], ...(entry ? { username: entry.name } : {}) };
+    return { uid, gid: group.gid, additionalGids: [], ...(entry ? { username: entry.name, home: entry.home } : {}) };
   }
   const gid = entry?.gid ?? 0;
   const additional = entry ? [...new Set(groupDb().filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid))] : [];
-  return { uid, gid, additionalGids: additional, ...(entry ? { username: entry.name } : {}) };
+  return { uid, gid, additionalGids: additional, ...(entry ? { username: entry.name, home: entry.home } : {}) };
 }
