@@ -1,0 +1,49 @@
+import { BerthError } from '../../errors/BerthError.js';
+import '../../transports/allTransports.js';
+import { DockerImageReference } from '../../transports/docker/DockerImageReference.js';
+import { deleteDockerImage } from '../../transports/docker/deleteImage.js';
+import { parseImageReference } from '../../transports/transportRegistry.js';
+import { parseFlags, requireArgs, type Command } from '../command.js';
+import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+
+export const deleteCommand: Command = {
+  name: 'delete',
+  summary: 'Delete an image from a registry or layout (skopeo delete)',
+  usage: `
+Usage: berth delete [OPTIONS] IMAGE
+
+Delete IMAGE. For docker://REPO@DIGEST the manifest is deleted (and every tag naming it).
+For docker://REPO:TAG only that tag is removed where the registry supports OCI tag
+deletion; otherwise berth deletes the manifest by digest only when no other tag points
+at it, and refuses if one does, unless --all-tags-of-digest is given.
+
+Options:
+      --all-tags-of-digest    accept that deleting a tag's manifest removes the other tags naming it
+      --format json           print what was deleted as JSON
+${registryFlagsUsageOne}
+`,
+  async run(argv) {
+    const flags = parseFlags(argv, mergeFlagSpecs({ boolean: ['all-tags-of-digest'], string: ['format'] }, registryFlagSpec('one')), 'delete');
+    const args = flags._.map(String);
+    requireArgs(args, 1, 'delete', 'IMAGE');
+    const format = flags.format === undefined ? undefined : String(flags.format);
+    if (format !== undefined && format !== 'json') throw new BerthError('USAGE', `delete: unsupported --format "${format}" (json)`);
+    const reference = parseImageReference(args[0]!);
+    const options = transportOptionsFrom(flags, '');
+    if (!(reference instanceof DockerImageReference)) {
+      if (!reference.deleteImage) throw new BerthError('UNSUPPORTED', `${reference.transport.name}: images cannot be deleted`);
+      await reference.deleteImage(options);
+      if (format === 'json') process.stdout.write(`${JSON.stringify({ deleted: reference.toString() })}\n`);
+      return 0;
+    }
+    const result = await deleteDockerImage(reference, options, { allTagsOfDigest: flags['all-tags-of-digest'] === true });
+    if (format === 'json') {
+      process.stdout.write(`${JSON.stringify({ image: reference.toString(), method: result.method, digest: result.deletedDigest ?? null, removedTags: result.removedTags }, null, 2)}\n`);
+    } else {
+      const what = result.method === 'tag' ? `tag ${result.removedTags[0]}` : `manifest ${result.deletedDigest}`;
+      const tags = result.method === 'digest' && result.removedTags.length > 0 ? ` (tags removed: ${result.removedTags.join(', ')})` : '';
+      process.stderr.write(`Deleted ${what}${tags}\n`);
+    }
+    return 0;
+  },
+};

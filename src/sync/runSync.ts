@@ -1,0 +1,97 @@
+import { copyImage, type CopyOptions, type CopyResult } from '../copy/copyImage.js';
+import { forEachBounded } from '../copy/boundedParallel.js';
+import { BerthError, toBerthError } from '../errors/BerthError.js';
+import { DockerImageReference } from '../transports/docker/DockerImageReference.js';
+import { destinationEndpoint, sourceEndpoints } from '../transports/docker/endpoints.js';
+import { parseImageReference } from '../transports/transportRegistry.js';
+import type { ImageReference, TransportOptions } from '../transports/types.js';
+import type { SyncItem } from './syncSources.js';
+
+export type SyncDestinationKind = 'docker' | 'dir' | 'oci';
+
+export interface SyncOptions {
+  destinationKind: SyncDestinationKind;
+  destination: string;
+  destinationOptions: TransportOptions;
+  /** Images copied at once (an OCI layout destination takes one at a time: it has one index.json). */
+  parallelImages: number;
+  dryRun: boolean;
+  keepGoing: boolean;
+  copy: Pick<CopyOptions, 'all' | 'platforms' | 'preserveDigests' | 'parallelism'>;
+  onResult?: (result: SyncResult) => void;
+}
+
+export interface SyncResult {
+  source: string;
+  destination: string;
+  status: 'copied' | 'unchanged' | 'planned' | 'failed';
+  digest?: string;
+  error?: string;
+  copy?: CopyResult;
+}
+
+/** Where an item lands: `docker://DEST/suffix`, `dir:DEST/suffix`, `oci:DEST:suffix`. */
+export function destinationFor(item: SyncItem, kind: SyncDestinationKind, destination: string): string {
+  const base = destination.replace(/^docker:\/\//, '').replace(/\/+$/, '');
+  if (kind === 'docker') return `docker://${base}/${item.suffix}`;
+  if (kind === 'dir') return `dir:${base}/${item.suffix}`;
+  return `oci:${base}:${item.suffix}`;
+}
+
+/**
+ * Copy every item through the copy pipeline, several at once. Registry to
+ * registry, an image whose top-level manifest the destination already holds
+ * under that name is left alone (a second sync only asks two HEADs per tag).
+ */
+export async function runSync(items: SyncItem[], options: SyncOptions): Promise<SyncResult[]> {
+  const results: SyncResult[] = [];
+  const parallel = options.destinationKind === 'oci' ? 1 : Math.max(1, options.parallelImages);
+  let firstError: BerthError | undefined;
+  await forEachBounded(items, parallel, async (item) => {
+    const destination = destinationFor(item, options.destinationKind, options.destination);
+    const result: SyncResult = { source: item.source, destination, status: 'planned' };
+    if (!options.dryRun) {
+      try {
+        const src = parseImageReference(item.source);
+        const dst = parseImageReference(destination);
+        const unchanged = await alreadyThere(src, dst, item.sourceOptions, options);
+        if (unchanged) {
+          result.status = 'unchanged';
+          result.digest = unchanged;
+        } else {
+          const copied = await copyImage(src, dst, { ...options.copy, sourceOptions: item.sourceOptions, destinationOptions: options.destinationOptions });
+          result.status = 'copied';
+          result.digest = copied.manifestDigest;
+          result.copy = copied;
+        }
+      } catch (err) {
+        const error = toBerthError(err);
+        result.status = 'failed';
+        result.error = error.message;
+        firstError ??= error;
+        if (!options.keepGoing) {
+          results.push(result);
+          options.onResult?.(result);
+          throw error;
+        }
+      }
+    }
+    results.push(result);
+    options.onResult?.(result);
+  });
+  return results;
+}
+
+/** The destination's digest when it already has exactly the source's top-level manifest under this name. */
+async function alreadyThere(src: ImageReference, dst: ImageReference, sourceOptions: TransportOptions, options: SyncOptions): Promise<string | undefined> {
+  if (!(src instanceof DockerImageReference) || !(dst instanceof DockerImageReference)) return undefined;
+  const endpoints = sourceEndpoints(src.ref.domain, src.ref.path, src.ref.digest !== undefined, sourceOptions);
+  const from = endpoints[endpoints.length - 1]!;
+  const to = destinationEndpoint(dst.ref.domain, dst.ref.path, options.destinationOptions);
+  const [a, b] = await Promise.all([from.client.headManifest(from.repository, src.manifestReference), to.client.headManifest(to.repository, dst.manifestReference)]);
+  if (!a?.digest || !b?.digest || a.digest !== b.digest) return undefined;
+  const isIndex = a.mediaType.includes('index') || a.mediaType.includes('manifest.list');
+  // A single-platform sync of an index writes the instance, not the index: only an --all copy keeps the same top digest.
+  if (isIndex && !options.copy.all) return undefined;
+  return b.digest;
+}
