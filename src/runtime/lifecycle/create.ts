@@ -1,0 +1,136 @@
+import { statSync, writeFileSync, renameSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { BerthError } from '../../errors/BerthError.js';
+import { removeCgroup, setUpCgroup, type ContainerCgroup } from '../cgroups/containerCgroup.js';
+import { compileCreatePlan } from '../plan/compilePlan.js';
+import { loadSpec } from '../spec/loadSpec.js';
+import type { Spec } from '../spec/types.js';
+import { readProcessStat } from '../state/processInfo.js';
+import { StateStore, type StoredState } from '../state/stateStore.js';
+import { runHooks } from './hooks.js';
+import { launchHelper, type LaunchedHelper } from './launchHelper.js';
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** The container's stdin, stdout, stderr (and preserved fds after them). Default: this process's 0, 1, 2. */
+  stdio?: (number | 'pipe' | 'ignore' | 'inherit')[];
+  /** Already-loaded spec (library callers); read from BUNDLE/config.json otherwise. */
+  spec?: Spec;
+}
+
+export interface CreatedContainer {
+  store: StateStore;
+  state: StoredState;
+  helper: LaunchedHelper;
+}
+
+/** Create a container: set up everything, leave its process waiting on the exec fifo. */
+export async function createContainer(options: CreateOptions, mode: 'create' | 'run' = 'create'): Promise<CreatedContainer> {
+  const store = new StateStore(options.root);
+  const bundle = resolve(options.bundle);
+  const spec = options.spec ?? loadSpec(bundle);
+  if (!spec.process) throw new BerthError('CONFIG_INVALID', 'config.json: process is required');
+  if (!spec.root) throw new BerthError('CONFIG_INVALID', 'config.json: root is required');
+  const rootfs = resolve(bundle, spec.root.path);
+  let isDir = false;
+  try {
+    isDir = statSync(rootfs).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new BerthError('NOT_FOUND', `rootfs ${rootfs} is not a directory`);
+
+  let preserveFds = options.preserveFds ?? 0;
+  const extraEnv: string[] = [];
+  const listen = Number(process.env.LISTEN_FDS ?? '');
+  if (Number.isInteger(listen) && listen > 0) {
+    preserveFds += listen;
+    extraEnv.push(`LISTEN_FDS=${listen}`, 'LISTEN_PID=1');
+  }
+  const stdio = options.stdio ?? [0, 1, 2];
+  for (let fd = 3; fd < 3 + preserveFds; fd++) stdio[fd] = fd;
+
+  store.claim(options.id);
+  let cgroup: ContainerCgroup | undefined;
+  let pid = 0;
+  try {
+    cgroup = setUpCgroup(spec.linux?.cgroupsPath || options.id, spec.linux?.resources);
+    const steps = compileCreatePlan({
+      spec,
+      rootfs,
+      bundleDir: bundle,
+      fifoPath: store.fifoPath(options.id),
+      consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
+      noPivot: options.noPivot,
+      preserveFds,
+      extraEnv,
+      cgroupProcs: cgroup.dirs.map((d) => join(d.dir, 'cgroup.procs')),
+      cgroupViews: cgroup.dirs.map((d) => ({ hostPath: d.dir, name: d.hierarchy.version === 2 && d.hierarchy.mountPoint === '/sys/fs/cgroup' ? '' : basename(d.hierarchy.mountPoint) })),
+    });
+    const helper = await launchHelper(steps, mode, stdio);
+    pid = helper.pid;
+    const state: StoredState = {
+      id: options.id,
+      pid,
+      startTime: readProcessStat(pid)?.startTime ?? '',
+      bundle,
+      rootfs,
+      created: new Date().toISOString(),
+      owner: '',
+      cgroupDirs: cgroup.dirs.map((d) => d.dir),
+      createdCgroupDirs: cgroup.created,
+      freezerDir: cgroup.freezerDir,
+      spec,
+    };
+    store.save(state);
+    await helper.ready;
+    const pub = store.publicState(state);
+    for (const phase of ['prestart', 'createRuntime', 'createContainer'] as const) {
+      const failure = runHooks(spec, phase, pub);
+      if (failure) throw new BerthError('RUNTIME_ERROR', failure);
+    }
+    if (options.pidFile) writePidFile(options.pidFile, pid);
+    return { store, state, helper };
+  } catch (err) {
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (cgroup) removeCgroupSoon(cgroup);
+    store.remove(options.id);
+    throw err;
+  }
+}
+
+function writePidFile(file: string, pid: number): void {
+  const path = resolve(file);
+  writeFileSync(`${path}.tmp`, String(pid));
+  renameSync(`${path}.tmp`, path);
+}
+
+/** A killed process leaves its cgroup a moment later; retry briefly so nothing is left behind. */
+export function removeCgroupSoon(cg: Pick<ContainerCgroup, 'created'>): void {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    removeCgroup(cg);
+    if (cg.created.every((d) => !exists(d))) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
