@@ -45,6 +45,7 @@ export async function extractArchive(file: string, into: string, what: string): 
         continue;
       }
       if (header.type === 'symlink' && header.linkname) {
+        if (header.linkname.startsWith('/')) throw invalid(what, `entry "${header.name}" is an absolute symlink`);
         links.set(name, normalise(posix.join(posix.dirname(name), header.linkname), what));
         files.delete(name);
       } else if (header.type === 'link' && header.linkname) {
