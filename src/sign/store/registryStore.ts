@@ -182,7 +182,7 @@ export class RegistryStore implements ArtifactStore {
     if (!location) throw new BerthError('REGISTRY_ERROR', `${this.description}: upload started without a Location`);
     const url = new URL(location, await this.baseUrl());
     url.searchParams.set('digest', digest);
-    const put = await this.request('PUT', url.toString(), { headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) }, body: bytes, scope: push });
+    const put = await this.request('PUT', url.toString(), { headers: { 'Content-Type': 'application/octet-stream' }, body: bytes, scope: push });
     if (put.status !== 201) throw await this.failure(put, `uploading blob ${digest}`);
     await put.arrayBuffer().catch(() => undefined);
     return descriptor;
