@@ -4,7 +4,6 @@ import { BerthError } from '../errors/BerthError.js';
 /** One berth subcommand: parses its own flags, calls the library, prints, returns an exit status. */
 export interface Command {
   name: string;
-  summary: string;
   /** Full help text shown by `berth NAME --help`. */
   usage: string;
   run(argv: string[]): Promise<number>;

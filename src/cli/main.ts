@@ -37,8 +37,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`berth version ${version()}\n`);
       return 0;
     }
-    const command = commands.find((c) => c.name === name);
-    if (!command) throw new BerthError('USAGE', `unknown command "${name}" (see berth --help)`);
+    const entry = commands.find((c) => c.name === name);
+    if (!entry) throw new BerthError('USAGE', `unknown command "${name}" (see berth --help)`);
+    const command = await entry.load();
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`${command.usage.trim()}\n`);
       return 0;

@@ -10,7 +10,6 @@ import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptio
 
 export const copyCommand: Command = {
   name: 'copy',
-  summary: 'Copy an image between transports (skopeo copy)',
   usage: `
 Usage: berth copy [OPTIONS] SOURCE-IMAGE DESTINATION-IMAGE
 

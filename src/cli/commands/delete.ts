@@ -8,7 +8,6 @@ import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptio
 
 export const deleteCommand: Command = {
   name: 'delete',
-  summary: 'Delete an image from a registry or layout (skopeo delete)',
   usage: `
 Usage: berth delete [OPTIONS] IMAGE
 

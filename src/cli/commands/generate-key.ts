@@ -7,7 +7,6 @@ import { parseFlags, requireArgs, type Command } from '../command.js';
 
 export const generateKeyCommand: Command = {
   name: 'generate-key',
-  summary: 'Generate a cosign-compatible ECDSA P-256 signing key pair',
   usage: `
 Usage: berth generate-key [--output-prefix PREFIX] [--passphrase-file FILE]
 

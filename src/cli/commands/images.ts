@@ -5,7 +5,6 @@ import { formatBytes } from '../progressDisplay.js';
 
 export const imagesCommand: Command = {
   name: 'images',
-  summary: 'List the images in the local store',
   usage: `
 Usage: berth images [OPTIONS]
 

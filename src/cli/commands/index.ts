@@ -1,35 +1,29 @@
 import type { Command } from '../command.js';
-import { copyCommand } from './copy.js';
-import { inspectCommand } from './inspect.js';
-import { deleteCommand } from './delete.js';
-import { listTagsCommand } from './list-tags.js';
-import { syncCommand } from './sync.js';
-import { loginCommand } from './login.js';
-import { logoutCommand } from './logout.js';
-import { manifestDigestCommand } from './manifest-digest.js';
-import { imagesCommand } from './images.js';
-import { rmiCommand } from './rmi.js';
-import { registryCommand } from './registry.js';
-import { generateKeyCommand } from './generate-key.js';
-import { signCommand } from './sign.js';
-import { verifyCommand } from './verify.js';
-import { unpackCommand } from './unpack.js';
 
-/** Every berth subcommand, in the order `berth --help` lists them. Add a command by adding its module here. */
-export const commands: Command[] = [
-  copyCommand,
-  inspectCommand,
-  deleteCommand,
-  listTagsCommand,
-  syncCommand,
-  loginCommand,
-  logoutCommand,
-  manifestDigestCommand,
-  imagesCommand,
-  rmiCommand,
-  registryCommand,
-  generateKeyCommand,
-  signCommand,
-  verifyCommand,
-  unpackCommand,
+/**
+ * Every berth subcommand, in the order `berth --help` lists them. Modules load
+ * lazily so that a command pays only for what it uses at start-up.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const commands: CommandEntry[] = [
+  { name: 'copy', summary: 'Copy an image between transports (skopeo copy)', load: async () => (await import('./copy.js')).copyCommand },
+  { name: 'inspect', summary: 'Show an image\'s manifest, config and tags (skopeo inspect)', load: async () => (await import('./inspect.js')).inspectCommand },
+  { name: 'delete', summary: 'Delete an image from a registry or layout (skopeo delete)', load: async () => (await import('./delete.js')).deleteCommand },
+  { name: 'list-tags', summary: 'List the tags of a repository (skopeo list-tags)', load: async () => (await import('./list-tags.js')).listTagsCommand },
+  { name: 'sync', summary: 'Synchronise images between registries, directories and OCI layouts (skopeo sync)', load: async () => (await import('./sync.js')).syncCommand },
+  { name: 'login', summary: 'Log in to a registry, storing credentials where skopeo and podman find them', load: async () => (await import('./login.js')).loginCommand },
+  { name: 'logout', summary: 'Remove stored credentials for a registry', load: async () => (await import('./logout.js')).logoutCommand },
+  { name: 'manifest-digest', summary: 'Print the digest of a manifest file (skopeo manifest-digest)', load: async () => (await import('./manifest-digest.js')).manifestDigestCommand },
+  { name: 'images', summary: 'List the images in the local store', load: async () => (await import('./images.js')).imagesCommand },
+  { name: 'rmi', summary: 'Remove images from the local store', load: async () => (await import('./rmi.js')).rmiCommand },
+  { name: 'registry', summary: 'Serve the embedded OCI registry, or collect its garbage', load: async () => (await import('./registry.js')).registryCommand },
+  { name: 'generate-key', summary: 'Generate a cosign-compatible ECDSA P-256 signing key pair', load: async () => (await import('./generate-key.js')).generateKeyCommand },
+  { name: 'sign', summary: 'Sign an image (cosign signatures, or OpenPGP simple signing)', load: async () => (await import('./sign.js')).signCommand },
+  { name: 'verify', summary: 'Verify an image\'s signatures (cosign keys, or OpenPGP simple signing)', load: async () => (await import('./verify.js')).verifyCommand },
+  { name: 'unpack', summary: 'Unpack an image into an OCI runtime bundle (rootfs/ + config.json)', load: async () => (await import('./unpack.js')).unpackCommand },
 ];

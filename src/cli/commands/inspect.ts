@@ -12,7 +12,6 @@ import { hostPlatform } from '../../oci/platform.js';
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: 'Show an image\'s manifest, config and tags (skopeo inspect)',
   usage: `
 Usage: berth inspect [OPTIONS] IMAGE
 

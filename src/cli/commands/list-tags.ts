@@ -8,7 +8,6 @@ import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptio
 
 export const listTagsCommand: Command = {
   name: 'list-tags',
-  summary: 'List the tags of a repository (skopeo list-tags)',
   usage: `
 Usage: berth list-tags [OPTIONS] docker://HOST/REPOSITORY
 

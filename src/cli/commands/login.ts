@@ -23,7 +23,6 @@ async function readStdin(): Promise<string> {
 
 export const loginCommand: Command = {
   name: 'login',
-  summary: 'Log in to a registry, storing credentials where skopeo and podman find them',
   usage: `
 Usage: berth login [OPTIONS] REGISTRY
 

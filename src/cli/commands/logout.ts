@@ -5,7 +5,6 @@ import { loginKey } from './login.js';
 
 export const logoutCommand: Command = {
   name: 'logout',
-  summary: 'Remove stored credentials for a registry',
   usage: `
 Usage: berth logout [OPTIONS] REGISTRY
        berth logout --all

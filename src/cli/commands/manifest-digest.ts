@@ -6,7 +6,6 @@ import { parseFlags, requireArgs, type Command } from '../command.js';
 
 export const manifestDigestCommand: Command = {
   name: 'manifest-digest',
-  summary: 'Print the digest of a manifest file (skopeo manifest-digest)',
   usage: `
 Usage: berth manifest-digest MANIFEST-FILE
 

@@ -125,7 +125,6 @@ async function gc(argv: string[]): Promise<number> {
 
 export const registryCommand: Command = {
   name: 'registry',
-  summary: 'Serve the embedded OCI registry, or collect its garbage',
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;

@@ -4,7 +4,6 @@ import { parseFlags, type Command } from '../command.js';
 
 export const rmiCommand: Command = {
   name: 'rmi',
-  summary: 'Remove images from the local store',
   usage: `
 Usage: berth rmi [OPTIONS] NAME[:TAG|@DIGEST]...
 

@@ -13,7 +13,6 @@ import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 
 export const signCommand: Command = {
   name: 'sign',
-  summary: 'Sign an image (cosign signatures, or OpenPGP simple signing)',
   usage: `
 Usage: berth sign --key KEY [OPTIONS] IMAGE
        berth sign --sign-by-gpg FINGERPRINT | --gpg-key FILE [OPTIONS] docker://IMAGE

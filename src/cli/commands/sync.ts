@@ -8,7 +8,6 @@ import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptio
 
 export const syncCommand: Command = {
   name: 'sync',
-  summary: 'Synchronise images between registries, directories and OCI layouts (skopeo sync)',
   usage: `
 Usage: berth sync --src docker|dir|yaml --dest docker|dir|oci [OPTIONS] SOURCE DESTINATION
 

@@ -9,7 +9,6 @@ import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptio
 
 export const unpackCommand: Command = {
   name: 'unpack',
-  summary: 'Unpack an image into an OCI runtime bundle (rootfs/ + config.json)',
   usage: `
 Usage: berth unpack [OPTIONS] IMAGE BUNDLE-DIR
 

@@ -12,7 +12,6 @@ import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'Verify an image\'s signatures (cosign keys, or OpenPGP simple signing)',
   usage: `
 Usage: berth verify --key KEY.pub [OPTIONS] IMAGE
        berth verify --gpg-public-key FILE [OPTIONS] docker://IMAGE
