@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { RegistryClient } from '../../registry/client/RegistryClient.js';
+import { closeDispatchers } from '../../registry/client/dispatcher.js';
+import { peer } from '../support/peers.js';
+import { twoPlatformLayout, writeImage, writeLayoutIndex } from './support/ociLayout.js';
+import { berth, ok, run } from './support/run.js';
+import { registryFor } from './support/fixture.js';
+
+test.after(() => closeDispatchers());
+
+/** Tag → manifest digest for every tag of a repository, read with berth's client. */
+async function state(host: string, repository: string): Promise<Record<string, string>> {
+  const client = new RegistryClient(host, { tlsVerify: false, retryTimes: 0 });
+  const tags = await client.listTags(repository).catch(() => []);
+  const out: Record<string, string> = {};
+  for (const tag of tags.sort()) out[tag] = (await client.headManifest(repository, tag))!.digest!;
+  return out;
+}
+
+/** A repository of `count` tags sharing one base layer, plus a two-platform index tag. */
+async function seedRepository(skopeo: string, dir: string, host: string, repository: string, count: number): Promise<void> {
+  const layout = join(dir, `seed-${repository.replace(/\//g, '-')}`);
+  const base = [{ name: 'base', content: randomBytes(50_000) }];
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    const image = await writeImage(layout, { layers: [base, [{ name: `app${i}`, content: randomBytes(2000) }]], label: `v${i}` });
+    entries.push({ tag: `1.${i}.0`, descriptor: image });
+  }
+  writeLayoutIndex(layout, entries);
+  for (const { tag } of entries) await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${host}/${repository}:${tag}`]), `seed ${tag}`);
+  const multi = join(dir, `seed-multi-${repository.replace(/\//g, '-')}`);
+  await twoPlatformLayout(multi, 'multi');
+  await ok(run(skopeo, ['copy', '--all', '--dest-tls-verify=false', `oci:${multi}:multi`, `docker://${host}/${repository}:multi`]), 'seed multi');
+}
+
+test('berth sync leaves a registry exactly as skopeo sync does (whole repository, --all, tag filters, YAML, dry run)', async (t) => {
+  const skopeo = peer(t, 'skopeo');
+  const setup = await registryFor(t);
+  if (!skopeo || !setup) return;
+  const { registry, dir } = setup;
+  const host = registry.host;
+  await seedRepository(skopeo, dir, host, 'upstream/app', 6);
+
+  await ok(run(skopeo, ['sync', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${host}/upstream/app`, `${host}/by-skopeo`]), 'skopeo sync');
+  await ok(berth(['sync', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/by-berth`]), 'berth sync');
+  const skopeoState = await state(host, 'by-skopeo/app');
+  assert.equal(Object.keys(skopeoState).length, 7);
+  assert.deepEqual(await state(host, 'by-berth/app'), skopeoState);
+
+  // (--scoped cannot be compared here: a registry host with a port is not a valid repository path component.)
+  await ok(run(skopeo, ['sync', '--all', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${host}/upstream/app`, `${host}/all-skopeo`]), 'skopeo sync --all');
+  await ok(berth(['sync', '--all', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/all-berth`]), 'berth sync --all');
+  const allSkopeo = await state(host, 'all-skopeo/app');
+  assert.equal(allSkopeo.multi, (await state(host, 'upstream/app')).multi, '--all keeps the index digest');
+  assert.deepEqual(await state(host, 'all-berth/app'), allSkopeo);
+
+  // Running again changes nothing and copies nothing.
+  const again = JSON.parse((await ok(berth(['sync', '--all', '--format', 'json', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/all-berth`]), 'berth sync again')).stdout) as Array<{ status: string }>;
+  assert.deepEqual([...new Set(again.map((r) => r.status))], ['unchanged']);
+
+  const yaml = join(dir, 'sync.yaml');
+  writeFileSync(yaml, `${host}:\n  tls-verify: false\n  images:\n    upstream/app:\n      - "1.0.0"\n  images-by-tag-regex:\n    upstream/app: ^1\\.[3-4]\\.0$\n`);
+  await ok(run(skopeo, ['sync', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', yaml, `${host}/yaml-skopeo`]), 'skopeo sync yaml');
+  await ok(berth(['sync', '--src', 'yaml', '--dest', 'docker', yaml, `${host}/yaml-berth`]), 'berth sync yaml');
+  const yamlState = await state(host, 'yaml-skopeo/app');
+  assert.deepEqual(Object.keys(yamlState), ['1.0.0', '1.3.0', '1.4.0']);
+  assert.deepEqual(await state(host, 'yaml-berth/app'), yamlState);
+
+  await ok(berth(['sync', '--tag-semver', '>=1.2.0 <1.5.0', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/semver`]), 'berth sync semver');
+  assert.deepEqual(Object.keys(await state(host, 'semver/app')), ['1.2.0', '1.3.0', '1.4.0']);
+
+  const dry = await ok(berth(['sync', '--dry-run', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/dry`]), 'dry run');
+  assert.match(dry.stderr, /Would sync 7 image\(s\)/);
+  assert.deepEqual(await state(host, 'dry/app'), {});
+});
+
+test('berth sync to dir matches skopeo sync to dir, and to an OCI layout skopeo can read', async (t) => {
+  const skopeo = peer(t, 'skopeo');
+  const setup = await registryFor(t);
+  if (!skopeo || !setup) return;
+  const { registry, dir } = setup;
+  const host = registry.host;
+  await seedRepository(skopeo, dir, host, 'src/tool', 3);
+  const skopeoDir = join(dir, 'dir-skopeo');
+  const berthDir = join(dir, 'dir-berth');
+  await ok(run(skopeo, ['sync', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', `${host}/src/tool`, skopeoDir]), 'skopeo sync to dir');
+  await ok(berth(['sync', '--src', 'docker', '--dest', 'dir', `${host}/src/tool`, berthDir]), 'berth sync to dir');
+  const names = readdirSync(skopeoDir).sort();
+  assert.deepEqual(readdirSync(berthDir).sort(), names);
+  for (const name of names) assert.equal(readFileSync(join(berthDir, name, 'manifest.json'), 'utf8'), readFileSync(join(skopeoDir, name, 'manifest.json'), 'utf8'), name);
+
+  const layout = join(dir, 'layout');
+  await ok(berth(['sync', '--src', 'docker', '--dest', 'oci', `${host}/src/tool`, layout]), 'berth sync to oci');
+  const upstream = await state(host, 'src/tool');
+  for (const tag of ['1.0.0', '1.2.0']) {
+    const inspected = JSON.parse((await ok(run(skopeo, ['inspect', `oci:${layout}:tool:${tag}`]), `skopeo inspect oci ${tag}`)).stdout) as { Digest: string };
+    assert.equal(inspected.Digest, upstream[tag]);
+  }
+  assert.ok(existsSync(join(layout, 'index.json')));
+});
+
+test('berth delete removes exactly the tags it says, and refuses to remove others by surprise', async (t) => {
+  const skopeo = peer(t, 'skopeo');
+  const setup = await registryFor(t);
+  if (!skopeo || !setup) return;
+  const { registry, dir } = setup;
+  const host = registry.host;
+  const layout = join(dir, 'layout');
+  const x = await writeImage(layout, { layers: [[{ name: 'x', content: randomBytes(1000) }]], label: 'x' });
+  const y = await writeImage(layout, { layers: [[{ name: 'y', content: randomBytes(1000) }]], label: 'y' });
+  const z = await writeImage(layout, { layers: [[{ name: 'z', content: randomBytes(1000) }]], label: 'z' });
+  writeLayoutIndex(layout, [{ tag: 'x', descriptor: x }, { tag: 'y', descriptor: y }, { tag: 'z', descriptor: z }]);
+  for (const [from, tag] of [['x', 'a'], ['x', 'b'], ['y', 'c'], ['z', 'd']] as const) {
+    await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${layout}:${from}`, `docker://${host}/repo/img:${tag}`]), `push ${tag}`);
+  }
+  assert.deepEqual(Object.keys(await state(host, 'repo/img')), ['a', 'b', 'c', 'd']);
+
+  // c is the only tag of its manifest: deleting it removes c and nothing else.
+  const c = JSON.parse((await ok(berth(['delete', '--format', 'json', `docker://${host}/repo/img:c`]), 'delete c')).stdout) as { removedTags: string[] };
+  assert.deepEqual(c.removedTags, ['c']);
+  assert.deepEqual(Object.keys(await state(host, 'repo/img')), ['a', 'b', 'd']);
+
+  // a shares its manifest with b: without --all-tags-of-digest berth refuses (docker-registry cannot delete a tag alone).
+  const refused = await berth(['delete', `docker://${host}/repo/img:a`]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /also removes tag\(s\) b .*--all-tags-of-digest/);
+  assert.deepEqual(Object.keys(await state(host, 'repo/img')), ['a', 'b', 'd']);
+
+  const both = JSON.parse((await ok(berth(['delete', '--all-tags-of-digest', '--format', 'json', `docker://${host}/repo/img:a`]), 'delete a and b')).stdout) as { removedTags: string[] };
+  assert.deepEqual(both.removedTags, ['a', 'b']);
+  assert.deepEqual(Object.keys(await state(host, 'repo/img')), ['d']);
+
+  // By digest: the manifest and its tag go; skopeo agrees it is gone.
+  await ok(berth(['delete', `docker://${host}/repo/img@${z.digest}`]), 'delete by digest');
+  assert.deepEqual(await state(host, 'repo/img'), {});
+  const gone = await run(skopeo, ['inspect', '--tls-verify=false', `docker://${host}/repo/img@${z.digest}`]);
+  assert.notEqual(gone.code, 0);
+
+  const missing = await berth(['delete', `docker://${host}/repo/img:never`]);
+  assert.equal(missing.code, 3);
+});
