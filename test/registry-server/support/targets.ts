@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,6 +60,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** docker-registry (CNCF distribution) with filesystem storage under `root`, deletes enabled, on a free loopback port. */
 export async function startDockerRegistry(binary: string, root: string): Promise<RegistryTarget> {
   const port = await freePort();
+  mkdirSync(root, { recursive: true });
   const config = join(root, 'config.yml');
   writeFileSync(
     config,
