@@ -16,3 +16,13 @@ export function registryOptionsFromFlags(flags: Record<string, unknown>): Regist
   if (typeof flags['registry-token'] === 'string') options.registryToken = flags['registry-token'];
   return options;
 }
+
+/** `--registries.d DIR`: minimist reads a dotted flag name as a nested object, so look in both places. */
+export function registriesDirFlag(flags: Record<string, unknown>): string | undefined {
+  const flat = flags['registries.d'];
+  if (typeof flat === 'string') return flat;
+  const nested = (flags.registries as { d?: unknown } | undefined)?.d;
+  if (nested === undefined) return undefined;
+  if (typeof nested !== 'string') throw new BerthError('USAGE', '--registries.d takes a directory');
+  return nested;
+}

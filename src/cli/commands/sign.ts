@@ -7,7 +7,7 @@ import { parseAnnotationFlags } from '../../sign/payload.js';
 import { loadRegistriesD } from '../../sign/policy/registriesD.js';
 import { withSecretKeyFile } from '../../sign/simple/gpg.js';
 import { lookasideLocation, simpleSign } from '../../sign/simple/simpleSignatures.js';
-import { registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../../sign/signingFlags.js';
+import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../../sign/signingFlags.js';
 import { digestsToSign, resolveTarget, type SignTarget } from '../../sign/target.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 
@@ -75,7 +75,7 @@ Options:
         results.push({ digest: result.digest, added: result.added });
       }
     } else {
-      const location = lookasideLocation(loadRegistriesD(flags['registries.d'] as string | undefined), target.dockerReference, true);
+      const location = lookasideLocation(loadRegistriesD(registriesDirFlag(flags)), target.dockerReference, true);
       const signAll = async (keyId: string, home?: string): Promise<void> => {
         for (const subject of subjects) {
           const added = await simpleSign(location, subject.digest, identity, { keyId, ...(home ? { home } : {}), ...(flags['passphrase-file'] ? { passphraseFile: String(flags['passphrase-file']) } : {}) }, annotations);

@@ -6,7 +6,7 @@ import { loadPublicKeyFile } from '../../sign/keys/keys.js';
 import { parseAnnotationFlags } from '../../sign/payload.js';
 import { loadRegistriesD } from '../../sign/policy/registriesD.js';
 import { lookasideLocation, simpleVerify } from '../../sign/simple/simpleSignatures.js';
-import { registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../../sign/signingFlags.js';
+import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../../sign/signingFlags.js';
 import { resolveTarget } from '../../sign/target.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 
@@ -66,7 +66,7 @@ Options:
       payloads = verified.map((v) => v.payload);
     } else {
       const trustedKeys = gpgFiles.map((f) => readKeyFile(f));
-      const location = lookasideLocation(loadRegistriesD(flags['registries.d'] as string | undefined), target.dockerReference, false);
+      const location = lookasideLocation(loadRegistriesD(registriesDirFlag(flags)), target.dockerReference, false);
       const verified = await simpleVerify(location, digest, { trustedKeys, identity: rule, ...(target.dockerReference ? { imageReference: target.dockerReference } : {}) });
       payloads = verified.map((v) => v.payload);
     }

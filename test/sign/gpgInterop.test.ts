@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { isBerthError } from '../../src/errors/BerthError.js';
+import { parseDockerReference } from '../../src/reference/dockerReference.js';
+import { evaluatePolicy } from '../../src/sign/policy/evaluatePolicy.js';
+import { parsePolicy } from '../../src/sign/policy/policy.js';
+import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
+import { peer, tempDir } from '../support/peers.js';
+import { berth } from './support/cli.js';
+import { startDockerRegistry } from './support/dockerRegistry.js';
+import { writeTinyLayout } from './support/tinyImage.js';
+
+/** A GnuPG home with one unprotected RSA signing key; its agent is stopped and the directory removed at the end. */
+function gnupgHome(t: TestContext, gpg: string, name: string): { home: string; fingerprint: string; publicKey: string; secretKey: string } {
+  const home = mkdtempSync(join(tmpdir(), 'bg-'));
+  t.after(() => {
+    spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore' });
+    rmSync(home, { recursive: true, force: true });
+  });
+  const env = { ...process.env, GNUPGHOME: home };
+  execFileSync(gpg, ['--batch', '--passphrase', '', '--quick-gen-key', `${name} <${name.toLowerCase()}@example.com>`, 'rsa2048', 'sign', '0'], { env, stdio: 'ignore' });
+  const colons = execFileSync(gpg, ['--batch', '--with-colons', '--list-secret-keys'], { env, encoding: 'utf8' });
+  const fingerprint = (colons.split('\n').find((l) => l.startsWith('fpr:')) as string).split(':')[9] as string;
+  const publicKey = join(home, 'pub.asc');
+  const secretKey = join(home, 'sec.asc');
+  writeFileSync(publicKey, execFileSync(gpg, ['--batch', '--armor', '--export', fingerprint], { env }));
+  writeFileSync(secretKey, execFileSync(gpg, ['--batch', '--armor', '--export-secret-keys', fingerprint], { env }));
+  return { home, fingerprint, publicKey, secretKey };
+}
+
+async function setup(t: TestContext) {
+  const skopeo = peer(t, 'skopeo');
+  const gpg = peer(t, 'gpg');
+  if (!skopeo || !gpg) return undefined;
+  const host = await startDockerRegistry(t);
+  if (!host) return undefined;
+  const dir = tempDir(t);
+  const image = await writeTinyLayout(join(dir, 'layout'), 'v1', `gpg ${Math.random()}`);
+  const regd = join(dir, 'registries.d');
+  mkdirSync(regd);
+  const lookaside = join(dir, 'lookaside');
+  writeFileSync(join(regd, 'lookaside.yaml'), `docker:\n  ${host}:\n    lookaside: file://${lookaside}\n`);
+  const open = join(dir, 'open.json');
+  writeFileSync(open, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  const signer = gnupgHome(t, gpg, 'Signer');
+  const stranger = gnupgHome(t, gpg, 'Stranger');
+  const skopeoRun = (policy: string, args: string[], env: Record<string, string> = {}) =>
+    spawnSync(skopeo, ['--policy', policy, '--registries.d', regd, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { dir, host, image, regd, lookaside, open, signer, stranger, skopeoRun };
+}
+
+function signedByPolicy(dir: string, host: string, keyPath: string, identity?: object): string {
+  const file = join(dir, `signedby-${Math.random()}.json`);
+  const requirement = { type: 'signedBy', keyType: 'GPGKeys', keyPath, ...(identity ? { signedIdentity: identity } : {}) };
+  writeFileSync(file, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }], transports: { docker: { [`${host}/gpg`]: [requirement] } } }));
+  return file;
+}
+
+test('berth verifies an image skopeo signed with --sign-by (lookaside storage)', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const ref = `docker://${s.host}/gpg/skopeo:v1`;
+  const pushed = s.skopeoRun(s.open, ['copy', '--dest-tls-verify=false', '--sign-by', s.signer.fingerprint, `oci:${s.image.dir}:v1`, ref], { GNUPGHOME: s.signer.home });
+  assert.equal(pushed.status, 0, pushed.stderr);
+  assert.ok(readdirSync(join(s.lookaside, 'gpg', 'skopeo@' + s.image.manifestDigest.replace(':', '='))).includes('signature-1'));
+  const ok = berth(['verify', '--gpg-public-key', s.signer.publicKey, '--registries.d', s.regd, '--check-identity', 'exact', ref]);
+  assert.equal(ok.status, 0, ok.stderr);
+  const payload = JSON.parse(ok.stdout)[0];
+  assert.equal(payload.critical.type, 'atomic container signature');
+  assert.equal(payload.critical.image['docker-manifest-digest'], s.image.manifestDigest);
+  const stranger = berth(['verify', '--gpg-public-key', s.stranger.publicKey, '--registries.d', s.regd, ref]);
+  assert.equal(stranger.status, 5);
+  assert.match(stranger.stderr, /not a trusted key/);
+});
+
+test('skopeo accepts an image berth signed with --gpg-key under a signedBy policy, and refuses it unsigned', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const ref = `docker://${s.host}/gpg/berth:v1`;
+  assert.equal(s.skopeoRun(s.open, ['copy', '--dest-tls-verify=false', `oci:${s.image.dir}:v1`, ref]).status, 0);
+  const policy = signedByPolicy(s.dir, s.host, s.signer.publicKey);
+  const before = s.skopeoRun(policy, ['copy', '--remove-signatures', '--src-tls-verify=false', ref, `oci:${join(s.dir, 'unsigned-out')}:v1`]);
+  assert.notEqual(before.status, 0, 'skopeo must refuse the unsigned image');
+  assert.match(before.stderr, /signature/i);
+  const signed = berth(['sign', '--gpg-key', s.signer.secretKey, '--registries.d', s.regd, ref]);
+  assert.equal(signed.status, 0, signed.stderr);
+  const after = s.skopeoRun(policy, ['copy', '--remove-signatures', '--src-tls-verify=false', ref, `oci:${join(s.dir, 'signed-out')}:v1`]);
+  assert.equal(after.status, 0, after.stderr);
+  // The signature names this repository exactly; under another identity requirement skopeo refuses it.
+  const otherIdentity = signedByPolicy(s.dir, s.host, s.signer.publicKey, { type: 'exactRepository', dockerRepository: `${s.host}/gpg/elsewhere` });
+  const refused = s.skopeoRun(otherIdentity, ['copy', '--remove-signatures', '--src-tls-verify=false', ref, `oci:${join(s.dir, 'other-out')}:v1`]);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /not accepted|does not match/i);
+  // --sign-by-gpg uses the caller's keyring, as skopeo --sign-by does.
+  const byFpr = spawnSync(process.execPath, [new URL('../../src/cli/main.js', import.meta.url).pathname, 'sign', '--sign-by-gpg', s.signer.fingerprint, '--registries.d', s.regd, ref], {
+    env: { ...process.env, GNUPGHOME: s.signer.home },
+    encoding: 'utf8',
+  });
+  assert.equal(byFpr.status, 0, byFpr.stderr);
+  assert.ok(readdirSync(join(s.lookaside, 'gpg', 'berth@' + s.image.manifestDigest.replace(':', '='))).includes('signature-2'));
+});
+
+test('evaluatePolicy: signedBy accepts the signed image and denies an unsigned one, another key, another identity', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const signedRef = `docker://${s.host}/gpg/app:v1`;
+  assert.equal(s.skopeoRun(s.open, ['copy', '--dest-tls-verify=false', '--sign-by', s.signer.fingerprint, `oci:${s.image.dir}:v1`, signedRef], { GNUPGHOME: s.signer.home }).status, 0);
+  const registriesD = loadRegistriesD(s.regd);
+  const policyFor = (keyPath: string, identity?: object) => {
+    const file = signedByPolicy(s.dir, s.host, keyPath, identity);
+    return parsePolicy(readFileSync(file, 'utf8'), file);
+  };
+  const subject = (ref: string) => ({ transport: 'docker', digest: s.image.manifestDigest as never, dockerReference: parseDockerReference(ref) });
+  const ok = await evaluatePolicy(policyFor(s.signer.publicKey), subject(`${s.host}/gpg/app:v1`), registriesD);
+  assert.equal(ok.scope, `${s.host}/gpg`);
+  assert.match(ok.satisfied[0] as string, new RegExp(`signedBy: 1 OpenPGP signature\\(s\\) by ${s.signer.fingerprint}`));
+  await assert.rejects(evaluatePolicy(policyFor(s.stranger.publicKey), subject(`${s.host}/gpg/app:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /not a trusted key/.test(err.message));
+  await assert.rejects(evaluatePolicy(policyFor(s.signer.publicKey), subject(`${s.host}/gpg/unsigned:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /no OpenPGP signatures/.test(err.message));
+  await assert.rejects(
+    evaluatePolicy(policyFor(s.signer.publicKey, { type: 'exactReference', dockerReference: `${s.host}/gpg/app:v2` }), subject(`${s.host}/gpg/app:v1`), registriesD),
+    (err) => isBerthError(err, 'POLICY_DENIED') && /is not .*app:v2/.test(err.message),
+  );
+});
