@@ -3,6 +3,7 @@ import { BerthError } from '../errors/BerthError.js';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import { parseDockerReference, type DockerReference } from '../reference/dockerReference.js';
+import type { PolicySubject } from './policy/evaluatePolicy.js';
 import type { ArtifactStore } from './store/artifactStore.js';
 import { OciLayoutStore } from './store/ociLayoutStore.js';
 import { RegistryStore } from './store/registryStore.js';
@@ -64,4 +65,11 @@ export function digestsToSign(manifest: ParsedManifest, recursive: boolean): { d
     for (const m of manifest.index.manifests) if (isDigest(m.digest)) out.push({ digest: m.digest, mediaType: m.mediaType, size: m.size });
   }
   return out;
+}
+
+/** The policy's view of a resolved target. */
+export function policySubjectForTarget(target: SignTarget): PolicySubject {
+  if (target.dockerReference) return { transport: 'docker', digest: target.manifest.digest, dockerReference: target.dockerReference, store: target.store };
+  const layout = splitOciReference(target.input.slice('oci:'.length));
+  return { transport: 'oci', digest: target.manifest.digest, ociLayout: layout, store: target.store };
 }

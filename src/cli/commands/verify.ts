@@ -7,7 +7,9 @@ import { parseAnnotationFlags } from '../../sign/payload.js';
 import { loadRegistriesD } from '../../sign/policy/registriesD.js';
 import { lookasideLocation, simpleVerify } from '../../sign/simple/simpleSignatures.js';
 import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../../sign/signingFlags.js';
-import { resolveTarget } from '../../sign/target.js';
+import { policySubjectForTarget, resolveTarget } from '../../sign/target.js';
+import { evaluatePolicy } from '../../sign/policy/evaluatePolicy.js';
+import { defaultPolicyPath, loadPolicy } from '../../sign/policy/policy.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 
 export const verifyCommand: Command = {
@@ -15,6 +17,7 @@ export const verifyCommand: Command = {
   usage: `
 Usage: berth verify --key KEY.pub [OPTIONS] IMAGE
        berth verify --gpg-public-key FILE [OPTIONS] docker://IMAGE
+       berth verify --policy FILE [OPTIONS] IMAGE
 
 IMAGE is docker://HOST/REPO[:TAG|@DIGEST] or oci:DIR[:TAG].
 
@@ -25,6 +28,10 @@ the key, signs exactly this digest, and names an acceptable identity. With
 registries.d lookaside storage the same way. The verified payloads are
 printed as JSON; otherwise the exit status is non-zero with every reason.
 
+With --policy (or --policy-default), evaluate the image against a
+containers-policy.json instead (what copy and sync enforce) and print the
+decision as JSON.
+
 Options:
       --key FILE              public key (PEM; ECDSA, Ed25519, RSA, or a certificate); repeatable
       --gpg-public-key FILE   OpenPGP public key (armored or binary); repeatable
@@ -33,20 +40,32 @@ Options:
       --identity REF          the identity to expect instead of the image's own reference
   -a, --annotation KEY=VALUE  require this annotation in the payload (repeatable)
       --registries.d DIR      registries.d directory for lookaside storage
+      --policy FILE           evaluate this containers-policy.json
+      --policy-default        evaluate the default policy (~/.config/containers/policy.json or /etc/containers/policy.json)
       --tls-verify=false      allow plain HTTP and unverified TLS for the registry
       --creds USER:PASS, --authfile FILE, --registry-token TOKEN   registry credentials
 `,
   async run(argv) {
     const flags = parseFlags(
       argv,
-      { string: ['key', 'gpg-public-key', 'check-identity', 'identity', 'annotation', 'registries.d', ...REGISTRY_FLAG_NAMES], alias: { a: 'annotation' } },
+      { string: ['key', 'gpg-public-key', 'check-identity', 'identity', 'annotation', 'registries.d', 'policy', ...REGISTRY_FLAG_NAMES], boolean: ['policy-default'], alias: { a: 'annotation' } },
       'verify',
     );
     const args = flags._.map(String);
     requireArgs(args, 1, 'verify', 'IMAGE');
     const keyFiles = flagList(flags.key);
     const gpgFiles = flagList(flags['gpg-public-key']);
-    if (keyFiles.length === 0 && gpgFiles.length === 0) throw new BerthError('USAGE', 'verify: give --key or --gpg-public-key');
+    const usePolicy = flags.policy !== undefined || flags['policy-default'] === true;
+    if (usePolicy) {
+      if (keyFiles.length > 0 || gpgFiles.length > 0) throw new BerthError('USAGE', 'verify: --policy takes its keys from the policy file; do not add --key or --gpg-public-key');
+      const target = await resolveTarget(args[0] as string, { registry: registryOptionsFromFlags(flags) });
+      const policy = loadPolicy((flags.policy as string | undefined) ?? defaultPolicyPath());
+      const decision = await evaluatePolicy(policy, policySubjectForTarget(target), loadRegistriesD(registriesDirFlag(flags)));
+      process.stderr.write(`Accepted ${target.input} (${target.manifest.digest}) by ${policy.source}\n`);
+      process.stdout.write(`${JSON.stringify({ image: target.input, digest: target.manifest.digest, scope: decision.scope, satisfied: decision.satisfied })}\n`);
+      return 0;
+    }
+    if (keyFiles.length === 0 && gpgFiles.length === 0) throw new BerthError('USAGE', 'verify: give --key, --gpg-public-key or --policy');
     if (keyFiles.length > 0 && gpgFiles.length > 0) throw new BerthError('USAGE', 'verify: --key and --gpg-public-key verify different signature kinds; give one');
     const identity = flags.identity as string | undefined;
     const target = await resolveTarget(args[0] as string, { registry: registryOptionsFromFlags(flags) });

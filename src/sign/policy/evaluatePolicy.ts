@@ -9,8 +9,8 @@ import { loadPublicKey } from '../keys/keys.js';
 import { lookasideLocation, simpleVerify } from '../simple/simpleSignatures.js';
 import type { ArtifactStore } from '../store/artifactStore.js';
 import { signatureLocationFor } from '../store/storeForReference.js';
-import type { Policy, PolicyRequirement } from './policy.js';
-import { dockerScopes, type RegistriesD } from './registriesD.js';
+import { defaultPolicyPath, loadPolicy, type Policy, type PolicyRequirement } from './policy.js';
+import { dockerScopes, loadRegistriesD, type RegistriesD } from './registriesD.js';
 
 /** An image as the policy sees it: where it is, by which name, and the manifest digest being admitted. */
 export interface PolicySubject {
@@ -109,4 +109,19 @@ async function checkRequirement(requirement: PolicyRequirement, subject: PolicyS
 /** Build a policy subject from a transport reference (what the copy pipeline holds). */
 export function policySubjectFor(ref: ImageReference, digest: Digest, registry?: RegistryOptions): PolicySubject {
   return { ...signatureLocationFor(ref, registry), digest };
+}
+
+export interface EnforcePolicyOptions {
+  /** containers-policy.json to use; the default lookup otherwise. */
+  policyPath?: string;
+  /** registries.d directory; the default lookup otherwise. */
+  registriesDir?: string;
+  /** Registry settings for reading signatures (the copy's source options). */
+  registry?: RegistryOptions;
+}
+
+/** Load the policy and registries.d and decide about one image: what copy, sync, builds and run call. */
+export async function enforcePolicy(ref: ImageReference, digest: Digest, options: EnforcePolicyOptions = {}): Promise<PolicyDecision> {
+  const policy = loadPolicy(options.policyPath ?? defaultPolicyPath());
+  return evaluatePolicy(policy, policySubjectFor(ref, digest, options.registry), loadRegistriesD(options.registriesDir));
 }
