@@ -51,7 +51,7 @@ export async function getBlob(ctx: RequestContext, name: string, digestText: str
 }
 
 async function streamFile(handle: FileHandle, start: number, end: number, ctx: RequestContext): Promise<void> {
-  const stream = handle.createReadStream({ start, end, autoClose: false, highWaterMark: 1 << 20 });
+  const stream = handle.createReadStream({ start, end, autoClose: false, highWaterMark: 256 << 10 });
   try {
     await pipeline(stream, ctx.res);
   } catch {

@@ -124,7 +124,7 @@ export class RegistryStorage {
     const tmp = join(this.tmpDir, `blob-${randomUUID()}`);
     const verifier = new DigestingStream({ digest: expected.digest, size: expected.size });
     try {
-      await pipeline(source, new ByteLimit(maxBytes), verifier, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
+      await pipeline(source, new ByteLimit(maxBytes), verifier, createWriteStream(tmp, { highWaterMark: 256 << 10 }));
     } catch (err) {
       await rm(tmp, { force: true });
       throw asStorageError(err);

@@ -74,7 +74,7 @@ export class UploadSessions {
     const hash = session.hash;
     const counter = new ChunkCounter(hash);
     try {
-      await pipeline(body, new ByteLimit(this.maxBytes - session.size), counter, createWriteStream(join(session.dir, 'data'), { flags: 'a', highWaterMark: 1 << 20 }));
+      await pipeline(body, new ByteLimit(this.maxBytes - session.size), counter, createWriteStream(join(session.dir, 'data'), { flags: 'a', highWaterMark: 256 << 10 }));
       session.size += counter.bytes;
     } catch (err) {
       // Whatever part of the chunk reached the file is now the upload's content;
