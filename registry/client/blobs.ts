@@ -75,16 +75,8 @@ export function blobStream(client: RegistryClient, repository: string, descripto
     let offset = 0;
     let failures = 0;
     for (;;) {
-      let res: RegistryResponse;
-      try {
-        res = await openBlob(client, repository, descriptor.digest, offset);
-      } catch (err) {
-        if (err instanceof BerthError && err.code === 'NETWORK_ERROR' && failures < client.retry.times && offset > 0) {
-          await client.retry.wait(failures++);
-          continue;
-        }
-        throw err;
-      }
+      // Opening is retried inside client.send; only a body that breaks midway is resumed here.
+      const res = await openBlob(client, repository, descriptor.digest, offset);
       let skip = 0;
       if (res.statusCode === 200) {
         skip = offset;
@@ -96,10 +88,6 @@ export function blobStream(client: RegistryClient, repository: string, descripto
         }
       } else {
         const text = await readLimited(res.body, 64 * 1024).catch(() => '');
-        if (isRetryableStatus(res.statusCode) && failures < client.retry.times) {
-          await client.retry.wait(failures++, res.headers['retry-after']);
-          continue;
-        }
         throw responseError(client.host, what, res.statusCode, text, res.statusCode === 404 ? 'BLOB_UNKNOWN' : undefined);
       }
       try {
@@ -212,15 +200,18 @@ async function uploadStreamed(client: RegistryClient, repository: string, locati
   content.once('error', (err) => {
     streamError = err;
   });
+  // The content stream fails with a BerthError when the pipeline finds wrong bytes; that error is the
+  // one to report. Anything else (the socket dying and undici destroying the body) is a network error.
+  const failure = (err: unknown): unknown => (streamError instanceof BerthError ? streamError : err instanceof BerthError ? err : networkError(client.host, what, err ?? streamError));
   let res: RegistryResponse;
   try {
     res = await client.send({ method: 'PATCH', path: location, scopes: [pushScope(repository)], what, headers: { 'content-type': 'application/octet-stream' }, body: content, retry: false });
   } catch (err) {
-    throw streamError ?? err;
+    throw failure(err);
   }
   if (streamError) {
     await discard(res.body);
-    throw streamError;
+    throw failure(streamError);
   }
   if (res.statusCode !== 202) throw responseError(client.host, what, res.statusCode, await readLimited(res.body, 64 * 1024).catch(() => ''));
   await discard(res.body);

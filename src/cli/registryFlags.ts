@@ -43,8 +43,8 @@ export function transportOptionsFrom(flags: minimist.ParsedArgs, prefix: '' | 's
   const str = (name: string): string | undefined => {
     const value = flags[name] as unknown;
     if (value === undefined || value === false) return undefined;
-    if (Array.isArray(value)) throw new BerthError('USAGE', `--${name} may be given only once`);
-    return String(value);
+    // As with skopeo's flags, the last of repeated values wins.
+    return String(Array.isArray(value) ? value[value.length - 1] : value);
   };
   const creds = str(`${prefix}creds`);
   if (creds !== undefined) {
