@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { berthBin, isRoot, peer, tempDir } from '../support/peers.js';
+import { makeUmociBusybox } from './umociImage.js';
+
+/** What "same rootfs" means: every path with its type, mode, owner, symlink target and content hash. */
+function rootfsListing(root: string, rel = '', out: string[] = []): string[] {
+  for (const name of readdirSync(join(root, rel)).sort()) {
+    const path = rel === '' ? name : `${rel}/${name}`;
+    const st = lstatSync(join(root, path));
+    const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'other';
+    let line = `${path} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+    if (st.isSymbolicLink()) line += ` -> ${readlinkSync(join(root, path))}`;
+    if (st.isFile()) line += ` ${st.size} ${createHash('sha256').update(readFileSync(join(root, path))).digest('hex')} nlink=${st.nlink}`;
+    out.push(line);
+    if (st.isDirectory()) rootfsListing(root, path, out);
+  }
+  return out;
+}
+
+function berth(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [berthBin, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('berth unpack gives the same rootfs as umoci unpack', (t) => {
+  const umoci = peer(t, 'umoci');
+  if (!umoci) return;
+  const work = tempDir(t);
+  const layout = makeUmociBusybox(umoci, work);
+  execFileSync(umoci, ['unpack', '--image', `${layout}:base`, join(work, 'by-umoci')], { stdio: 'ignore' });
+  const r = berth('unpack', `oci:${layout}:base`, join(work, 'by-berth'));
+  assert.equal(r.status, 0, r.stderr);
+  const ours = rootfsListing(join(work, 'by-berth/rootfs'));
+  const theirs = rootfsListing(join(work, 'by-umoci/rootfs'));
+  assert.ok(ours.some((l) => l.startsWith('bin/sh l 777 0:0 -> busybox')));
+  assert.ok(ours.some((l) => l.startsWith('srv/data/owned f 640 1000:50')) || !isRoot());
+  assert.deepEqual(ours, theirs);
+  assert.deepEqual(lstatSync(join(work, 'by-berth/rootfs')).mode & 0o7777, lstatSync(join(work, 'by-umoci/rootfs')).mode & 0o7777);
+});
+
+test('config.json follows image-spec conversion: args, env, cwd, user and groups from the rootfs, annotations', (t) => {
+  const umoci = peer(t, 'umoci');
+  if (!umoci) return;
+  const work = tempDir(t);
+  const layout = makeUmociBusybox(umoci, work, { user: 'app', workdir: '/srv/data', entrypoint: ['/bin/echo', 'hi'], cmd: ['there'], env: ['PATH=/bin', 'GREETING=hello'] });
+  const bundle = join(work, 'bundle');
+  const r = berth('unpack', `oci:${layout}:base`, bundle);
+  assert.equal(r.status, 0, r.stderr);
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  assert.deepEqual(spec.process.args, ['/bin/echo', 'hi', 'there']);
+  assert.deepEqual(spec.process.env, ['PATH=/bin', 'GREETING=hello', 'HOME=/home/app']);
+  assert.equal(spec.process.cwd, '/srv/data');
+  assert.deepEqual(spec.process.user, { uid: 1000, gid: 1000, additionalGids: [50, 29] });
+  assert.equal(spec.process.terminal, false);
+  assert.equal(spec.annotations['org.opencontainers.image.architecture'], 'amd64');
+  assert.equal(spec.annotations['org.opencontainers.image.os'], 'linux');
+  assert.ok(spec.linux.namespaces.some((ns: { type: string }) => ns.type === 'mount'));
+  assert.ok(spec.linux.maskedPaths.includes('/proc/kcore'));
+  assert.equal(spec.linux.uidMappings, undefined);
+});
+
+test('the unpacked bundle runs under real runc', (t) => {
+  const umoci = peer(t, 'umoci');
+  const runc = peer(t, 'runc');
+  if (!umoci || !runc) return;
+  if (!isRoot()) {
+    t.skip('runc run needs root here');
+    return;
+  }
+  const work = tempDir(t);
+  const layout = makeUmociBusybox(umoci, work, { user: 'nobody', cmd: ['/bin/sh', '-c', 'echo hello from berth; id -u; id -G; cat /etc/passwd | wc -l'] });
+  const bundle = join(work, 'bundle');
+  const r = berth('unpack', `oci:${layout}:base`, bundle);
+  assert.equal(r.status, 0, r.stderr);
+  const state = join(work, 'runc-state');
+  mkdirSync(state);
+  const id = `berth-unpack-${process.pid}`;
+  const run = spawnSync(runc, ['--root', state, 'run', '--bundle', bundle, id], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawnSync(runc, ['--root', state, 'delete', '--force', id], { stdio: 'ignore' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, 'hello from berth\n65534\n65534\n3\n');
+});
+
+test('--uid-map/--gid-map shift file owners and add a user namespace', (t) => {
+  const umoci = peer(t, 'umoci');
+  if (!umoci) return;
+  if (!isRoot()) {
+    t.skip('chown to mapped ids needs root');
+    return;
+  }
+  const work = tempDir(t);
+  const layout = makeUmociBusybox(umoci, work);
+  const bundle = join(work, 'bundle');
+  const r = berth('unpack', '--uid-map', '0:100000:65536', '--gid-map', '0:200000:65536', `oci:${layout}:base`, bundle);
+  assert.equal(r.status, 0, r.stderr);
+  const owned = lstatSync(join(bundle, 'rootfs/srv/data/owned'));
+  assert.equal(owned.uid, 101000);
+  assert.equal(owned.gid, 200050);
+  assert.equal(lstatSync(join(bundle, 'rootfs/bin/busybox')).uid, 100000);
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  assert.deepEqual(spec.linux.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+  assert.deepEqual(spec.linux.gidMappings, [{ containerID: 0, hostID: 200000, size: 65536 }]);
+  assert.ok(spec.linux.namespaces.some((ns: { type: string }) => ns.type === 'user'));
+  assert.ok(!spec.linux.namespaces.some((ns: { type: string }) => ns.type === 'network'));
+});
+
+test('a corrupted layer blob fails with DIGEST_MISMATCH and leaves no bundle behind', (t) => {
+  const umoci = peer(t, 'umoci');
+  if (!umoci) return;
+  const work = tempDir(t);
+  const layout = makeUmociBusybox(umoci, work);
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(layout, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+  const layerPath = join(layout, 'blobs/sha256', manifest.layers[0].digest.slice(7));
+  const bytes = readFileSync(layerPath);
+  bytes[bytes.length - 20] ^= 0xff;
+  writeFileSync(layerPath, bytes);
+  const bundle = join(work, 'bundle');
+  const r = berth('unpack', `oci:${layout}:base`, bundle);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /^berth: .*(digest|gzip|invalid)/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.equal(existsSync(bundle), false);
+});
+
+test('unpack refuses a non-empty bundle directory and bad flags with one line', (t) => {
+  const work = tempDir(t);
+  mkdirSync(join(work, 'bundle'));
+  writeFileSync(join(work, 'bundle', 'keep'), 'x');
+  const r = berth('unpack', `oci:${join(work, 'nothing')}:x`, join(work, 'bundle'));
+  assert.notEqual(r.status, 0);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.ok(existsSync(join(work, 'bundle', 'keep')));
+  const bad = berth('unpack', '--uid-map', 'zero:1', 'oci:x:y', join(work, 'b2'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--uid-map/);
+});
