@@ -40,6 +40,7 @@ export interface TarWriterOptions {
 const MAX_USTAR_ID = 0o7777777;
 const MAX_USTAR_SIZE = 0o77777777777;
 const EPOCH = new Date(0);
+const EMPTY = Buffer.alloc(0);
 
 function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -92,8 +93,12 @@ async function writeEntry(pack: tar.Pack, entry: LayerEntry, name: string, optio
     devminor: entry.devminor ?? 0,
     ...(Object.keys(pax).length > 0 ? { pax } : {}),
   };
-  if (entry.type !== 'file' || size === 0) {
+  if (entry.type !== 'file') {
     await new Promise<void>((resolve, reject) => pack.entry(header, (err) => (err ? reject(err) : resolve())));
+    return;
+  }
+  if (size === 0) {
+    await new Promise<void>((resolve, reject) => pack.entry(header, EMPTY, (err) => (err ? reject(err) : resolve())));
     return;
   }
   const content = entry.content!;
