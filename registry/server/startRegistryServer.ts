@@ -10,6 +10,7 @@ import { BasicAuthenticator } from './auth/basicAuth.js';
 import { HtpasswdFile } from './auth/htpasswd.js';
 import { TokenAuthenticator, loadTokenAuthConfig, validateTokenAuthConfig, type TokenAuthConfig } from './auth/tokenAuth.js';
 import { dispatch, type Dispatcher } from './http/dispatch.js';
+import type { MirrorOptions } from './proxy/pullThroughMirror.js';
 import { RegistryStorage } from './storage/registryStorage.js';
 import { UploadSessions } from './storage/uploadSessions.js';
 
@@ -32,6 +33,8 @@ export interface RegistryServerOptions {
   deleteEnabled?: boolean;
   /** Without auth the server refuses non-loopback addresses unless this is set. */
   allowAnonymousRemote?: boolean;
+  /** Pull-through mirror of this upstream registry (pushes and deletes are then refused). */
+  proxy?: MirrorOptions;
   /** How long close() lets in-flight requests finish before cutting them (ms). */
   shutdownGraceMs?: number;
   log?: (line: string) => void;
@@ -92,6 +95,8 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     },
     auth,
     log: options.log ?? (() => undefined),
+    // Loaded only in mirror mode: the client pulls in undici, which installs itself as the global fetch dispatcher.
+    ...(options.proxy ? { mirror: new (await import('./proxy/pullThroughMirror.js')).PullThroughMirror(storage, options.proxy) } : {}),
   };
 
   let inFlight = 0;

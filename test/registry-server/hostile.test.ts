@@ -181,7 +181,7 @@ test('hostile requests are refused and the server keeps serving', async (t) => {
     const received = Number(status.headers.get('range')?.split('-')[1]) + 1;
     assert.equal(received, first.length, 'the bytes that arrived are kept');
     const rest = randomBytes(1000);
-    const patch = await f(location.toString(), { method: 'PATCH', body: rest, headers: { 'Content-Range': `${received}-${received + rest.length - 1}`, 'Content-Length': String(rest.length) } });
+    const patch = await f(location.toString(), { method: 'PATCH', body: rest, headers: { 'Content-Range': `${received}-${received + rest.length - 1}` } });
     assert.equal(patch.status, 202);
     const url = new URL(patch.headers.get('location')!, target.url);
     url.searchParams.set('digest', sha256(Buffer.concat([first, rest])));

@@ -13,6 +13,7 @@ export function requireDigest(value: string | null): Digest {
 /** GET/HEAD a blob, honouring a single `Range: bytes=…` (206 / 416). */
 export async function getBlob(ctx: RequestContext, name: string, digestText: string): Promise<void> {
   const digest = requireDigest(digestText);
+  if (ctx.mirror) await ctx.mirror.ensureBlob(name, digest);
   const opened = await ctx.storage.openBlob(name, digest);
   if (!opened) throw new RegistryError(404, 'BLOB_UNKNOWN', `blob ${digest} is unknown to repository ${name}`, { digest });
   const { handle, size } = opened;

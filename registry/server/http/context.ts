@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Grant } from '../auth/access.js';
+import type { PullThroughMirror } from '../proxy/pullThroughMirror.js';
 import type { RegistryStorage } from '../storage/registryStorage.js';
 import type { UploadSessions } from '../storage/uploadSessions.js';
 
@@ -20,4 +21,6 @@ export interface RequestContext {
   uploads: UploadSessions;
   limits: ServerLimits;
   grant: Grant;
+  /** Set in pull-through mirror mode: missing content is fetched from the upstream first. */
+  mirror?: PullThroughMirror;
 }

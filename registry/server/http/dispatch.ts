@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access, Authenticator } from '../auth/access.js';
+import type { PullThroughMirror } from '../proxy/pullThroughMirror.js';
 import { TokenAuthenticator } from '../auth/tokenAuth.js';
 import { isRepositoryName } from '../storage/names.js';
 import type { RegistryStorage } from '../storage/registryStorage.js';
@@ -19,6 +20,7 @@ export interface Dispatcher {
   limits: ServerLimits;
   auth: Authenticator;
   log: (line: string) => void;
+  mirror?: PullThroughMirror;
 }
 
 type Handler = (ctx: RequestContext, route: Route) => Promise<void>;
@@ -88,8 +90,9 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
     if (!isRepositoryName(route.name)) throw new RegistryError(400, 'NAME_INVALID', `invalid repository name "${route.name.slice(0, 140)}"`, { name: route.name.slice(0, 255) });
     const entry = handlerFor(route, method);
     if (!entry) notAllowed();
+    if (d.mirror && !entry.actions.every((a) => a === 'pull')) throw new RegistryError(405, 'UNSUPPORTED', 'this registry is a pull-through mirror: pushes and deletes go to the upstream');
     const grant = await d.auth.authorize(req, [{ type: 'repository', name: route.name, actions: entry.actions }]);
-    await entry.handler({ req, res, query, storage: d.storage, uploads: d.uploads, limits: d.limits, grant }, route);
+    await entry.handler({ req, res, query, storage: d.storage, uploads: d.uploads, limits: d.limits, grant, ...(d.mirror ? { mirror: d.mirror } : {}) }, route);
   } catch (err) {
     answerFailure(d, req, res, err, method, path);
   }

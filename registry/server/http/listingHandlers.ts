@@ -5,6 +5,12 @@ import { RegistryError } from './registryError.js';
 import { paginate, sendJson } from './respond.js';
 
 export async function listTags(ctx: RequestContext, name: string): Promise<void> {
+  const upstream = ctx.mirror ? await ctx.mirror.tags(name) : undefined;
+  if (upstream) {
+    const { page, link } = paginate(upstream, ctx.query, `/v2/${name}/tags/list`);
+    sendJson(ctx.req, ctx.res, 200, { name, tags: page }, link ? { Link: link } : {});
+    return;
+  }
   if (!(await ctx.storage.repositoryExists(name))) throw new RegistryError(404, 'NAME_UNKNOWN', `repository ${name} is unknown`, { name });
   const { page, link } = paginate(await ctx.storage.listTags(name), ctx.query, `/v2/${name}/tags/list`);
   sendJson(ctx.req, ctx.res, 200, { name, tags: page }, link ? { Link: link } : {});

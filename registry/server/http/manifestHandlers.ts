@@ -20,6 +20,7 @@ async function resolve(ctx: RequestContext, name: string, reference: string): Pr
 }
 
 export async function getManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
+  if (ctx.mirror && (isDigest(reference) || isTag(reference))) await ctx.mirror.ensureManifest(name, reference);
   const digest = await resolve(ctx, name, reference);
   const stored = await ctx.storage.getManifest(name, digest);
   if (!stored) throw unknownManifest(name, reference);

@@ -21,6 +21,8 @@ serve: run berth's embedded OCI distribution-spec v1.1 registry until SIGTERM/SI
   --max-manifest-bytes N  refuse manifests larger than N bytes (default 4194304)
   --chunk-min-length N    advertise OCI-Chunk-Min-Length N and refuse smaller non-final chunks
   --no-delete             refuse DELETE of manifests, tags and blobs
+  --proxy-remote URL      pull-through mirror of the registry at URL (pushes and deletes refused)
+  --proxy-creds USER:PASS credentials for the upstream of --proxy-remote
   --allow-anonymous-remote  serve a non-loopback address without authentication
   --quiet                 do not print the listening line
 
@@ -50,7 +52,7 @@ async function serve(argv: string[]): Promise<number> {
   const flags = parseFlags(
     argv,
     {
-      string: ['addr', 'root', 'tls-cert', 'tls-key', 'htpasswd', 'token-auth', 'max-upload-bytes', 'max-manifest-bytes', 'chunk-min-length'],
+      string: ['addr', 'root', 'tls-cert', 'tls-key', 'htpasswd', 'token-auth', 'max-upload-bytes', 'max-manifest-bytes', 'chunk-min-length', 'proxy-remote', 'proxy-creds'],
       boolean: ['delete', 'allow-anonymous-remote', 'quiet'],
       default: { delete: true },
     },
@@ -60,6 +62,7 @@ async function serve(argv: string[]): Promise<number> {
   const cert = flags['tls-cert'] as string | undefined;
   const key = flags['tls-key'] as string | undefined;
   if ((cert === undefined) !== (key === undefined)) throw new BerthError('USAGE', 'registry serve: --tls-cert and --tls-key go together');
+  if (flags['proxy-creds'] && !flags['proxy-remote']) throw new BerthError('USAGE', 'registry serve: --proxy-creds needs --proxy-remote');
   if (flags.htpasswd && flags['token-auth']) throw new BerthError('USAGE', 'registry serve: choose one of --htpasswd and --token-auth');
   const auth: RegistryAuthOptions = flags.htpasswd
     ? { mode: 'htpasswd', file: String(flags.htpasswd) }
@@ -77,6 +80,7 @@ async function serve(argv: string[]): Promise<number> {
     chunkMinLength: numberFlag(flags['chunk-min-length'], '--chunk-min-length'),
     deleteEnabled: flags.delete !== false,
     allowAnonymousRemote: flags['allow-anonymous-remote'] === true,
+    ...(flags['proxy-remote'] ? { proxy: { remote: String(flags['proxy-remote']), ...(flags['proxy-creds'] ? { creds: String(flags['proxy-creds']) } : {}) } } : {}),
     log: (line) => process.stderr.write(`berth registry: ${line}\n`),
   });
   if (!flags.quiet) process.stdout.write(`berth registry listening on ${registry.url} (root ${root}, auth ${auth.mode})\n`);
