@@ -102,6 +102,15 @@ test('token auth: the built-in issuer grants per-repository rights and the regis
   const badPassword = await fetch(`${realm}?service=${service}&scope=repository:team/app:pull`, { headers: { Authorization: basic('alice', 'nope') } });
   assert.equal(badPassword.status, 401, 'the token endpoint refuses a wrong password');
 
+  const oauth = await fetch(realm, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: 'alice', password: 'alice-pw', service, scope: 'repository:team/app:pull' }) });
+  assert.equal(oauth.status, 200, 'the OAuth2 password grant works too');
+  const oauthToken = ((await oauth.json()) as { access_token: string }).access_token;
+  assert.notEqual((await fetch(`${registry.url}/v2/team/app/tags/list`, { headers: { Authorization: `Bearer ${oauthToken}` } })).status, 401);
+  const badGrant = await fetch(realm, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: 'alice', password: 'nope', service }) });
+  assert.equal(badGrant.status, 401);
+  const refresh = await fetch(realm, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', service }) });
+  assert.equal(refresh.status, 400);
+
   const alicePush = await token('repository:team/app:pull,push', ['alice', 'alice-pw']);
   const upload = await call('/v2/team/app/blobs/uploads/', alicePush, { method: 'POST' });
   assert.equal(upload.status, 202, 'alice may push to team/*');

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import { RegistryError, errorBody } from '../http/registryError.js';
+import { readLimited } from '../http/respond.js';
 import { isRepositoryName } from '../storage/names.js';
 import { basicCredentials, scopeString, type Access, type Action, type Authenticator, type Grant } from './access.js';
 import { HtpasswdFile, parseHtpasswd } from './htpasswd.js';
@@ -112,9 +113,25 @@ export class TokenAuthenticator implements Authenticator {
     return grant;
   }
 
-  /** GET /token?service=…&scope=… (Basic credentials optional: without them the caller is "anonymous"). */
+  /**
+   * GET /token?service=…&scope=… with optional Basic credentials (the docker
+   * token flow), or POST /token with an OAuth2 password grant form
+   * (grant_type=password&username=…&password=…&scope=…), which containerd-style
+   * clients try first. Without credentials the caller is "anonymous".
+   */
   async handleTokenRequest(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-    const creds = basicCredentials(req);
+    let creds = basicCredentials(req);
+    let scopes = query.getAll('scope');
+    if (req.method === 'POST') {
+      const form = new URLSearchParams((await readLimited(req, 64 * 1024, 'token request')).toString('utf8'));
+      if (form.get('grant_type') !== 'password') {
+        res.writeHead(400, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: 'unsupported_grant_type', error_description: 'only the password grant is supported' }));
+        return;
+      }
+      creds = { user: form.get('username') ?? '', password: form.get('password') ?? '' };
+      scopes = form.getAll('scope');
+    }
     let account: string | undefined;
     if (creds) {
       if (!(await this.users.verify(creds.user, creds.password))) {
@@ -125,7 +142,7 @@ export class TokenAuthenticator implements Authenticator {
       }
       account = creds.user;
     }
-    const requested = query.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean).map(parseScope).filter((a): a is Access => a !== undefined);
+    const requested = scopes.flatMap((s) => s.split(' ')).filter(Boolean).map(parseScope).filter((a): a is Access => a !== undefined);
     const granted: Access[] = [];
     for (const want of requested) {
       const actions = want.actions.filter((action) => this.ruleAllows(account, want, action));

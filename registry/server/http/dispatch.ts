@@ -71,7 +71,7 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
     if (!route) throw new RegistryError(404, 'NAME_UNKNOWN', 'no such endpoint');
     if (route.kind === 'token') {
       if (!(d.auth instanceof TokenAuthenticator)) throw new RegistryError(404, 'UNSUPPORTED', 'this registry does not issue tokens');
-      if (method !== 'GET') notAllowed();
+      if (method !== 'GET' && method !== 'POST') notAllowed();
       await d.auth.handleTokenRequest(req, res, query);
       return;
     }
