@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { digestOf, type Digest } from '../../oci/digest.js';
-import { syncDirectory, tempSibling, writeFileAtomic } from '../files/atomicWrite.js';
+import { removeOrphanSiblings, syncDirectory, tempSibling, writeFileAtomic } from '../files/atomicWrite.js';
 import { storeVerifiedBlob } from '../files/streamToFile.js';
 import type { DestinationCapabilities, ImageDestination, ImageReference, ManifestBlob } from '../types.js';
 import { blobFile, manifestFile, VERSION_FILE, VERSION_TEXT } from './dirFormat.js';
@@ -28,6 +28,7 @@ export class DirDestination implements ImageDestination {
   static async open(reference: ImageReference, dir: string): Promise<DirDestination> {
     await checkReplaceable(dir);
     await mkdir(dirname(dir), { recursive: true });
+    await removeOrphanSiblings(dir);
     const staging = tempSibling(dir);
     await mkdir(staging);
     return new DirDestination(reference, dir, staging);

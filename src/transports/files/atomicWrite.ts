@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** A sibling name no other writer will pick: `.NAME.berth-tmp-PID-RANDOM` (the PID lets cleaners spot orphans). */
@@ -58,5 +58,14 @@ export function processAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove temp siblings of `path` (see tempSibling) whose writer process has died. */
+export async function removeOrphanSiblings(path: string): Promise<void> {
+  const prefix = `.${basename(path)}${TEMP_MARK}`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith(prefix) && isOrphanTemp(name)) await rm(join(dirname(path), name), { recursive: true, force: true });
   }
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
-import { syncDirectory, tempSibling } from './atomicWrite.js';
+import { removeOrphanSiblings, syncDirectory, tempSibling } from './atomicWrite.js';
 import { writeThrough } from './streamToFile.js';
 
 /** One archive member: a directory, or a file copied from `source`. */
@@ -16,6 +16,7 @@ export type PackEntry = { name: string; directory: true } | { name: string; sour
  * Headers are fixed (mtime 0, root owner) so the same content gives the same tar.
  */
 export async function packArchive(file: string, entries: PackEntry[]): Promise<void> {
+  await removeOrphanSiblings(file);
   const temp = tempSibling(file);
   const pack = tar.pack();
   const writing = writeThrough(pack as unknown as Readable, [], temp);

@@ -6,7 +6,7 @@ import type { Descriptor } from '../../oci/descriptor.js';
 import { digestAlgorithm, digestHex, digestOf, type Digest } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type ImageIndex } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
-import { isOrphanTemp, syncDirectory, TEMP_MARK, tempSibling, writeFileAtomic } from '../files/atomicWrite.js';
+import { isOrphanTemp, removeOrphanSiblings, syncDirectory, TEMP_MARK, tempSibling, writeFileAtomic } from '../files/atomicWrite.js';
 import { withFileLock } from '../files/fileLock.js';
 import { storeVerifiedBlob } from '../files/streamToFile.js';
 
@@ -86,6 +86,7 @@ export class OciLayout {
     });
     if (entries === undefined) {
       await mkdir(dirname(this.root), { recursive: true });
+      await removeOrphanSiblings(this.root);
       const staging = tempSibling(this.root);
       await mkdir(staging);
       try {
