@@ -22,6 +22,7 @@ interface UploadSession {
    */
   hash: Hash | null;
   busy: boolean;
+  lastUsed: number;
 }
 
 /**
@@ -40,7 +41,8 @@ export class UploadSessions {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'data'), '');
     await writeFile(join(dir, 'repo'), repository);
-    const session: UploadSession = { id, repository, dir, size: 0, hash: createHash('sha256'), busy: false };
+    const session: UploadSession = { id, repository, dir, size: 0, hash: createHash('sha256'), busy: false, lastUsed: Date.now() };
+    this.forgetIdle();
     this.sessions.set(id, session);
     return session;
   }
@@ -55,7 +57,7 @@ export class UploadSessions {
       try {
         const owner = await readFile(join(dir, 'repo'), 'utf8');
         const { size } = await stat(join(dir, 'data'));
-        session = { id, repository: owner, dir, size, hash: null, busy: false };
+        session = { id, repository: owner, dir, size, hash: null, busy: false, lastUsed: Date.now() };
         this.sessions.set(id, session);
       } catch (err) {
         if (isMissing(err)) throw unknown();
@@ -63,7 +65,21 @@ export class UploadSessions {
       }
     }
     if (session.repository !== repository) throw unknown();
+    session.lastUsed = Date.now();
     return session;
+  }
+
+  /**
+   * Abandoned sessions must not pile up in memory: past a few hundred, idle
+   * ones are dropped from the map. Their data stays on disk and `get` reloads
+   * them (the running hash is then recomputed at the end).
+   */
+  private forgetIdle(): void {
+    if (this.sessions.size < 500) return;
+    const cutoff = Date.now() - 10 * 60_000;
+    for (const [id, session] of this.sessions) {
+      if (!session.busy && session.lastUsed < cutoff) this.sessions.delete(id);
+    }
   }
 
   /** Append a chunk. `start`, when the client sent Content-Range, must be exactly where the upload stands. */
