@@ -204,3 +204,33 @@ test('hostile requests are refused and the server keeps serving', async (t) => {
     await stillServing(target);
   });
 });
+
+test('upload limits: OCI-Chunk-Min-Length is advertised and enforced, --max-upload-bytes refuses big blobs', async (t) => {
+  const target = await startBerth(join(tempDir(t), 'root'), { chunkMinLength: 1024, maxUploadBytes: 4096 });
+  t.after(() => target.close());
+  const f = fetcher(target);
+  const post = await f('/v2/limits/blobs/uploads/', { method: 'POST' });
+  assert.equal(post.headers.get('oci-chunk-min-length'), '1024');
+  const location = new URL(post.headers.get('location')!, target.url).toString();
+  const tiny = await f(location, { method: 'PATCH', body: randomBytes(100), headers: { 'Content-Range': '0-99' } });
+  assert.equal(tiny.status, 416, 'a non-final chunk below the minimum is refused');
+  assert.equal(tiny.headers.get('range'), '0-0');
+  const first = randomBytes(2048);
+  const ok = await f(location, { method: 'PATCH', body: first, headers: { 'Content-Range': '0-2047' } });
+  assert.equal(ok.status, 202);
+  const last = randomBytes(10);
+  const url = new URL(ok.headers.get('location')!, target.url);
+  url.searchParams.set('digest', sha256(Buffer.concat([first, last])));
+  const put = await f(url.toString(), { method: 'PUT', body: last, headers: { 'Content-Range': '2048-2057' } });
+  assert.equal(put.status, 201, 'the final chunk may be smaller');
+
+  const big = randomBytes(5000);
+  const mono = await f(`/v2/limits/blobs/uploads/?digest=${sha256(big)}`, { method: 'POST', body: big });
+  assert.equal(mono.status, 413);
+  assert.equal(((await mono.json()) as { errors: { code: string }[] }).errors[0]?.code, 'SIZE_INVALID');
+  const session = await f('/v2/limits/blobs/uploads/', { method: 'POST' });
+  const streamed = await f(new URL(session.headers.get('location')!, target.url).toString(), { method: 'PATCH', body: big });
+  assert.equal(streamed.status, 413);
+  assert.equal((await f(`/v2/limits/blobs/${sha256(big)}`, { method: 'HEAD' })).status, 404);
+  await stillServing(target);
+});
