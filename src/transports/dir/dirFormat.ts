@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { digestHex, type Digest } from '../../oci/digest.js';
+import { digestHex, parseDigest, type Digest } from '../../oci/digest.js';
 
 /** skopeo's `dir:` layout (containers/image directory transport, version 1.1). */
 export const VERSION_FILE = 'version';
@@ -8,10 +8,10 @@ export const TOP_MANIFEST = 'manifest.json';
 
 /** Blobs are named by the hex part of their digest. */
 export function blobFile(dir: string, digest: Digest): string {
-  return join(dir, digestHex(digest));
+  return join(dir, digestHex(parseDigest(digest)));
 }
 
 /** Instances of an index: `<hex>.manifest.json`; the top level: `manifest.json`. */
 export function manifestFile(dir: string, instanceDigest?: Digest): string {
-  return join(dir, instanceDigest === undefined ? TOP_MANIFEST : `${digestHex(instanceDigest)}.manifest.json`);
+  return join(dir, instanceDigest === undefined ? TOP_MANIFEST : `${digestHex(parseDigest(instanceDigest))}.manifest.json`);
 }

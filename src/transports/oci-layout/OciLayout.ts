@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
-import { digestAlgorithm, digestHex, digestOf, type Digest } from '../../oci/digest.js';
+import { digestAlgorithm, digestHex, digestOf, parseDigest, type Digest } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type ImageIndex } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
 import { isOrphanTemp, removeOrphanSiblings, syncDirectory, TEMP_MARK, tempSibling, writeFileAtomic } from '../files/atomicWrite.js';
@@ -28,7 +28,9 @@ export class OciLayout {
   constructor(readonly root: string) {}
 
   blobPath(digest: Digest): string {
-    return join(this.root, 'blobs', digestAlgorithm(digest), digestHex(digest));
+    // Re-checked here because the path is built from it: a library caller's unchecked string must not escape.
+    const checked = parseDigest(digest);
+    return join(this.root, 'blobs', digestAlgorithm(checked), digestHex(checked));
   }
 
   /** Fail unless `root` is an OCI layout of a version berth reads. */
