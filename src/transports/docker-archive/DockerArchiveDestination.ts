@@ -48,7 +48,7 @@ export class DockerArchiveDestination implements ImageDestination {
     const info = layerInfo(descriptor.mediaType);
     if (!info) {
       const name = `${digestHex(descriptor.digest)}.json`;
-      await storeVerifiedBlob(join(this.workspace, name), descriptor, content);
+      await storeVerifiedBlob(join(this.workspace, name), descriptor, content, false);
       this.members.set(descriptor.digest, { name, path: join(this.workspace, name) });
       return;
     }
@@ -62,7 +62,7 @@ export class DockerArchiveDestination implements ImageDestination {
     const partial = join(this.workspace, `layer-${++this.counter}.partial`);
     const stages = info.compression === 'gzip' ? [verifier, createGunzip(), diff] : [verifier, diff];
     try {
-      await writeThrough(content, stages, partial);
+      await writeThrough(content, stages, partial, false);
     } catch (err) {
       if (err instanceof BerthError) throw err;
       throw new BerthError('LAYER_INVALID', `layer ${descriptor.digest} could not be decompressed: ${(err as Error).message}`);
@@ -88,7 +88,7 @@ export class DockerArchiveDestination implements ImageDestination {
     await checkConfigMatches(config.path, layers.map((l) => l.diffId as Digest));
     const item: DockerArchiveItem = { Config: config.name, RepoTags: this.repoTag ? [this.repoTag] : [], Layers: layers.map((l) => l.name) };
     const manifestPath = join(this.workspace, 'manifest.json');
-    await writeFileAtomic(manifestPath, JSON.stringify([item]));
+    await writeFileAtomic(manifestPath, JSON.stringify([item]), false);
     const entries: PackEntry[] = [{ name: config.name, source: config.path }];
     const seen = new Set<string>();
     for (const layer of layers) {

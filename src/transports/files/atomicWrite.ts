@@ -12,14 +12,15 @@ export const TEMP_MARK = '.berth-tmp-';
 /**
  * Replace `path` with `data` so that a reader (or a crash) sees either the old
  * file or the new one, never a torn one: write a sibling, fsync, rename.
+ * `durable: false` skips the fsyncs, for staging files that are thrown away after a crash anyway.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string, durable = true): Promise<void> {
   const temp = tempSibling(path);
   try {
     const handle = await open(temp, 'wx', 0o644);
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -28,7 +29,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await rm(temp, { force: true });
     throw err;
   }
-  await syncDirectory(dirname(path));
+  if (durable) await syncDirectory(dirname(path));
 }
 
 /** Persist a rename: the directory entry itself must reach the disk. */

@@ -29,7 +29,8 @@ export class OciArchiveDestination implements ImageDestination {
     const workspace = await makeWorkspace('oci-archive');
     try {
       const root = join(workspace, 'layout');
-      const inner = await OciLayoutDestination.open(reference, new OciLayout(root), tag);
+      // A staging layout: the archive written from it at commit is what must survive a crash.
+      const inner = await OciLayoutDestination.open(reference, new OciLayout(root, false), tag);
       return new OciArchiveDestination(reference, file, workspace, root, inner);
     } catch (err) {
       await removeWorkspace(workspace);

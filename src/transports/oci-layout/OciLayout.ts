@@ -25,7 +25,11 @@ const CREATION_ENTRIES = new Set(['blobs', INDEX_FILE, LOCK_FILE]);
  * index.json is only ever replaced whole, under a lock, by re-reading and merging.
  */
 export class OciLayout {
-  constructor(readonly root: string) {}
+  /** `durable: false` skips fsyncs, for layouts that only stage an archive. */
+  constructor(
+    readonly root: string,
+    private readonly durable = true,
+  ) {}
 
   blobPath(digest: Digest): string {
     // Re-checked here because the path is built from it: a library caller's unchecked string must not escape.
@@ -122,7 +126,7 @@ export class OciLayout {
   async putBlob(descriptor: Descriptor, content: Readable): Promise<void> {
     const path = this.blobPath(descriptor.digest);
     await mkdir(dirname(path), { recursive: true });
-    await storeVerifiedBlob(path, descriptor, content);
+    await storeVerifiedBlob(path, descriptor, content, this.durable);
   }
 
   /** Store bytes (a manifest) as a blob; returns their digest. */
@@ -131,7 +135,7 @@ export class OciLayout {
     const path = this.blobPath(digest);
     if (await this.hasBlob({ mediaType: 'application/octet-stream', digest, size: bytes.length })) return digest;
     await mkdir(dirname(path), { recursive: true });
-    await writeFileAtomic(path, bytes);
+    await writeFileAtomic(path, bytes, this.durable);
     return digest;
   }
 
@@ -169,7 +173,7 @@ export class OciLayout {
     return withFileLock(join(this.root, LOCK_FILE), async () => {
       const current = await this.readIndex();
       const { index, result, afterWrite } = await change(current);
-      await writeFileAtomic(join(this.root, INDEX_FILE), serializeIndex(index));
+      await writeFileAtomic(join(this.root, INDEX_FILE), serializeIndex(index), this.durable);
       await afterWrite?.();
       return result;
     });
