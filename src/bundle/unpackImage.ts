@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, toBerthError } from '../errors/BerthError.js';
 import { LayerApplier, applierSink } from '../layer/applyLayer.js';
 import { decompressStream } from '../layer/compression.js';
+import { LayerDecoder } from '../layer/layerDecoder.js';
 import { RootResolver } from '../layer/rootResolver.js';
 import { parseImageConfig, type ImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -29,6 +30,8 @@ export interface UnpackOptions {
   devices?: boolean;
   onWarning?: (message: string) => void;
   onLayer?: (index: number, count: number, descriptor: Descriptor) => void;
+  /** Layers of at least this many bytes are verified and inflated on a worker thread (default 1 MiB). */
+  offThreadMinBytes?: number;
 }
 
 export interface UnpackResult {
@@ -39,6 +42,9 @@ export interface UnpackResult {
   spec: RuntimeSpec;
   warnings: string[];
 }
+
+/** Layers at least this big are verified and inflated on a worker thread, in parallel with writing. */
+const OFF_THREAD_MIN_BYTES = 1024 * 1024;
 
 /** Image configs are small JSON; larger ones are refused before they are buffered. */
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
@@ -72,14 +78,20 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
     const rootless = options.rootless ?? false;
     const effectiveUid = uidMappings.length > 0 ? uidMappings : rootless ? [{ containerID: 0, hostID: process.getuid?.() ?? 0, size: 1 }] : [];
     const effectiveGid = gidMappings.length > 0 ? gidMappings : rootless ? [{ containerID: 0, hostID: process.getgid?.() ?? 0, size: 1 }] : [];
-    for (const [i, layer] of manifest.layers.entries()) {
-      options.onLayer?.(i, manifest.layers.length, layer);
-      await applyLayerBlob(source, layer, diffIds[i]!, rootfs, {
-        chown: !rootless && process.getuid?.() === 0,
-        ...(uidMappings.length > 0 || gidMappings.length > 0 ? { idMap: idMapper(uidMappings, gidMappings) } : {}),
-        devices: options.devices ?? false,
-        onWarning: warn,
-      });
+    const decoder = new LayerDecoder();
+    try {
+      for (const [i, layer] of manifest.layers.entries()) {
+        options.onLayer?.(i, manifest.layers.length, layer);
+        const useDecoder = layer.size >= (options.offThreadMinBytes ?? OFF_THREAD_MIN_BYTES) ? decoder : undefined;
+        await applyLayerBlob(source, layer, diffIds[i]!, rootfs, useDecoder, {
+          chown: !rootless && process.getuid?.() === 0,
+          ...(uidMappings.length > 0 || gidMappings.length > 0 ? { idMap: idMapper(uidMappings, gidMappings) } : {}),
+          devices: options.devices ?? false,
+          onWarning: warn,
+        });
+      }
+    } finally {
+      await decoder.close();
     }
     const { spec, warnings: specWarnings } = imageToRuntimeSpec(config, new RootResolver(rootfs), manifest.annotations ?? {});
     specWarnings.forEach(warn);
@@ -156,6 +168,7 @@ async function applyLayerBlob(
   layer: Descriptor,
   diffId: Digest,
   rootfs: string,
+  decoder: LayerDecoder | undefined,
   options: ConstructorParameters<typeof LayerApplier>[1],
 ): Promise<void> {
   if (!isLayerMediaType(layer.mediaType)) throw new BerthError('LAYER_INVALID', `layer ${layer.digest} has media type ${layer.mediaType}, which is not a layer`);
@@ -163,13 +176,17 @@ async function applyLayerBlob(
   let blob: Readable | undefined;
   try {
     blob = await source.getBlob(layer);
-    await pipeline(
-      blob,
-      new DigestingStream({ digest: layer.digest, size: layer.size }),
-      decompressStream(),
-      new DigestingStream({ digest: diffId }),
-      applierSink(applier),
-    );
+    if (decoder) {
+      await pipeline(blob, decoder.decode({ digest: layer.digest, size: layer.size, diffId }), applierSink(applier));
+    } else {
+      await pipeline(
+        blob,
+        new DigestingStream({ digest: layer.digest, size: layer.size }),
+        decompressStream(),
+        new DigestingStream({ digest: diffId }),
+        applierSink(applier),
+      );
+    }
   } catch (err) {
     applier.abort();
     const error = toBerthError(err);

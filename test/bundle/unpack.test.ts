@@ -140,3 +140,44 @@ test('unpack refuses a non-empty bundle directory and bad flags with one line', 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--uid-map/);
 });
+
+test('layers decoded on the worker thread and in-thread give the same rootfs; worker errors keep their codes', async (t) => {
+  const umoci = peer(t, 'umoci');
+  if (!umoci) return;
+  await import('../../src/transports/allTransports.js');
+  const { parseImageReference } = await import('../../src/transports/transportRegistry.js');
+  const { unpackImage } = await import('../../src/bundle/unpackImage.js');
+  const work = tempDir(t);
+  const layout = makeUmociBusybox(umoci, work);
+  const unpackWith = async (offThreadMinBytes: number, bundle: string): Promise<void> => {
+    const source = await parseImageReference(`oci:${layout}:base`).newSource();
+    try {
+      await unpackImage(source, bundle, { offThreadMinBytes });
+    } finally {
+      await source.close();
+    }
+  };
+  await unpackWith(0, join(work, 'worker'));
+  await unpackWith(Number.POSITIVE_INFINITY, join(work, 'inline'));
+  assert.deepEqual(rootfsListing(join(work, 'worker/rootfs')), rootfsListing(join(work, 'inline/rootfs')));
+
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(layout, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+  const config = JSON.parse(readFileSync(join(layout, 'blobs/sha256', manifest.config.digest.slice(7)), 'utf8'));
+  // A config whose diff_id disagrees with the layer: the blob digest passes, the uncompressed check must fail.
+  config.rootfs.diff_ids[0] = `sha256:${'0'.repeat(64)}`;
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configDigest = createHash('sha256').update(configBytes).digest('hex');
+  writeFileSync(join(layout, 'blobs/sha256', configDigest), configBytes);
+  manifest.config = { ...manifest.config, digest: `sha256:${configDigest}`, size: configBytes.length };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const manifestDigest = createHash('sha256').update(manifestBytes).digest('hex');
+  writeFileSync(join(layout, 'blobs/sha256', manifestDigest), manifestBytes);
+  index.manifests[0] = { ...index.manifests[0], digest: `sha256:${manifestDigest}`, size: manifestBytes.length };
+  writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
+  for (const threshold of [0, Number.POSITIVE_INFINITY]) {
+    const bundle = join(work, `bad-${threshold}`);
+    await assert.rejects(unpackWith(threshold, bundle), (err: Error & { code?: string }) => err.code === 'DIGEST_MISMATCH' && /diff_id/.test(err.message));
+    assert.equal(existsSync(bundle), false);
+  }
+});

@@ -1,0 +1,111 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parentPort } from 'node:worker_threads';
+import { toBerthError } from '../errors/BerthError.js';
+import { DigestingStream, type Digest } from '../oci/digest.js';
+import { decompressStream } from './compression.js';
+
+/**
+ * Worker side of the off-thread layer decoder (see layerDecoder.ts): verifies
+ * the compressed stream against the descriptor, decompresses it, verifies the
+ * result against the diff_id, and hands uncompressed chunks back. Jobs run one
+ * at a time; the main thread never sends a second before the first is done.
+ */
+export type ToWorker =
+  | { type: 'start'; digest?: Digest; size?: number; diffId?: Digest }
+  | { type: 'data'; chunk: Uint8Array }
+  | { type: 'end' }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'abort' };
+
+export type FromWorker =
+  | { type: 'ack'; bytes: number }
+  | { type: 'data'; chunk: Uint8Array }
+  | { type: 'done' }
+  | { type: 'error'; code: string; message: string };
+
+const port = parentPort!;
+let input: Readable | undefined;
+/** Bytes received but not yet taken by the pipeline: acknowledged when it reads again (back-pressure to the main thread). */
+let unacked = 0;
+let paused = false;
+let resumeWaiter: (() => void) | undefined;
+
+function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
+  port.postMessage(message, transfer);
+}
+
+function startJob(job: Extract<ToWorker, { type: 'start' }>): void {
+  const source = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      if (unacked > 0) {
+        post({ type: 'ack', bytes: unacked });
+        unacked = 0;
+      }
+    },
+  });
+  unacked = 0;
+  input = source;
+  paused = false;
+  const output = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, done) {
+      // A copy the main thread can own outright (zlib output chunks may share memory).
+      const copy = new Uint8Array(chunk.byteLength);
+      copy.set(chunk);
+      post({ type: 'data', chunk: copy }, [copy.buffer]);
+      if (!paused) {
+        done();
+        return;
+      }
+      resumeWaiter = done;
+    },
+  });
+  const stages = [
+    source,
+    new DigestingStream({ ...(job.digest ? { digest: job.digest } : {}), ...(job.size !== undefined ? { size: job.size } : {}) }),
+    decompressStream(),
+    new DigestingStream(job.diffId ? { digest: job.diffId } : {}),
+    output,
+  ] as const;
+  pipeline(...stages).then(
+    () => post({ type: 'done' }),
+    (err: unknown) => {
+      const error = toBerthError(err);
+      post({ type: 'error', code: error.code, message: error.message });
+    },
+  );
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'start':
+      startJob(message);
+      break;
+    case 'data': {
+      const chunk = Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
+      if (input?.push(chunk)) post({ type: 'ack', bytes: chunk.length });
+      else unacked += chunk.length;
+      break;
+    }
+    case 'end':
+      input?.push(null);
+      break;
+    case 'pause':
+      paused = true;
+      break;
+    case 'resume': {
+      paused = false;
+      const waiter = resumeWaiter;
+      resumeWaiter = undefined;
+      waiter?.();
+      break;
+    }
+    case 'abort':
+      input?.destroy();
+      input = undefined;
+      break;
+  }
+});
