@@ -35,15 +35,19 @@ export class RegistryStore implements ArtifactStore {
     return this.domain === 'docker.io' ? 'registry-1.docker.io' : this.domain;
   }
 
-  private allowsHttp(): boolean {
+  private isLoopback(): boolean {
     const host = this.domain.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    return this.options.tlsVerify === false || host === 'localhost' || host === '::1' || /^127\./.test(host);
+    return host === 'localhost' || host === '::1' || /^127\./.test(host);
   }
 
-  /** https first; plain http only where --tls-verify=false or the registry is on loopback, as containers tools allow. */
+  /**
+   * Plain http only where --tls-verify=false or the registry is on loopback, as
+   * containers tools allow. A loopback registry is tried over http first: a
+   * TLS hello sent to a plain-HTTP server can hang until its header timeout.
+   */
   private async baseUrl(): Promise<string> {
     if (this.base) return this.base;
-    const schemes = this.allowsHttp() ? ['https', 'http'] : ['https'];
+    const schemes = this.isLoopback() ? ['http', 'https'] : this.options.tlsVerify === false ? ['https', 'http'] : ['https'];
     let lastError: unknown;
     for (const scheme of schemes) {
       try {
