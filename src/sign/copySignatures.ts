@@ -16,6 +16,8 @@ export interface CopySignaturesOptions {
   registriesD?: RegistriesD;
   sourceRegistry?: RegistryOptions;
   destinationRegistry?: RegistryOptions;
+  /** Carry the source's signatures (default true; false is --remove-signatures). */
+  carryExisting?: boolean;
   /** Sign every copied digest at the destination too (copy --sign-by-key). */
   signBy?: { key: KeyObject; identity?: string; mode?: StorageMode };
 }
@@ -48,8 +50,9 @@ export async function copySignatures(src: ImageReference, dst: ImageReference, d
   let registriesD = options.registriesD;
   const config = (): RegistriesD => (registriesD ??= loadRegistriesD());
 
+  const carry = options.carryExisting !== false;
   for (const digest of list) {
-    if (from.store) {
+    if (carry && from.store) {
       const { signatures, rejected } = await readCosignSignatures(from.store, digest);
       result.skipped.push(...rejected.map((r) => `${r.location}: ${r.reason}`));
       if (signatures.length > 0) {
@@ -64,7 +67,7 @@ export async function copySignatures(src: ImageReference, dst: ImageReference, d
         }
       }
     }
-    if (from.dockerReference) {
+    if (carry && from.dockerReference) {
       const base = lookasideFor(config(), from.dockerReference, false);
       const signatures = base ? await readLookasideSignatures(base, from.dockerReference.path, digest) : [];
       if (signatures.length > 0) {
