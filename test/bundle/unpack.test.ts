@@ -181,3 +181,32 @@ test('layers decoded on the worker thread and in-thread give the same rootfs; wo
     assert.equal(existsSync(bundle), false);
   }
 });
+
+test('an index is resolved to the host platform, or to --platform; a missing platform is a clear error', (t) => {
+  const umoci = peer(t, 'umoci');
+  if (!umoci) return;
+  const work = tempDir(t);
+  const layout = makeUmociBusybox(umoci, work);
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const image = index.manifests[0];
+  const inner = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { mediaType: image.mediaType, digest: `sha256:${'a'.repeat(64)}`, size: 100, platform: { os: 'linux', architecture: 's390x' } },
+      { mediaType: image.mediaType, digest: image.digest, size: image.size, platform: { os: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch } },
+    ],
+  };
+  const innerBytes = Buffer.from(JSON.stringify(inner));
+  const innerDigest = createHash('sha256').update(innerBytes).digest('hex');
+  writeFileSync(join(layout, 'blobs/sha256', innerDigest), innerBytes);
+  index.manifests = [{ mediaType: inner.mediaType, digest: `sha256:${innerDigest}`, size: innerBytes.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }];
+  writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
+  const ok = berth('unpack', `oci:${layout}:multi`, join(work, 'host'));
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.ok(existsSync(join(work, 'host/rootfs/bin/busybox')));
+  const missing = berth('unpack', '--platform', 'linux/riscv64', `oci:${layout}:multi`, join(work, 'riscv'));
+  assert.equal(missing.status, 3);
+  assert.match(missing.stderr, /^berth: no image for linux\/riscv64 in the index/);
+  assert.equal(existsSync(join(work, 'riscv')), false);
+});
