@@ -1,5 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../../errors/BerthError.js';
@@ -8,9 +6,8 @@ import { DigestingStream, digestOf, type Digest } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
 import { formatDockerReference, parseDockerReferenceWithDefaultTag } from '../../reference/dockerReference.js';
-import { extractArchive, type ExtractedFile } from '../files/extractArchive.js';
-import { makeWorkspace, removeWorkspace } from '../files/tempWorkspace.js';
-import { readBounded } from '../oci-layout/OciLayout.js';
+import { openArchive, type OpenedArchive } from '../files/openArchive.js';
+import type { TarIndex, TarMember } from '../files/tarIndex.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
 import { parseDockerArchiveManifest, type DockerArchiveItem } from './dockerArchiveManifest.js';
 
@@ -25,43 +22,43 @@ const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 export class DockerArchiveSource implements ImageSource {
   private constructor(
     readonly reference: ImageReference,
-    private readonly workspace: string,
+    private readonly archive: OpenedArchive,
     private readonly manifest: Buffer,
-    private readonly blobs: Map<Digest, ExtractedFile>,
+    private readonly blobs: Map<Digest, TarMember>,
     /** The RepoTag the chosen image carries (normalised), if any. */
     readonly dockerReference: string | undefined,
   ) {}
 
   static async open(reference: ImageReference, file: string, select: { named?: string | undefined; index?: number | undefined }): Promise<DockerArchiveSource> {
-    const workspace = await makeWorkspace('docker-archive');
+    const archive = await openArchive(file, file);
     try {
-      const files = await extractArchive(file, workspace, file);
-      const manifestFile = files.get('manifest.json');
-      if (!manifestFile) throw new BerthError('ARCHIVE_INVALID', `${file} is not a docker archive (no manifest.json)`);
-      const items = parseDockerArchiveManifest(await readBounded(manifestFile.path, MAX_MANIFEST_BYTES), file);
+      const tar = archive.index;
+      const manifestMember = tar.get('manifest.json');
+      if (!manifestMember) throw new BerthError('ARCHIVE_INVALID', `${file} is not a docker archive (no manifest.json)`);
+      const items = parseDockerArchiveManifest(await tar.read(manifestMember, MAX_MANIFEST_BYTES, `${file} manifest.json`), file);
       const { item, tag } = chooseImage(items, select, reference.toString());
-      const member = (name: string): ExtractedFile => {
-        const found = files.get(name.replace(/^\.\//, ''));
+      const member = (name: string): TarMember => {
+        const found = tar.get(name.replace(/^\.\//, ''));
         if (!found) throw new BerthError('ARCHIVE_INVALID', `${file}: manifest.json names "${name}", which the archive does not hold`);
         return found;
       };
-      const blobs = new Map<Digest, ExtractedFile>();
-      const configFile = member(item.Config);
-      const configBytes = await readBounded(configFile.path, MAX_CONFIG_BYTES);
+      const blobs = new Map<Digest, TarMember>();
+      const configMember = member(item.Config);
+      const configBytes = await tar.read(configMember, MAX_CONFIG_BYTES, `${file} config`);
       const config: Descriptor = { mediaType: MediaType.dockerConfig, digest: digestOf(configBytes), size: configBytes.length };
-      blobs.set(config.digest, configFile);
+      blobs.set(config.digest, configMember);
       const layers: Descriptor[] = [];
       for (const name of item.Layers) {
-        const layerFile = member(name);
-        const layer = await describeLayer(layerFile.path, name);
-        blobs.set(layer.digest, layerFile);
+        const layerMember = member(name);
+        const layer = await describeLayer(tar, layerMember, name);
+        blobs.set(layer.digest, layerMember);
         layers.push(layer);
       }
       checkDiffIds(configBytes, layers.length, file);
       const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.dockerManifest, config, layers }));
-      return new DockerArchiveSource(reference, workspace, manifest, blobs, tag);
+      return new DockerArchiveSource(reference, archive, manifest, blobs, tag);
     } catch (err) {
-      await removeWorkspace(workspace);
+      await archive.close();
       throw err;
     }
   }
@@ -74,13 +71,13 @@ export class DockerArchiveSource implements ImageSource {
   }
 
   async getBlob(descriptor: Descriptor): Promise<Readable> {
-    const file = this.blobs.get(descriptor.digest);
-    if (!file) throw new BerthError('BLOB_UNKNOWN', `blob ${descriptor.digest} is not part of ${this.reference.toString()}`);
-    return createReadStream(file.path);
+    const member = this.blobs.get(descriptor.digest);
+    if (!member) throw new BerthError('BLOB_UNKNOWN', `blob ${descriptor.digest} is not part of ${this.reference.toString()}`);
+    return this.archive.index.open(member);
   }
 
   async close(): Promise<void> {
-    await removeWorkspace(this.workspace);
+    await this.archive.close();
   }
 }
 
@@ -121,20 +118,14 @@ function normalised(repoTag: string): string | undefined {
   }
 }
 
-/** Digest and size by reading the file; media type from its first bytes (docker save stores plain tars; gzip is accepted). */
-async function describeLayer(path: string, name: string): Promise<Descriptor> {
-  const handle = await open(path, 'r');
-  const magic = Buffer.alloc(4);
-  try {
-    await handle.read(magic, 0, 4, 0);
-  } finally {
-    await handle.close();
-  }
+/** Digest and size by reading the member; media type from its first bytes (docker save stores plain tars; gzip is accepted). */
+async function describeLayer(tar: TarIndex, member: TarMember, name: string): Promise<Descriptor> {
+  const magic = await tar.read({ offset: member.offset, size: Math.min(4, member.size) }, 4, name);
   let mediaType: string = MediaType.dockerLayer;
   if (magic[0] === 0x1f && magic[1] === 0x8b) mediaType = MediaType.dockerLayerGzip;
-  else if (magic.readUInt32LE(0) === 0xfd2fb528) throw new BerthError('UNSUPPORTED', `layer ${name} is zstd-compressed, which docker-archive: does not support`);
+  else if (magic.length === 4 && magic.readUInt32LE(0) === 0xfd2fb528) throw new BerthError('UNSUPPORTED', `layer ${name} is zstd-compressed, which docker-archive: does not support`);
   const hasher = new DigestingStream();
-  await pipeline(createReadStream(path), hasher, async (source: AsyncIterable<Buffer>) => {
+  await pipeline(await tar.open(member), hasher, async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) void chunk;
   });
   return { mediaType, digest: hasher.digest(), size: hasher.bytes };

@@ -6,7 +6,7 @@ import { makeWorkspace, removeWorkspace } from '../files/tempWorkspace.js';
 import { OciLayout } from '../oci-layout/OciLayout.js';
 import { OciLayoutDestination } from '../oci-layout/OciLayoutDestination.js';
 import type { DestinationCapabilities, ImageDestination, ImageReference, ManifestBlob } from '../types.js';
-import { packLayoutArchive } from './archiveLayout.js';
+import { packLayoutArchive } from './packLayoutArchive.js';
 
 /**
  * Writes an oci-archive: the image goes into a private temp layout, which

@@ -1,27 +1,26 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
-import { makeWorkspace, removeWorkspace } from '../files/tempWorkspace.js';
-import { OciLayout } from '../oci-layout/OciLayout.js';
+import { openArchive, type OpenedArchive } from '../files/openArchive.js';
 import { OciLayoutSource } from '../oci-layout/OciLayoutSource.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
-import { unpackArchiveLayout } from './archiveLayout.js';
+import { ArchiveLayoutReader } from './ArchiveLayoutReader.js';
 
-/** Reads an oci-archive by unpacking it into a private temp layout, removed on close. */
+/** Reads an oci-archive in place (a gzip-compressed one is decompressed to a temp file first). */
 export class OciArchiveSource implements ImageSource {
   private constructor(
     readonly reference: ImageReference,
-    private readonly workspace: string,
+    private readonly archive: OpenedArchive,
     private readonly inner: OciLayoutSource,
   ) {}
 
   static async open(reference: ImageReference, file: string, tag: string | undefined): Promise<OciArchiveSource> {
-    const workspace = await makeWorkspace('oci-archive');
+    const archive = await openArchive(file, file);
     try {
-      const root = await unpackArchiveLayout(file, workspace);
-      return new OciArchiveSource(reference, workspace, await OciLayoutSource.open(reference, new OciLayout(root), tag));
+      const inner = await OciLayoutSource.open(reference, new ArchiveLayoutReader(archive.index, file), tag);
+      return new OciArchiveSource(reference, archive, inner);
     } catch (err) {
-      await removeWorkspace(workspace);
+      await archive.close();
       throw err;
     }
   }
@@ -35,6 +34,6 @@ export class OciArchiveSource implements ImageSource {
   }
 
   async close(): Promise<void> {
-    await removeWorkspace(this.workspace);
+    await this.archive.close();
   }
 }

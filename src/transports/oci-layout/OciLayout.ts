@@ -8,6 +8,8 @@ import { MAX_MANIFEST_BYTES, parseManifest, type ImageIndex } from '../../oci/ma
 import { MediaType } from '../../oci/mediaTypes.js';
 import { isOrphanTemp, removeOrphanSiblings, syncDirectory, TEMP_MARK, tempSibling, writeFileAtomic } from '../files/atomicWrite.js';
 import { withFileLock } from '../files/fileLock.js';
+import { checkLayoutVersion, checkSmallBlob, parseIndexJson } from './layoutFiles.js';
+import type { LayoutReader } from './LayoutReader.js';
 import { storeVerifiedBlob } from '../files/streamToFile.js';
 
 export const LAYOUT_FILE = 'oci-layout';
@@ -24,7 +26,7 @@ const CREATION_ENTRIES = new Set(['blobs', INDEX_FILE, LOCK_FILE]);
  * Blobs only appear under their name after their digest was verified, and
  * index.json is only ever replaced whole, under a lock, by re-reading and merging.
  */
-export class OciLayout {
+export class OciLayout implements LayoutReader {
   /** `durable: false` skips fsyncs, for layouts that only stage an archive. */
   constructor(
     readonly root: string,
@@ -43,18 +45,11 @@ export class OciLayout {
     try {
       text = await readFile(join(this.root, LAYOUT_FILE), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError('NOT_FOUND', `${this.root} is not an OCI image layout (no ${LAYOUT_FILE} file)`);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new BerthError('NOT_FOUND', `${this.root} is not an OCI image layout (no ${LAYOUT_FILE} file)`);
       throw err;
     }
-    let version: unknown;
-    try {
-      version = (JSON.parse(text) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
-    } catch {
-      throw new BerthError('LAYOUT_INVALID', `${join(this.root, LAYOUT_FILE)} is not valid JSON`);
-    }
-    if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
-      throw new BerthError('LAYOUT_INVALID', `${this.root}: unsupported image layout version ${JSON.stringify(version)}`);
-    }
+    checkLayoutVersion(text, this.root);
   }
 
   async readIndex(): Promise<ImageIndex> {
@@ -67,17 +62,7 @@ export class OciLayout {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError('LAYOUT_INVALID', `${this.root} has no ${INDEX_FILE}`);
       throw err;
     }
-    try {
-      const doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-      // umoci and older tools write `"manifests": null` for an empty layout.
-      if (doc && typeof doc === 'object' && doc.manifests === null) return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
-      const parsed = parseManifest(bytes, MediaType.ociIndex);
-      if (parsed.kind !== 'index') throw new BerthError('LAYOUT_INVALID', `${path} is not an image index`);
-      return parsed.index;
-    } catch (err) {
-      if (err instanceof BerthError && err.code !== 'LAYOUT_INVALID') throw new BerthError('LAYOUT_INVALID', `${path}: ${err.message}`);
-      throw err;
-    }
+    return parseIndexJson(bytes, this.root);
   }
 
   /**
@@ -141,19 +126,14 @@ export class OciLayout {
 
   /** Read a small blob (manifest, config) whole, checking size and digest. */
   async readSmallBlob(digest: Digest, expectedSize?: number): Promise<Buffer> {
-    const path = this.blobPath(digest);
     let bytes: Buffer;
     try {
-      bytes = await readBounded(path, MAX_MANIFEST_BYTES);
+      bytes = await readBounded(this.blobPath(digest), MAX_MANIFEST_BYTES);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is missing from ${this.root}`);
       throw err;
     }
-    if (expectedSize !== undefined && bytes.length !== expectedSize) {
-      throw new BerthError('SIZE_MISMATCH', `blob ${digest} in ${this.root} has ${bytes.length} bytes, its descriptor says ${expectedSize}`);
-    }
-    if (digestOf(bytes, digestAlgorithm(digest)) !== digest) throw new BerthError('DIGEST_MISMATCH', `blob ${digest} in ${this.root} does not match its digest`);
-    return bytes;
+    return checkSmallBlob(bytes, digest, expectedSize, this.root);
   }
 
   async openBlob(descriptor: Descriptor): Promise<Readable> {

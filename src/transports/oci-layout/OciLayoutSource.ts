@@ -4,19 +4,19 @@ import type { Digest } from '../../oci/digest.js';
 import type { ImageIndex } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
-import { OciLayout } from './OciLayout.js';
+import type { LayoutReader } from './LayoutReader.js';
 import { resolveLayoutImage } from './resolveLayoutImage.js';
 
-/** Reads one image (or index) of an OCI layout, chosen by its ref.name tag. */
+/** Reads one image (or index) of an OCI layout (a directory or an archive), chosen by its ref.name tag. */
 export class OciLayoutSource implements ImageSource {
   private constructor(
     readonly reference: ImageReference,
-    private readonly layout: OciLayout,
+    private readonly layout: LayoutReader,
     private readonly index: ImageIndex,
     private readonly top: Descriptor,
   ) {}
 
-  static async open(reference: ImageReference, layout: OciLayout, tag: string | undefined): Promise<OciLayoutSource> {
+  static async open(reference: ImageReference, layout: LayoutReader, tag: string | undefined): Promise<OciLayoutSource> {
     const index = await layout.readIndex();
     return new OciLayoutSource(reference, layout, index, resolveLayoutImage(index, tag, reference.toString()));
   }
