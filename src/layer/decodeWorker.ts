@@ -12,21 +12,23 @@ import { decompressStream } from './compression.js';
  * at a time; the main thread never sends a second before the first is done.
  */
 export type ToWorker =
-  | { type: 'start'; digest?: Digest; size?: number; diffId?: Digest }
+  | { type: 'start'; job: number; digest?: Digest; size?: number; diffId?: Digest }
   | { type: 'data'; chunk: Uint8Array }
   | { type: 'end' }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'abort' };
 
+/** Every reply names its job, so late messages of an aborted job are never mistaken for the next one's. */
 export type FromWorker =
-  | { type: 'ack'; bytes: number }
-  | { type: 'data'; chunk: Uint8Array }
-  | { type: 'done' }
-  | { type: 'error'; code: string; message: string };
+  | { type: 'ack'; job: number; bytes: number }
+  | { type: 'data'; job: number; chunk: Uint8Array }
+  | { type: 'done'; job: number }
+  | { type: 'error'; job: number; code: string; message: string };
 
 const port = parentPort!;
 let input: Readable | undefined;
+let currentJob = 0;
 /** Bytes received but not yet taken by the pipeline: acknowledged when it reads again (back-pressure to the main thread). */
 let unacked = 0;
 let paused = false;
@@ -37,11 +39,14 @@ function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
 }
 
 function startJob(job: Extract<ToWorker, { type: 'start' }>): void {
+  const id = job.job;
+  currentJob = id;
+  resumeWaiter = undefined;
   const source = new Readable({
     highWaterMark: 1024 * 1024,
     read() {
       if (unacked > 0) {
-        post({ type: 'ack', bytes: unacked });
+        post({ type: 'ack', job: id, bytes: unacked });
         unacked = 0;
       }
     },
@@ -55,7 +60,7 @@ function startJob(job: Extract<ToWorker, { type: 'start' }>): void {
       // A copy the main thread can own outright (zlib output chunks may share memory).
       const copy = new Uint8Array(chunk.byteLength);
       copy.set(chunk);
-      post({ type: 'data', chunk: copy }, [copy.buffer]);
+      post({ type: 'data', job: id, chunk: copy }, [copy.buffer]);
       if (!paused) {
         done();
         return;
@@ -71,10 +76,10 @@ function startJob(job: Extract<ToWorker, { type: 'start' }>): void {
     output,
   ] as const;
   pipeline(...stages).then(
-    () => post({ type: 'done' }),
+    () => post({ type: 'done', job: id }),
     (err: unknown) => {
       const error = toBerthError(err);
-      post({ type: 'error', code: error.code, message: error.message });
+      post({ type: 'error', job: id, code: error.code, message: error.message });
     },
   );
 }
@@ -86,7 +91,7 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'data': {
       const chunk = Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
-      if (input?.push(chunk)) post({ type: 'ack', bytes: chunk.length });
+      if (input?.push(chunk)) post({ type: 'ack', job: currentJob, bytes: chunk.length });
       else unacked += chunk.length;
       break;
     }

@@ -27,6 +27,7 @@ export interface DecodeExpectation {
 export class LayerDecoder {
   private worker: Worker | undefined;
   private busy = false;
+  private jobs = 0;
 
   private ensureWorker(): Worker {
     this.worker ??= new Worker(new URL('./decodeWorker.js', import.meta.url));
@@ -38,6 +39,7 @@ export class LayerDecoder {
     if (this.busy) throw new BerthError('INTERNAL', 'layer decoder is busy');
     this.busy = true;
     const worker = this.ensureWorker();
+    const job = ++this.jobs;
     // Keep the process alive while a job runs; an idle worker must not.
     worker.ref();
     let inFlight = 0;
@@ -96,6 +98,7 @@ export class LayerDecoder {
       },
     });
     const onMessage = (message: FromWorker): void => {
+      if (message.job !== job) return;
       switch (message.type) {
         case 'ack': {
           inFlight -= message.bytes;
@@ -132,7 +135,7 @@ export class LayerDecoder {
     };
     worker.on('message', onMessage);
     worker.on('error', onError);
-    send({ type: 'start', ...expected });
+    send({ type: 'start', job, ...expected });
     return duplex;
   }
 
