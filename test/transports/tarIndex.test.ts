@@ -8,7 +8,7 @@ import { openArchive } from '../../src/transports/files/openArchive.js';
 import { TarIndex } from '../../src/transports/files/tarIndex.js';
 import { tempDir } from '../support/peers.js';
 
-const LONG = `${'d'.repeat(80)}/${'e'.repeat(80)}/${'f'.repeat(60)}.txt`;
+const LONG = `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(60)}.txt`;
 
 function tree(root: string): void {
   mkdirSync(join(root, 'src', LONG, '..'), { recursive: true });
