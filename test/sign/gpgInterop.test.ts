@@ -4,11 +4,15 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { copyImage } from '../../src/copy/copyImage.js';
 import { isBerthError } from '../../src/errors/BerthError.js';
 import { parseDockerReference } from '../../src/reference/dockerReference.js';
+import { carrySignatures } from '../../src/sign/copySignatures.js';
 import { evaluatePolicy } from '../../src/sign/policy/evaluatePolicy.js';
 import { parsePolicy } from '../../src/sign/policy/policy.js';
 import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
+import '../../src/transports/allTransports.js';
+import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { peer, tempDir } from '../support/peers.js';
 import { berth } from './support/cli.js';
 import { startDockerRegistry } from './support/dockerRegistry.js';
@@ -101,7 +105,10 @@ test('skopeo accepts an image berth signed with --gpg-key under a signedBy polic
     encoding: 'utf8',
   });
   assert.equal(byFpr.status, 0, byFpr.stderr);
-  assert.ok(readdirSync(join(s.lookaside, 'gpg', 'berth@' + s.image.manifestDigest.replace(':', '='))).includes('signature-2'));
+  // Within the same second RSA signs the same payload to the same bytes, which are then not stored twice.
+  assert.match(byFpr.stderr, /^(Signed|Already signed) sha256:/);
+  const stored = readdirSync(join(s.lookaside, 'gpg', 'berth@' + s.image.manifestDigest.replace(':', '='))).sort();
+  assert.deepEqual(stored, byFpr.stderr.startsWith('Signed') ? ['signature-1', 'signature-2'] : ['signature-1']);
 });
 
 test('evaluatePolicy: signedBy accepts the signed image and denies an unsigned one, another key, another identity', async (t) => {
@@ -124,4 +131,27 @@ test('evaluatePolicy: signedBy accepts the signed image and denies an unsigned o
     evaluatePolicy(policyFor(s.signer.publicKey, { type: 'exactReference', dockerReference: `${s.host}/gpg/app:v2` }), subject(`${s.host}/gpg/app:v1`), registriesD),
     (err) => isBerthError(err, 'POLICY_DENIED') && /is not .*app:v2/.test(err.message),
   );
+});
+
+test('copy carries OpenPGP lookaside signatures between registries; into an OCI layout it refuses unless told to drop them', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const srcRef = `docker://${s.host}/gpg/src:v1`;
+  assert.equal(s.skopeoRun(s.open, ['copy', '--dest-tls-verify=false', '--sign-by', s.signer.fingerprint, `oci:${s.image.dir}:v1`, srcRef], { GNUPGHOME: s.signer.home }).status, 0);
+  const registriesD = loadRegistriesD(s.regd);
+  const registry = { registry: { tlsVerify: false } };
+  const src = parseImageReference(srcRef);
+  const dst = parseImageReference(`docker://${s.host}/gpg/dst:v1`);
+  await copyImage(src, dst, { sourceOptions: registry, destinationOptions: registry, afterCommit: carrySignatures({ registriesD }) });
+  await copyImage(src, dst, { sourceOptions: registry, destinationOptions: registry, afterCommit: carrySignatures({ registriesD }) });
+  const copied = readdirSync(join(s.lookaside, 'gpg', 'dst@' + s.image.manifestDigest.replace(':', '=')));
+  assert.deepEqual(copied, ['signature-1'], 'carried once, not duplicated');
+  const policy = signedByPolicy(s.dir, s.host, s.signer.publicKey, { type: 'matchRepository' });
+  const byRepo = s.skopeoRun(policy, ['copy', '--remove-signatures', '--src-tls-verify=false', `docker://${s.host}/gpg/dst:v1`, `oci:${join(s.dir, 'dst-out')}:v1`]);
+  assert.notEqual(byRepo.status, 0, 'the signature names gpg/src, so a matchRepository policy on gpg/dst refuses it');
+  const ok = berth(['verify', '--gpg-public-key', s.signer.publicKey, '--registries.d', s.regd, '--identity', `${s.host}/gpg/src`, `docker://${s.host}/gpg/dst:v1`]);
+  assert.equal(ok.status, 0, ok.stderr);
+  const layout = parseImageReference(`oci:${join(s.dir, 'layout-out')}:v1`);
+  await assert.rejects(copyImage(src, layout, { sourceOptions: registry, afterCommit: carrySignatures({ registriesD }) }), (err) => isBerthError(err, 'UNSUPPORTED') && /--remove-signatures/.test(err.message));
+  await copyImage(src, layout, { sourceOptions: registry, afterCommit: carrySignatures({ registriesD, carryExisting: false }) });
 });
