@@ -9,7 +9,7 @@ import { storeLayoutPath, storeRoot } from '../../src/transports/store/storeRoot
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { peer, tempDir } from '../support/peers.js';
 import { buildLayout, initLayout, writeImageBlobs, addIndexEntry } from './support/imageFixtures.js';
-import { berth, validateLayout } from './support/run.js';
+import { berth, tool, validateLayout } from './support/run.js';
 
 test('storeRoot follows $BERTH_ROOT, then $XDG_DATA_HOME/berth, then ~/.local/share/berth', () => {
   const saved = { root: process.env.BERTH_ROOT, xdg: process.env.XDG_DATA_HOME, home: process.env.HOME };
@@ -82,6 +82,13 @@ test('images lists the store; rmi removes the tag and only the blobs no other im
   if (validator) {
     const check = validateLayout(validator, layout, 'docker.io/library/busybox:latest');
     assert.equal(check.status, 0, check.stderr);
+  }
+  const skopeo = peer(t, 'skopeo');
+  if (skopeo) {
+    // The store is a plain OCI layout: other tools read it by the full reference.
+    const inspected = tool(skopeo, ['inspect', `oci:${layout}:docker.io/library/busybox:latest`]);
+    assert.equal(inspected.status, 0, inspected.stderr);
+    assert.equal((JSON.parse(inspected.stdout) as { Digest: string }).Digest, two.manifest.digest);
   }
 
   const missing = berth(['rmi', 'localhost/app:1'], env);
