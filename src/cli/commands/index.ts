@@ -25,5 +25,7 @@ export const commands: CommandEntry[] = [
   { name: 'generate-key', summary: 'Generate a cosign-compatible ECDSA P-256 signing key pair', load: async () => (await import('./generate-key.js')).generateKeyCommand },
   { name: 'sign', summary: 'Sign an image (cosign signatures, or OpenPGP simple signing)', load: async () => (await import('./sign.js')).signCommand },
   { name: 'verify', summary: 'Verify an image\'s signatures (cosign keys, or OpenPGP simple signing)', load: async () => (await import('./verify.js')).verifyCommand },
+  { name: 'standalone-sign', summary: 'Sign a manifest file with OpenPGP, without image storage (skopeo standalone-sign)', load: async () => (await import('./standalone-sign.js')).standaloneSignCommand },
+  { name: 'standalone-verify', summary: 'Verify an OpenPGP simple signature of a manifest file (skopeo standalone-verify)', load: async () => (await import('./standalone-verify.js')).standaloneVerifyCommand },
   { name: 'unpack', summary: 'Unpack an image into an OCI runtime bundle (rootfs/ + config.json)', load: async () => (await import('./unpack.js')).unpackCommand },
 ];

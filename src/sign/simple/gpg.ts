@@ -10,6 +10,8 @@ import { BerthError } from '../../errors/BerthError.js';
  * runs in a throw-away GNUPGHOME holding only the trusted public keys, so a
  * good signature can only come from one of them.
  */
+const MAX_SIGNED_PAYLOAD_BYTES = 1024 * 1024;
+
 interface GpgResult {
   code: number;
   stdout: Buffer;
@@ -105,7 +107,8 @@ export async function gpgVerify(signature: Buffer, trustedKeys: Buffer[]): Promi
     const sigFile = join(home, 'signature');
     const outFile = join(home, 'payload');
     await writeFile(sigFile, signature);
-    const result = await runGpg(['--homedir', home, '--trust-model', 'always', '--status-fd', '1', '--output', outFile, '--decrypt', sigFile]);
+    // --max-output bounds what a compressed hostile message may expand to; no key is ever fetched from a network.
+    const result = await runGpg(['--homedir', home, '--no-auto-key-retrieve', '--max-output', String(MAX_SIGNED_PAYLOAD_BYTES), '--trust-model', 'always', '--status-fd', '1', '--output', outFile, '--decrypt', sigFile]);
     const status = result.stdout.toString('utf8').split('\n').filter((l) => l.startsWith('[GNUPG:] '));
     const words = status.map((l) => l.slice('[GNUPG:] '.length).split(' '));
     const valid = words.filter((w) => w[0] === 'VALIDSIG');
@@ -133,4 +136,11 @@ export async function withSecretKeyFile<T>(keyFile: string, body: (home: string,
     if (secrets.length === 0) throw new BerthError('KEY_INVALID', `${keyFile} holds no OpenPGP secret key`);
     return body(home, secrets[0] as string);
   });
+}
+
+/** Export public keys from a keyring (the caller's when `home` is undefined), for verifying against exactly those keys. */
+export async function exportPublicKeys(fingerprints: string[], home?: string): Promise<Buffer> {
+  const result = await runGpg([...(home ? ['--homedir', home] : []), '--export', ...fingerprints]);
+  if (result.code !== 0 || result.stdout.length === 0) throw new BerthError('KEY_INVALID', `no OpenPGP public key for ${fingerprints.join(', ')} in the keyring`);
+  return result.stdout;
 }
