@@ -5,7 +5,7 @@ import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
-import { readBounded } from '../oci-layout/OciLayout.js';
+import { readBounded } from '../files/readBounded.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
 import { blobFile, manifestFile, VERSION_FILE } from './dirFormat.js';
 

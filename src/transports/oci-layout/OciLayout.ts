@@ -10,6 +10,7 @@ import { isOrphanTemp, removeOrphanSiblings, syncDirectory, TEMP_MARK, tempSibli
 import { withFileLock } from '../files/fileLock.js';
 import { checkLayoutVersion, checkSmallBlob, parseIndexJson } from './layoutFiles.js';
 import type { LayoutReader } from './LayoutReader.js';
+import { readBounded } from '../files/readBounded.js';
 import { storeVerifiedBlob } from '../files/streamToFile.js';
 
 export const LAYOUT_FILE = 'oci-layout';
@@ -215,17 +216,4 @@ export function serializeIndex(index: ImageIndex): string {
   const out: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: index.manifests };
   if (index.annotations) out.annotations = index.annotations;
   return JSON.stringify(out);
-}
-
-/** Read a file refusing anything larger than `limit` (untrusted layouts may hold huge "manifests"). */
-export async function readBounded(path: string, limit: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new BerthError('LAYOUT_INVALID', `${path} is not a regular file`);
-    if (info.size > limit) throw new BerthError('MANIFEST_INVALID', `${path} is larger than ${limit} bytes`);
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
 }
