@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +40,12 @@ function generateTree(root: string, files: number, totalBytes: number): void {
   }
 }
 
+/** CPU seconds (user + system) of waited-for children so far, from /proc (clock ticks of 10 ms). */
+function childCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 function main(): void {
   const runs = flag('runs', 3);
   const files = flag('files', 2000);
@@ -61,11 +67,15 @@ function main(): void {
     // Outputs are removed only at the end: ext4 slows inode allocation next to recently deleted inodes,
     // which would penalise whichever tool runs right after a deletion.
     let counter = 0;
-    const timeOne = (name: string, cmd: string, args: (out: string) => string[]): number => {
+    const cpu: Record<string, number[]> = { berth: [], umoci: [] };
+    const timeOne = (name: 'berth' | 'umoci', cmd: string, args: (out: string) => string[]): number => {
       const out = join(work, `${name}-out-${counter++}`);
+      const cpuBefore = childCpuSeconds();
       const start = performance.now();
       run(cmd, args(out));
-      return performance.now() - start;
+      const ms = performance.now() - start;
+      cpu[name]!.push(childCpuSeconds() - cpuBefore);
+      return ms;
     };
     const berth: number[] = [];
     const umoci: number[] = [];
@@ -76,6 +86,7 @@ function main(): void {
     const best = (xs: number[]): number => Math.min(...xs);
     process.stdout.write(`umoci unpack: best ${best(umoci).toFixed(0)} ms of ${umoci.map((x) => x.toFixed(0)).join(', ')}\n`);
     process.stdout.write(`berth unpack: best ${best(berth).toFixed(0)} ms of ${berth.map((x) => x.toFixed(0)).join(', ')}\n`);
+    process.stdout.write(`cpu seconds (user+sys), best: umoci ${best(cpu.umoci!).toFixed(2)}, berth ${best(cpu.berth!).toFixed(2)}\n`);
     process.stdout.write(`ratio berth/umoci = ${(best(berth) / best(umoci)).toFixed(2)} (goal <= 0.5)\n`);
   } finally {
     if (process.argv.includes('--keep')) process.stdout.write(`kept ${work}/layout\n`);

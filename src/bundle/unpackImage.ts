@@ -65,8 +65,10 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
     warnings.push(message);
     options.onWarning?.(message);
   };
+  const decoder = new LayerDecoder();
   try {
     mkdirSync(rootfs, { mode: 0o755 });
+    decoder.prestart();
     const { manifest, digest } = await selectManifest(source, options.platform ?? hostPlatform());
     const config = await readConfig(source, manifest.config);
     const diffIds = config.rootfs.diff_ids;
@@ -78,7 +80,6 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
     const rootless = options.rootless ?? false;
     const effectiveUid = uidMappings.length > 0 ? uidMappings : rootless ? [{ containerID: 0, hostID: process.getuid?.() ?? 0, size: 1 }] : [];
     const effectiveGid = gidMappings.length > 0 ? gidMappings : rootless ? [{ containerID: 0, hostID: process.getgid?.() ?? 0, size: 1 }] : [];
-    const decoder = new LayerDecoder();
     try {
       for (const [i, layer] of manifest.layers.entries()) {
         options.onLayer?.(i, manifest.layers.length, layer);
@@ -101,6 +102,7 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
     renameSync(tmp, join(bundle, 'config.json'));
     return { bundleDir: bundle, manifestDigest: digest, configDigest: manifest.config.digest, layers: manifest.layers.length, spec, warnings };
   } catch (err) {
+    await decoder.close();
     cleanup(bundle, createdBundle);
     throw toBerthError(err);
   }

@@ -29,6 +29,11 @@ export class LayerDecoder {
   private busy = false;
   private jobs = 0;
 
+  /** Start the worker ahead of the first layer (its start-up then overlaps with reading manifests). */
+  prestart(): void {
+    this.ensureWorker().unref();
+  }
+
   private ensureWorker(): Worker {
     this.worker ??= new Worker(new URL('./decodeWorker.js', import.meta.url));
     return this.worker;
