@@ -25,6 +25,11 @@ export class DirSource implements ImageSource {
     if (version !== undefined && !version.toString('utf8').startsWith('Directory Transport Version: 1.')) {
       throw new BerthError('UNSUPPORTED', `${dir}: unsupported ${version.toString('utf8').trim().slice(0, 60)}`);
     }
+    // Fail now, before a destination is created for an image that is not there.
+    await readBounded(manifestFile(dir), MAX_MANIFEST_BYTES).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new BerthError('MANIFEST_UNKNOWN', `${reference.toString()} has no manifest.json`);
+      throw err;
+    });
     return new DirSource(reference, dir);
   }
 

@@ -9,7 +9,7 @@ import { parseManifest, type ImageManifest } from '../../oci/manifest.js';
 import { layerInfo, MediaType } from '../../oci/mediaTypes.js';
 import { familiarDockerReference, parseDockerReference } from '../../reference/dockerReference.js';
 import { writeFileAtomic } from '../files/atomicWrite.js';
-import { packArchive, type PackEntry } from '../files/packDirectory.js';
+import { checkArchiveTarget, packArchive, type PackEntry } from '../files/packDirectory.js';
 import { storeVerifiedBlob, writeThrough } from '../files/streamToFile.js';
 import { makeWorkspace, removeWorkspace } from '../files/tempWorkspace.js';
 import type { DestinationCapabilities, ImageDestination, ImageReference, ManifestBlob } from '../types.js';
@@ -37,6 +37,7 @@ export class DockerArchiveDestination implements ImageDestination {
 
   static async open(reference: ImageReference, file: string, named: string | undefined): Promise<DockerArchiveDestination> {
     const repoTag = named === undefined ? undefined : familiarDockerReference(parseDockerReference(named));
+    await checkArchiveTarget(file);
     return new DockerArchiveDestination(reference, file, repoTag, await makeWorkspace('docker-archive'));
   }
 

@@ -39,6 +39,7 @@ async function isGzip(file: string): Promise<boolean> {
     throw err;
   });
   try {
+    if (!(await handle.stat()).isFile()) throw new BerthError('ARCHIVE_INVALID', `${file} is not a file`);
     const magic = Buffer.alloc(2);
     const { bytesRead } = await handle.read(magic, 0, 2, 0);
     return bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;

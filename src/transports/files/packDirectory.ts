@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
+import { BerthError } from '../../errors/BerthError.js';
 import { removeOrphanSiblings, syncDirectory, tempSibling } from './atomicWrite.js';
 import { writeThrough } from './streamToFile.js';
 
@@ -20,6 +21,8 @@ export async function packArchive(file: string, entries: PackEntry[]): Promise<v
   const temp = tempSibling(file);
   const pack = tar.pack();
   const writing = writeThrough(pack as unknown as Readable, [], temp);
+  // Observed at once: it may fail (e.g. unwritable directory) while entries are still being added.
+  writing.catch(() => undefined);
   try {
     for (const entry of entries) {
       if ('directory' in entry) {
@@ -56,4 +59,13 @@ export function layoutEntries(root: string, blobs: { algorithm: string; hex: str
     }
   }
   return entries;
+}
+
+/** Fail before any copying when the archive could not be written where asked. */
+export async function checkArchiveTarget(file: string): Promise<void> {
+  const parent = dirname(file);
+  const info = await stat(parent).catch(() => undefined);
+  if (!info?.isDirectory()) throw new BerthError('NOT_FOUND', `cannot write ${file}: directory ${parent} does not exist`);
+  const existing = await stat(file).catch(() => undefined);
+  if (existing?.isDirectory()) throw new BerthError('ALREADY_EXISTS', `cannot write ${file}: it is a directory`);
 }

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
+import { checkArchiveTarget } from '../files/packDirectory.js';
 import { makeWorkspace, removeWorkspace } from '../files/tempWorkspace.js';
 import { OciLayout } from '../oci-layout/OciLayout.js';
 import { OciLayoutDestination } from '../oci-layout/OciLayoutDestination.js';
@@ -26,6 +27,7 @@ export class OciArchiveDestination implements ImageDestination {
   }
 
   static async open(reference: ImageReference, file: string, tag: string | undefined): Promise<OciArchiveDestination> {
+    await checkArchiveTarget(file);
     const workspace = await makeWorkspace('oci-archive');
     try {
       const root = join(workspace, 'layout');
