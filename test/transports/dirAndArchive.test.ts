@@ -11,6 +11,7 @@ import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { tempDir } from '../support/peers.js';
 import { buildLayout } from './support/imageFixtures.js';
+import { berth } from './support/run.js';
 
 async function copy(from: string, to: string) {
   return copyImage(parseImageReference(from), parseImageReference(to));
@@ -84,4 +85,23 @@ test('oci-archive: a failed write keeps the previous archive; hostile member nam
   assert.equal(existsSync(join(dir, '..', 'outside')), false);
   writeFileSync(join(dir, 'not-a-layout.tar'), '');
   await assert.rejects(copy(`oci-archive:${join(dir, 'not-a-layout.tar')}`, `oci:${join(dir, 'o')}:v`), (e) => isBerthError(e, 'ARCHIVE_INVALID'));
+});
+
+test('bad targets and sources give one line on stderr and a non-zero status, never a stack trace', async (t) => {
+  const dir = tempDir(t);
+  await buildLayout(join(dir, 'a'), 'v', { layers: [[{ name: 'a', content: 'a' }]] });
+  const cases: [string, string, number][] = [
+    [`oci:${join(dir, 'a')}:v`, `docker-archive:${join(dir, 'no-such-dir', 'x.tar')}`, 3],
+    [`oci:${join(dir, 'a')}:v`, `oci-archive:${join(dir, 'no-such-dir', 'x.tar')}:v`, 3],
+    [`oci:${join(dir, 'a')}:v`, `oci-archive:${dir}`, 1],
+    [`oci-archive:${dir}`, `oci:${join(dir, 'out')}:v`, 6],
+    [`docker-archive:${join(dir, 'a', 'oci-layout')}`, `oci:${join(dir, 'out')}:v`, 6],
+    [`dir:${join(dir, 'a')}`, `oci:${join(dir, 'out')}:v`, 3],
+  ];
+  for (const [from, to, status] of cases) {
+    const result = berth(['copy', '-q', from, to]);
+    assert.equal(result.status, status, `${from} → ${to}: ${result.stderr}`);
+    assert.match(result.stderr, /^berth: [^\n]+\n$/, `${from} → ${to}`);
+  }
+  assert.equal(existsSync(join(dir, 'out')), false, 'a failed source must not leave a destination behind');
 });
