@@ -155,3 +155,16 @@ test('oci: references without a path or with an invalid tag are refused', () => 
   assert.throws(() => parseImageReference('oci:/x:bad tag'), (e) => isBerthError(e, 'INVALID_REFERENCE'));
   assert.equal(parseImageReference('oci:/x:v1.0').toString(), 'oci:/x:v1.0');
 });
+
+test('oci: a commit whose reused blob was deleted meanwhile (concurrent rmi) fails instead of naming a missing blob', async (t) => {
+  const dir = tempDir(t);
+  const image = await buildLayout(join(dir, 'l'), 'old', { layers: [[{ name: 'a', content: 'a' }]] });
+  const dst = await parseImageReference(`oci:${join(dir, 'l')}:new`).newDestination();
+  for (const blob of [image.config, ...image.layers]) assert.equal(await dst.tryReuseBlob(blob as never), true);
+  const manifest = readFileSync(join(dir, 'l', 'blobs', 'sha256', image.manifest.digest.slice(7)), 'utf8');
+  await parseImageReference(`oci:${join(dir, 'l')}:old`).deleteImage?.();
+  await dst.putManifest({ bytes: Buffer.from(manifest), mediaType: image.manifest.mediaType });
+  await assert.rejects(dst.commit(), (e) => isBerthError(e, 'BLOB_UNKNOWN'));
+  await dst.close();
+  assert.deepEqual(indexOf(join(dir, 'l')).manifests, []);
+});
