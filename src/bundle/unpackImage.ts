@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, toBerthError } from '../errors/BerthError.js';
-import { LayerApplier, applierSink } from '../layer/applyLayer.js';
+import { LayerApplier, applierSink, applyDirectoryModes, type DirectoryModes } from '../layer/applyLayer.js';
 import { decompressStream } from '../layer/compression.js';
 import { LayerDecoder } from '../layer/layerDecoder.js';
 import { RootResolver } from '../layer/rootResolver.js';
@@ -80,6 +80,8 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
     const rootless = options.rootless ?? false;
     const effectiveUid = uidMappings.length > 0 ? uidMappings : rootless ? [{ containerID: 0, hostID: process.getuid?.() ?? 0, size: 1 }] : [];
     const effectiveGid = gidMappings.length > 0 ? gidMappings : rootless ? [{ containerID: 0, hostID: process.getgid?.() ?? 0, size: 1 }] : [];
+    // Without root, a directory an early layer makes read-only would stop later layers writing into it.
+    const directoryModes: DirectoryModes | undefined = process.getuid?.() === 0 ? undefined : new Map();
     try {
       for (const [i, layer] of manifest.layers.entries()) {
         options.onLayer?.(i, manifest.layers.length, layer);
@@ -89,8 +91,10 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
           ...(uidMappings.length > 0 || gidMappings.length > 0 ? { idMap: idMapper(uidMappings, gidMappings) } : {}),
           devices: options.devices ?? false,
           onWarning: warn,
+          ...(directoryModes ? { directoryModes } : {}),
         });
       }
+      if (directoryModes) applyDirectoryModes(rootfs, directoryModes);
     } finally {
       await decoder.close();
     }

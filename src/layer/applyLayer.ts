@@ -50,7 +50,17 @@ export interface ApplyOptions {
   devices?: boolean;
   limits?: ApplyLimits;
   onWarning?: (message: string) => void;
+  /**
+   * For unprivileged multi-layer unpacks: directory modes are collected here
+   * across layers and each layer leaves its directories owner-writable, so a
+   * later layer can still write into a directory an earlier one made read-only.
+   * Apply the real modes at the end with `applyDirectoryModes`.
+   */
+  directoryModes?: DirectoryModes;
 }
+
+/** Directory modes and mtimes waiting to be set, by resolved path (re-inserting keeps the latest last). */
+export type DirectoryModes = Map<string, PendingDirectory>;
 
 export interface ApplyResult {
   entries: number;
@@ -63,7 +73,7 @@ const OPAQUE = '.wh..wh..opq';
 const OPEN_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const DEFAULT_MAX_ENTRIES = 1_000_000;
 
-interface PendingDirectory {
+export interface PendingDirectory {
   rel: string;
   mode: number;
   mtime: number;
@@ -97,8 +107,9 @@ export class LayerApplier {
   private readonly created = new Set<string>();
   /** Directories holding something this layer created (for opaque markers applied after their contents). */
   private readonly holdsCreated = new Set<string>();
-  /** Directory modes/times set at the end; re-inserting keeps the latest entry last. */
-  private readonly directories = new Map<string, PendingDirectory>();
+  /** Directory modes/times set at the end of the layer (or of the unpack, when shared). */
+  private readonly directories: DirectoryModes;
+  private readonly sharedDirectories: boolean;
   private fd = -1;
   private current: TarEntryHeader | undefined;
   private currentRel = '';
@@ -113,6 +124,8 @@ export class LayerApplier {
     this.maxEntries = options.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.maxBytes = options.limits?.maxBytes ?? Number.POSITIVE_INFINITY;
     this.onWarning = options.onWarning;
+    this.sharedDirectories = options.directoryModes !== undefined;
+    this.directories = options.directoryModes ?? new Map();
     this.reader = new TarReader(
       { entry: (h) => this.entry(h), data: (c) => this.data(c), entryEnd: () => this.entryEnd() },
       { maxMetadataBytes: options.limits?.maxMetadataBytes },
@@ -127,22 +140,7 @@ export class LayerApplier {
   /** Input ended: check the archive was complete, then set directory modes and times. */
   finish(): ApplyResult {
     this.reader.finish();
-    const pending = [...this.directories.values()];
-    for (let i = pending.length - 1; i >= 0; i--) {
-      const dir = pending[i]!;
-      // Re-resolve: a later member may have replaced a parent with a symlink since this directory was made.
-      const parts = dir.rel === '' ? [] : dir.rel.split('/');
-      let resolved: string | undefined;
-      try {
-        resolved = this.resolver.resolveDirectory(parts, false);
-      } catch {
-        resolved = undefined;
-      }
-      if (resolved !== dir.rel) continue;
-      const path = fsPath(this.resolver.abs(dir.rel));
-      chmodSync(path, dir.mode);
-      utimesSync(path, dir.mtime, dir.mtime);
-    }
+    setDirectoryModes(this.resolver, this.directories, this.sharedDirectories ? 0o700 : 0);
     return this.result;
   }
 
@@ -202,7 +200,7 @@ export class LayerApplier {
         this.openFile(rel, abs, h);
         return;
       case 'symlink':
-        this.replace(abs);
+        this.replace(rel);
         symlinkSync(fsPath(h.linkname), fsPath(abs));
         this.ownAndTime(rel, h, true);
         break;
@@ -221,7 +219,7 @@ export class LayerApplier {
   private directory(rel: string, abs: string, h: TarEntryHeader): void {
     const st = lstatOrUndefined(abs);
     if (!st || !st.isDirectory()) {
-      if (st) this.remove(abs, st);
+      if (st) this.remove(rel, st);
       mkdirSync(fsPath(abs), { mode: 0o700 });
     }
     this.ownAndTime(rel, h);
@@ -239,7 +237,7 @@ export class LayerApplier {
       this.fd = openSync(path, OPEN_NEW, 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      this.replace(abs);
+      this.replace(rel);
       this.fd = openSync(path, OPEN_NEW, 0o600);
     }
     this.current = h;
@@ -285,7 +283,7 @@ export class LayerApplier {
     }
     if (targetStat.isDirectory()) throw new BerthError('LAYER_INVALID', `hardlink "${printable(h.name)}" points at a directory`);
     if (targetRel === rel) return;
-    this.replace(abs);
+    this.replace(rel);
     linkSync(fsPath(this.resolver.abs(targetRel)), fsPath(abs));
   }
 
@@ -294,7 +292,7 @@ export class LayerApplier {
       this.warn(`device node "${printable(h.name)}" skipped (devices are created only as root with the devices option)`);
       return;
     }
-    this.replace(abs);
+    this.replace(rel);
     const mode = (h.mode & 0o7777).toString(8);
     const args = h.type === 'fifo' ? ['-m', mode, abs] : ['-m', mode, abs, h.type === 'char-device' ? 'c' : 'b', String(h.devmajor), String(h.devminor)];
     try {
@@ -327,7 +325,7 @@ export class LayerApplier {
     const rel = parent === '' ? name : `${parent}/${name}`;
     if (this.created.has(rel) || this.holdsCreated.has(rel)) return;
     const st = lstatOrUndefined(this.resolver.abs(rel));
-    if (st) this.remove(this.resolver.abs(rel), st);
+    if (st) this.remove(rel, st);
   }
 
   /** Hide everything lower layers put under `dir`, keeping what this layer wrote there. */
@@ -345,20 +343,24 @@ export class LayerApplier {
         continue;
       }
       if (this.created.has(rel)) continue;
-      this.remove(childAbs, st);
+      this.remove(rel, st);
     }
   }
 
-  /** Remove whatever exists at `abs` (never following it). */
-  private replace(abs: string): void {
-    const st = lstatOrUndefined(abs);
-    if (st) this.remove(abs, st);
+  /** Remove whatever exists at `rel` (never following it). */
+  private replace(rel: string): void {
+    const st = lstatOrUndefined(this.resolver.abs(rel));
+    if (st) this.remove(rel, st);
   }
 
-  private remove(abs: string, st: Stats): void {
+  private remove(rel: string, st: Stats): void {
+    const abs = this.resolver.abs(rel);
     if (st.isDirectory()) {
       rmSync(fsPath(abs), { recursive: true, force: true });
       this.resolver.invalidate();
+      if (this.sharedDirectories) {
+        for (const key of this.directories.keys()) if (key === rel || key.startsWith(`${rel}/`)) this.directories.delete(key);
+      }
       return;
     }
     unlinkSync(fsPath(abs));
@@ -378,6 +380,35 @@ export class LayerApplier {
     }
     if (noFollow) lutimesSync(path, h.mtime, h.mtime);
   }
+}
+
+/**
+ * Set collected directory modes and mtimes, deepest last-made first. Each
+ * directory is re-resolved inside the root first: a later member may have
+ * replaced it or a parent with a symlink, and chmod must never follow one out.
+ * `extraBits` are or-ed into the mode (0o700 keeps directories writable between layers).
+ */
+function setDirectoryModes(resolver: RootResolver, directories: DirectoryModes, extraBits: number): void {
+  const pending = [...directories.values()];
+  for (let i = pending.length - 1; i >= 0; i--) {
+    const dir = pending[i]!;
+    const parts = dir.rel === '' ? [] : dir.rel.split('/');
+    let resolved: string | undefined;
+    try {
+      resolved = resolver.resolveDirectory(parts, false);
+    } catch {
+      resolved = undefined;
+    }
+    if (resolved !== dir.rel) continue;
+    const path = fsPath(resolver.abs(dir.rel));
+    chmodSync(path, dir.mode | extraBits);
+    utimesSync(path, dir.mtime, dir.mtime);
+  }
+}
+
+/** Apply the exact directory modes collected with the `directoryModes` option, once every layer is in. */
+export function applyDirectoryModes(rootDir: string, directories: DirectoryModes): void {
+  setDirectoryModes(new RootResolver(rootDir), directories, 0);
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { berthBin, isRoot, peer, tempDir } from '../support/peers.js';
@@ -209,4 +209,46 @@ test('an index is resolved to the host platform, or to --platform; a missing pla
   assert.equal(missing.status, 3);
   assert.match(missing.stderr, /^berth: no image for linux\/riscv64 in the index/);
   assert.equal(existsSync(join(work, 'riscv')), false);
+});
+
+test('--rootless as an unprivileged user: later layers can write into directories earlier layers made read-only', (t) => {
+  const umoci = peer(t, 'umoci');
+  const setpriv = peer(t, 'setpriv');
+  if (!umoci || !setpriv) return;
+  if (!isRoot()) {
+    t.skip('needs root to switch to an unprivileged user');
+    return;
+  }
+  const work = tempDir(t);
+  chmodSync(work, 0o755);
+  const layout = join(work, 'layout');
+  const staging = join(work, 'staging');
+  const run = (...args: string[]): void => {
+    execFileSync(umoci, args, { stdio: 'ignore' });
+  };
+  run('init', '--layout', layout);
+  run('new', '--image', `${layout}:ro`);
+  run('unpack', '--image', `${layout}:ro`, staging);
+  mkdirSync(join(staging, 'rootfs/ro'));
+  writeFileSync(join(staging, 'rootfs/ro/old'), 'old');
+  chmodSync(join(staging, 'rootfs/ro'), 0o555);
+  run('repack', '--image', `${layout}:ro`, staging);
+  rmSync(staging, { recursive: true, force: true });
+  run('unpack', '--image', `${layout}:ro`, staging);
+  writeFileSync(join(staging, 'rootfs/ro/new'), 'new');
+  run('repack', '--image', `${layout}:ro`, staging);
+  run('config', '--image', `${layout}:ro`, '--config.cmd', '/bin/sh');
+  execFileSync('chmod', ['-R', 'a+rX', layout]);
+  const out = join(work, 'out');
+  mkdirSync(out, { mode: 0o777 });
+  chmodSync(out, 0o777);
+  const r = spawnSync(setpriv, ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, berthBin, 'unpack', '--rootless', `oci:${layout}:ro`, join(out, 'bundle')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const rootfs = join(out, 'bundle/rootfs');
+  assert.equal(readFileSync(join(rootfs, 'ro/new'), 'utf8'), 'new');
+  assert.equal(readFileSync(join(rootfs, 'ro/old'), 'utf8'), 'old');
+  assert.equal(lstatSync(join(rootfs, 'ro')).mode & 0o777, 0o555);
+  assert.equal(lstatSync(join(rootfs, 'ro/new')).uid, 65534);
+  const spec = JSON.parse(readFileSync(join(out, 'bundle/config.json'), 'utf8'));
+  assert.deepEqual(spec.linux.uidMappings, [{ containerID: 0, hostID: 65534, size: 1 }]);
 });
