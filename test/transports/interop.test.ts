@@ -130,3 +130,20 @@ test('berth reads what buildah pushed to oci: and oci-archive:', async (t) => {
   await source.close();
   assert.equal(manifest.config.digest, fromLayout.config);
 });
+
+test('podman loads the docker-archive berth writes (as docker load does), and berth reads what podman saves', async (t) => {
+  const podman = peer(t, 'podman');
+  if (!podman) return;
+  const { dir, image } = await fixture(t);
+  const base = ['--root', join(dir, 'store'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--storage-driver', 'vfs', '--events-backend', 'none'];
+  t.after(() => tool(podman, [...base, 'rmi', '-a', '-f']));
+  await copy(`oci:${join(dir, 'start')}:v1`, `docker-archive:${join(dir, 'berth.tar')}:localhost/loaded:1`);
+  const loaded = ok(tool(podman, [...base, 'load', '-i', join(dir, 'berth.tar')]), 'podman load');
+  assert.match(loaded, /Loaded image: localhost\/loaded:1/);
+  ok(tool(podman, [...base, 'save', '-o', join(dir, 'podman.tar'), 'localhost/loaded:1']), 'podman save');
+  const source = await parseImageReference(`docker-archive:${join(dir, 'podman.tar')}:localhost/loaded:1`).newSource();
+  const manifest = JSON.parse((await source.getManifest()).bytes.toString()) as { config: { digest: string }; layers: unknown[] };
+  await source.close();
+  assert.equal(manifest.config.digest, image.config.digest);
+  assert.equal(manifest.layers.length, 2);
+});
