@@ -25,6 +25,7 @@ import { BerthError, toBerthError } from '../errors/BerthError.js';
 import { decompressStream } from './compression.js';
 import { RootResolver, fsPath, lstatOrUndefined } from './rootResolver.js';
 import { cleanMemberPath } from './tarPath.js';
+import { which } from './which.js';
 import { TarReader, printable, type TarEntryHeader } from './tarReader.js';
 
 /** Maps ids found in a layer to ids on the host (for user-namespaced, rootless bundles). */
@@ -113,7 +114,8 @@ export class LayerApplier {
   private fd = -1;
   private current: TarEntryHeader | undefined;
   private currentRel = '';
-  private warnedXattrs = false;
+  private readonly warnedXattrs = new Set<string>();
+  private setfattr: string | undefined | null = null;
 
   constructor(rootDir: string, options: ApplyOptions = {}) {
     this.resolver = new RootResolver(rootDir);
@@ -179,10 +181,6 @@ export class LayerApplier {
       this.whiteout(h, parts.slice(0, -1), base);
       return;
     }
-    if (h.xattrs.size > 0 && !this.warnedXattrs) {
-      this.warnedXattrs = true;
-      this.warn(`extended attributes (e.g. ${printable([...h.xattrs.keys()][0]!)}) are not applied`);
-    }
     if (base === undefined) {
       if (h.type !== 'directory') throw new BerthError('LAYER_INVALID', `a ${h.type} entry cannot replace the root directory`);
       this.ownAndTime('', h);
@@ -203,6 +201,7 @@ export class LayerApplier {
         this.replace(rel);
         symlinkSync(fsPath(h.linkname), fsPath(abs));
         this.ownAndTime(rel, h, true);
+        this.xattrs(rel, h);
         break;
       case 'hardlink':
         this.hardlink(rel, abs, h);
@@ -223,6 +222,7 @@ export class LayerApplier {
       mkdirSync(fsPath(abs), { mode: 0o700 });
     }
     this.ownAndTime(rel, h);
+    this.xattrs(rel, h);
     this.deferDirectory(rel, h);
   }
 
@@ -263,8 +263,9 @@ export class LayerApplier {
       const [uid, gid] = this.ids(h);
       fchownSync(fd, uid, gid);
     }
-    // After chown: chown clears set-id bits.
+    // After chown: chown clears set-id bits and file capabilities.
     fchmodSync(fd, h.mode);
+    this.xattrs(this.currentRel, h);
     futimesSync(fd, h.mtime, h.mtime);
     closeSync(fd);
     this.fd = -1;
@@ -365,6 +366,39 @@ export class LayerApplier {
     }
     unlinkSync(fsPath(abs));
     if (st.isSymbolicLink()) this.resolver.invalidate();
+  }
+
+  /**
+   * Set SCHILY.xattr.* attributes with setfattr (Node has no setxattr), never
+   * following a symlink (-h). user.* always; trusted.* and security.capability
+   * only as root; other namespaces (SELinux labels, ACLs) are skipped with a warning.
+   */
+  private xattrs(rel: string, h: TarEntryHeader): void {
+    if (h.xattrs.size === 0) return;
+    if (this.setfattr === null) this.setfattr = which('setfattr');
+    if (this.setfattr === undefined) {
+      this.warnOnce('tool', 'extended attributes are not applied: setfattr (Debian package attr) is not installed');
+      return;
+    }
+    const root = process.getuid?.() === 0;
+    for (const [name, value] of h.xattrs) {
+      const allowed = name.startsWith('user.') || (root && (name.startsWith('trusted.') || name === 'security.capability'));
+      if (!allowed) {
+        this.warnOnce(name, `extended attribute ${printable(name)} skipped (namespace not applied${root ? '' : ' without root'})`);
+        continue;
+      }
+      try {
+        execFileSync(this.setfattr, ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, Buffer.from(this.resolver.abs(rel), 'latin1').toString()], { stdio: 'ignore' });
+      } catch {
+        this.warnOnce(`failed:${name}`, `extended attribute ${printable(name)} could not be set on "${printable(h.name)}" (filesystem support?)`);
+      }
+    }
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warnedXattrs.has(key)) return;
+    this.warnedXattrs.add(key);
+    this.warn(message);
   }
 
   private ids(h: TarEntryHeader): [number, number] {

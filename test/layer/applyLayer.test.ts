@@ -9,6 +9,7 @@ import { applyLayer } from '../../src/layer/applyLayer.js';
 import { createLayerFromDirectory, diffDirectories } from '../../src/layer/directoryLayer.js';
 import { writeTar } from '../../src/layer/tarWriter.js';
 import { peer, tempDir } from '../support/peers.js';
+import { file, pax, tarOf } from '../../fixtures/hostile-tars/tarBytes.js';
 
 function listing(root: string, rel = '', out: string[] = []): string[] {
   for (const name of readdirSync(join(root, rel)).sort()) {
@@ -118,4 +119,25 @@ test('diffDirectories: lower + diff layer = upper (changes, deletions, opaque di
   await applyLayer(root, createLayerFromDirectory(lower));
   await applyLayer(root, Readable.from([layer]));
   assert.deepEqual(listing(root), listing(upper));
+});
+
+test('extended attributes from PAX records are applied with setfattr (user.* always, security.capability as root)', async (t) => {
+  const setfattr = peer(t, 'setfattr');
+  const getfattr = peer(t, 'getfattr');
+  if (!setfattr || !getfattr) return;
+  const root = tempDir(t);
+  // VFS_CAP_REVISION_2 with CAP_NET_BIND_SERVICE (bit 10) permitted + effective flag.
+  const capability = Buffer.from('01000002000400000000000000000000000000000000', 'hex').subarray(0, 20);
+  const tar = tarOf([
+    pax({ 'SCHILY.xattr.user.berth': 'hello', 'SCHILY.xattr.security.capability': capability, 'SCHILY.xattr.security.selinux': 'system_u:object_r:bin_t:s0' }),
+    file('bin/ping', 'binary', { mode: 0o755, uid: 0, gid: 0 }),
+  ]);
+  const warnings: string[] = [];
+  await applyLayer(root, Readable.from([tar]), { onWarning: (w) => warnings.push(w) });
+  const dump = execFileSync(getfattr, ['-d', '-m', '-', '-e', 'hex', join(root, 'bin/ping')], { encoding: 'utf8' });
+  assert.match(dump, /user\.berth=0x68656c6c6f/);
+  if (process.getuid?.() === 0) assert.match(dump, new RegExp(`security\\.capability=0x${capability.toString('hex')}`));
+  assert.doesNotMatch(dump, /security\.selinux=0x73797374/);
+  assert.ok(warnings.some((w) => /security\.selinux/.test(w)));
+  assert.equal(lstatSync(join(root, 'bin/ping')).mode & 0o7777, 0o755);
 });
