@@ -8,6 +8,7 @@ import { MediaType } from '../../oci/mediaTypes.js';
 import { readBounded } from '../files/readBounded.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
 import { blobFile, manifestFile, VERSION_FILE } from './dirFormat.js';
+import { BLOB_READ_CHUNK } from '../files/blobReadChunk.js';
 
 /** Reads a `dir:` image (as skopeo writes it). */
 export class DirSource implements ImageSource {
@@ -47,7 +48,7 @@ export class DirSource implements ImageSource {
       if (err.code === 'ENOENT') throw new BerthError('BLOB_UNKNOWN', `blob ${descriptor.digest} is missing from ${this.reference.toString()}`);
       throw err;
     });
-    return handle.createReadStream();
+    return handle.createReadStream({ highWaterMark: BLOB_READ_CHUNK });
   }
 
   async close(): Promise<void> {}

@@ -7,6 +7,7 @@ import * as tar from 'tar-stream';
 import { BerthError } from '../../errors/BerthError.js';
 import { removeOrphanSiblings, syncDirectory, tempSibling } from './atomicWrite.js';
 import { writeThrough } from './streamToFile.js';
+import { BLOB_READ_CHUNK } from './blobReadChunk.js';
 
 /** One archive member: a directory, or a file copied from `source`. */
 export type PackEntry = { name: string; directory: true } | { name: string; source: string };
@@ -31,7 +32,7 @@ export async function packArchive(file: string, entries: PackEntry[]): Promise<v
       }
       const size = (await stat(entry.source)).size;
       const sink = pack.entry({ name: entry.name, type: 'file', size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
-      await pipeline(createReadStream(entry.source), sink);
+      await pipeline(createReadStream(entry.source, { highWaterMark: BLOB_READ_CHUNK }), sink);
     }
     pack.finalize();
     await writing;

@@ -2,6 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError } from '../../errors/BerthError.js';
+import { BLOB_READ_CHUNK } from './blobReadChunk.js';
 
 /** Where a regular file's bytes sit inside an uncompressed tar. */
 export interface TarMember {
@@ -55,7 +56,7 @@ export class TarIndex {
   async open(member: TarMember): Promise<Readable> {
     if (member.size === 0) return Readable.from([]);
     const handle = await open(this.file, 'r');
-    return handle.createReadStream({ start: member.offset, end: member.offset + member.size - 1 });
+    return handle.createReadStream({ start: member.offset, end: member.offset + member.size - 1, highWaterMark: BLOB_READ_CHUNK });
   }
 
   /** Read a small member whole, refusing anything over `limit` bytes. */

@@ -12,6 +12,7 @@ import { checkLayoutVersion, checkSmallBlob, parseIndexJson } from './layoutFile
 import type { LayoutReader } from './LayoutReader.js';
 import { readBounded } from '../files/readBounded.js';
 import { storeVerifiedBlob } from '../files/streamToFile.js';
+import { BLOB_READ_CHUNK } from '../files/blobReadChunk.js';
 
 export const LAYOUT_FILE = 'oci-layout';
 export const INDEX_FILE = 'index.json';
@@ -143,7 +144,7 @@ export class OciLayout implements LayoutReader {
       if (err.code === 'ENOENT') throw new BerthError('BLOB_UNKNOWN', `blob ${descriptor.digest} is missing from ${this.root}`);
       throw err;
     });
-    return handle.createReadStream();
+    return handle.createReadStream({ highWaterMark: BLOB_READ_CHUNK });
   }
 
   /**
