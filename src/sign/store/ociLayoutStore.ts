@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { parseDescriptor, type Descriptor } from '../../oci/descriptor.js';
 import { digestHex, digestOf, isDigest, parseDigest, type Digest } from '../../oci/digest.js';
-import { MAX_MANIFEST_BYTES, parseManifest } from '../../oci/manifest.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
+import { withFileLock } from '../../transports/files/fileLock.js';
+import { LOCK_FILE } from '../../transports/oci-layout/OciLayout.js';
 import type { ArtifactStore, StoredManifest } from './artifactStore.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -128,6 +130,11 @@ export class OciLayoutStore implements ArtifactStore {
   async putManifest(bytes: Buffer, mediaType: string, tag?: string): Promise<Digest> {
     const parsed = parseManifest(bytes, mediaType);
     const descriptor = await this.putBlob(bytes, parsed.mediaType);
+    // The same lock the oci: transport takes, so a concurrent copy into this layout and a signature never lose each other's entries.
+    return withFileLock(join(this.dir, LOCK_FILE), () => this.addIndexEntry(parsed, descriptor, tag));
+  }
+
+  private async addIndexEntry(parsed: ParsedManifest, descriptor: Descriptor, tag: string | undefined): Promise<Digest> {
     const index = await this.readIndex();
     const entry: Descriptor = { ...descriptor };
     if (parsed.kind === 'manifest' && parsed.manifest.artifactType) entry.artifactType = parsed.manifest.artifactType;
