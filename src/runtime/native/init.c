@@ -192,50 +192,72 @@ static int open_in_root(const char *path, int flags, unsigned long long resolve)
   return syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
 }
 
-/* Resolve DEST inside the rootfs, creating missing parents (as dirs) and the leaf (dir or file). */
-static int resolve_target(const char *dest, int leaf_is_file, int no_symlinks) {
+/*
+ * Resolve DEST inside the rootfs, creating missing parents (as dirs) and the leaf (dir or file).
+ * A dangling symlink on the way is followed the way the kernel would inside the root: its target
+ * is created inside the rootfs, never on the host.
+ */
+static int resolve_target(const char *dest_in, int leaf_is_file, int no_symlinks) {
   unsigned long long resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
-  int fd = open_in_root(dest, O_PATH, resolve);
-  if (fd >= 0) return fd;
-  if (errno == ELOOP && no_symlinks) die("mount target %s is a symlink inside the rootfs; refusing", dest);
-  if (errno != ENOENT) die("resolve %s in rootfs: %s", dest, strerror(errno));
-  char partial[PATH_MAX];
-  size_t dlen = strlen(dest);
-  if (dlen >= sizeof(partial)) die("path too long: %s", dest);
-  int parent = dup(root_fd);
-  size_t i = 0;
-  while (i < dlen) {
-    while (i < dlen && dest[i] == '/') i++;
-    size_t start = i;
-    while (i < dlen && dest[i] != '/') i++;
-    if (i == start) break;
-    char name[NAME_MAX + 1];
-    size_t nlen = i - start;
-    if (nlen > NAME_MAX) die("path component too long in %s", dest);
-    memcpy(name, dest + start, nlen);
-    name[nlen] = 0;
-    memcpy(partial, dest, i);
-    partial[i] = 0;
-    int is_last = 1;
-    for (size_t j = i; j < dlen; j++)
-      if (dest[j] != '/') { is_last = 0; break; }
-    int next = open_in_root(partial, O_PATH, resolve);
-    if (next < 0 && errno == ENOENT) {
-      /* The parent fd was resolved inside the root; create relative to it, not by path. */
-      if (is_last && leaf_is_file) {
-        int f = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (f < 0 && errno != EEXIST) die("create %s in rootfs: %s", partial, strerror(errno));
-        if (f >= 0) close(f);
-      } else if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
-        die("mkdir %s in rootfs: %s", partial, strerror(errno));
+  char dest[PATH_MAX];
+  snprintf(dest, sizeof(dest), "%s", dest_in);
+  for (int hops = 0; hops < 40; hops++) {
+    int fd = open_in_root(dest, O_PATH, resolve);
+    if (fd >= 0) return fd;
+    if (errno == ELOOP && no_symlinks) die("mount target %s is a symlink inside the rootfs; refusing", dest_in);
+    if (errno != ENOENT) die("resolve %s in rootfs: %s", dest_in, strerror(errno));
+    size_t dlen = strlen(dest);
+    int parent = dup(root_fd);
+    size_t i = 0;
+    int restarted = 0;
+    while (i < dlen && !restarted) {
+      while (i < dlen && dest[i] == '/') i++;
+      size_t start = i;
+      while (i < dlen && dest[i] != '/') i++;
+      if (i == start) break;
+      char name[NAME_MAX + 1], partial[PATH_MAX];
+      size_t nlen = i - start;
+      if (nlen > NAME_MAX) die("path component too long in %s", dest_in);
+      memcpy(name, dest + start, nlen);
+      name[nlen] = 0;
+      memcpy(partial, dest, i);
+      partial[i] = 0;
+      int is_last = 1;
+      for (size_t j = i; j < dlen; j++)
+        if (dest[j] != '/') { is_last = 0; break; }
+      int next = open_in_root(partial, O_PATH, resolve);
+      if (next < 0 && errno == ENOENT) {
+        char link[PATH_MAX];
+        ssize_t ll = readlinkat(parent, name, link, sizeof(link) - 1);
+        if (ll >= 0) {
+          if (no_symlinks) die("mount target %s is a symlink inside the rootfs; refusing", dest_in);
+          link[ll] = 0;
+          char rewritten[PATH_MAX];
+          int rl = link[0] == '/' ? snprintf(rewritten, sizeof(rewritten), "%s%s", link, dest + i)
+                                  : snprintf(rewritten, sizeof(rewritten), "%.*s%s%s", (int)start, dest, link, dest + i);
+          if (rl < 0 || rl >= (int)sizeof(rewritten)) die("path too long resolving %s", dest_in);
+          snprintf(dest, sizeof(dest), "%s", rewritten);
+          restarted = 1;
+          close(parent);
+          break;
+        }
+        /* The parent fd was resolved inside the root; create relative to it, not by path. */
+        if (is_last && leaf_is_file) {
+          int f = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+          if (f < 0 && errno != EEXIST) die("create %s in rootfs: %s", partial, strerror(errno));
+          if (f >= 0) close(f);
+        } else if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
+          die("mkdir %s in rootfs: %s", partial, strerror(errno));
+        }
+        next = open_in_root(partial, O_PATH, resolve);
       }
-      next = open_in_root(partial, O_PATH, resolve);
+      if (next < 0) die("resolve %s in rootfs: %s", partial, strerror(errno));
+      close(parent);
+      parent = next;
     }
-    if (next < 0) die("resolve %s in rootfs: %s", partial, strerror(errno));
-    close(parent);
-    parent = next;
+    if (!restarted) return parent;
   }
-  return parent;
+  die("resolve %s in rootfs: too many levels of symbolic links", dest_in);
 }
 
 static void fd_path(int fd, char *out, size_t len) { snprintf(out, len, "/proc/self/fd/%d", fd); }
@@ -522,9 +544,13 @@ static void close_fds(void) {
 
 static void wait_fifo(void) {
   send_line("ready");
+  sync_fd = -1; /* the caller stops listening at "ready": later errors go to the container's stderr */
   char path[64];
   fd_path(fifo_fd, path, sizeof(path));
+  /* After a switch to a non-root user the kernel makes us non-dumpable, which hides /proc/self/fd. */
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   int w = open(path, O_WRONLY | O_CLOEXEC);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (w < 0) die("open exec fifo: %s", strerror(errno));
   if (write(w, "0", 1) != 1) die("write exec fifo: %s", strerror(errno));
   close(w);
@@ -620,6 +646,8 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
     case OP_SYMLINK: do_symlink(o); break;
     case OP_OPEN_FIFO:
       if (mkfifo(o->argv[0], 0622) < 0) die("create exec fifo %s: %s", o->argv[0], strerror(errno));
+      /* umask would strip the write bits a non-root container user needs to signal readiness */
+      if (chmod(o->argv[0], 0622) < 0) die("chmod exec fifo: %s", strerror(errno));
       fifo_fd = open(o->argv[0], O_PATH | O_CLOEXEC);
       if (fifo_fd < 0) die("open exec fifo %s: %s", o->argv[0], strerror(errno));
       break;
@@ -663,6 +691,7 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
     case OP_CLOSE_FDS: close_fds(); break;
     case OP_SECCOMP: do_seccomp(o); break;
     case OP_EXEC: do_exec(); break;
+    case OP_MKDIR: close(resolve_target(o->argv[0], 0, 0)); break;
     case OP_SETSID:
       if (setsid() < 0 && errno != EPERM) die("setsid: %s", strerror(errno));
       break;

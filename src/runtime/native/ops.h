@@ -45,5 +45,6 @@
 #define OP_SECCOMP 50
 #define OP_EXEC 51
 #define OP_SETSID 52
+#define OP_MKDIR 53
 
 #endif

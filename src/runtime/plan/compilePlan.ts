@@ -145,6 +145,8 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
     steps.push({ op: 'SYMLINK', args: ['/proc/self/fd/2', '/dev/stderr'] });
     if (hasDevPts) steps.push({ op: 'SYMLINK', args: ['pts/ptmx', '/dev/ptmx'] });
   }
+  // As runc: a missing cwd is created (inside the root) before the root may turn read-only.
+  steps.push({ op: 'MKDIR', args: [proc.cwd] });
   steps.push({ op: input.noPivot ? 'NO_PIVOT' : 'PIVOT_ROOT', args: [] });
   if (proc.terminal) steps.push({ op: 'CONSOLE_SETUP', args: [] });
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) steps.push({ op: 'SYSCTL', args: [key, value] });

@@ -40,6 +40,7 @@ export const Op = {
   SECCOMP: 50,
   EXEC: 51,
   SETSID: 52,
+  MKDIR: 53,
 } as const;
 
 export type OpName = keyof typeof Op;
