@@ -252,3 +252,20 @@ test('--rootless as an unprivileged user: later layers can write into directorie
   const spec = JSON.parse(readFileSync(join(out, 'bundle/config.json'), 'utf8'));
   assert.deepEqual(spec.linux.uidMappings, [{ containerID: 0, hostID: 65534, size: 1 }]);
 });
+
+test('unpack reads any transport: dir: and docker-archive: copies give the same rootfs as oci:', (t) => {
+  const umoci = peer(t, 'umoci');
+  if (!umoci) return;
+  const work = tempDir(t);
+  const layout = makeUmociBusybox(umoci, work);
+  const fromOci = berth('unpack', '-q', `oci:${layout}:base`, join(work, 'oci'));
+  assert.equal(fromOci.status, 0, fromOci.stderr);
+  const expected = rootfsListing(join(work, 'oci/rootfs'));
+  for (const [name, ref] of [['dir', `dir:${join(work, 'd')}`], ['docker-archive', `docker-archive:${join(work, 'a.tar')}:berth/test:1`]] as const) {
+    const copied = berth('copy', '-q', `oci:${layout}:base`, ref);
+    assert.equal(copied.status, 0, copied.stderr);
+    const r = berth('unpack', '-q', ref, join(work, name));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(rootfsListing(join(work, name, 'rootfs')), expected, name);
+  }
+});
