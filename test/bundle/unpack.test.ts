@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { berthBin, isRoot, peer, tempDir } from '../support/peers.js';
@@ -268,4 +268,55 @@ test('unpack reads any transport: dir: and docker-archive: copies give the same 
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(rootfsListing(join(work, name, 'rootfs')), expected, name);
   }
+});
+
+test('multi-layer image with deletions and replacements (umoci whiteouts): same rootfs as umoci unpack', (t) => {
+  const umoci = peer(t, 'umoci');
+  if (!umoci) return;
+  const work = tempDir(t);
+  const layout = join(work, 'layout');
+  const staging = join(work, 'staging');
+  const run = (...args: string[]): void => {
+    execFileSync(umoci, args, { stdio: 'ignore' });
+  };
+  const restage = (): string => {
+    rmSync(staging, { recursive: true, force: true });
+    run('unpack', '--image', `${layout}:multi`, staging);
+    return join(staging, 'rootfs');
+  };
+  run('init', '--layout', layout);
+  run('new', '--image', `${layout}:multi`);
+  let rootfs = restage();
+  mkdirSync(join(rootfs, 'etc/conf.d'), { recursive: true });
+  mkdirSync(join(rootfs, 'var/lib/pkg'), { recursive: true });
+  writeFileSync(join(rootfs, 'etc/conf.d/a'), 'a');
+  writeFileSync(join(rootfs, 'etc/conf.d/b'), 'b');
+  writeFileSync(join(rootfs, 'etc/hosts'), '127.0.0.1 localhost\n');
+  writeFileSync(join(rootfs, 'var/lib/pkg/db'), 'db v1');
+  writeFileSync(join(rootfs, 'becomes-dir'), 'file');
+  symlinkSync('hosts', join(rootfs, 'etc/link'));
+  run('repack', '--image', `${layout}:multi`, staging);
+  rootfs = restage();
+  rmSync(join(rootfs, 'etc/conf.d/a'));
+  rmSync(join(rootfs, 'var/lib/pkg'), { recursive: true });
+  writeFileSync(join(rootfs, 'etc/hosts'), '127.0.0.1 localhost berth\n');
+  rmSync(join(rootfs, 'becomes-dir'));
+  mkdirSync(join(rootfs, 'becomes-dir'));
+  writeFileSync(join(rootfs, 'becomes-dir/inside'), 'in');
+  rmSync(join(rootfs, 'etc/link'));
+  symlinkSync('conf.d/b', join(rootfs, 'etc/link'));
+  chmodSync(join(rootfs, 'etc/conf.d'), 0o750);
+  run('repack', '--image', `${layout}:multi`, staging);
+  rootfs = restage();
+  mkdirSync(join(rootfs, 'var/lib/pkg'), { recursive: true });
+  writeFileSync(join(rootfs, 'var/lib/pkg/db'), 'db v2');
+  run('repack', '--image', `${layout}:multi`, staging);
+  run('config', '--image', `${layout}:multi`, '--config.cmd', '/bin/sh');
+  run('unpack', '--image', `${layout}:multi`, join(work, 'by-umoci'));
+  const r = berth('unpack', '-q', `oci:${layout}:multi`, join(work, 'by-berth'));
+  assert.equal(r.status, 0, r.stderr);
+  const ours = rootfsListing(join(work, 'by-berth/rootfs'));
+  assert.deepEqual(ours, rootfsListing(join(work, 'by-umoci/rootfs')));
+  assert.ok(!ours.some((l) => l.startsWith('etc/conf.d/a ')));
+  assert.ok(ours.some((l) => l.startsWith('var/lib/pkg/db f')));
 });
