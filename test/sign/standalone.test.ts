@@ -60,3 +60,28 @@ test('standalone signatures: skopeo verifies berth, berth verifies skopeo; wrong
   assert.equal(garbage.status, 5);
   assert.match(garbage.stderr, /not a valid OpenPGP signature/);
 });
+
+test('a passphrase-protected OpenPGP key signs with --passphrase-file, and says so when none is given', async (t) => {
+  const gpg = peer(t, 'gpg');
+  if (!gpg) return;
+  const dir = tempDir(t);
+  const home = mkdtempSync(join(tmpdir(), 'bp-'));
+  t.after(() => {
+    spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore' });
+    rmSync(home, { recursive: true, force: true });
+  });
+  const env = { ...process.env, GNUPGHOME: home };
+  execFileSync(gpg, ['--batch', '--passphrase', 'sekret', '--quick-gen-key', 'Protected <p@example.com>', 'rsa2048', 'sign', '0'], { env, stdio: 'ignore' });
+  const fingerprint = (execFileSync(gpg, ['--batch', '--with-colons', '--list-secret-keys'], { env, encoding: 'utf8' }).split('\n').find((l) => l.startsWith('fpr:')) as string).split(':')[9] as string;
+  writeFileSync(join(dir, 'sec.asc'), execFileSync(gpg, ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'sekret', '--armor', '--export-secret-keys', fingerprint], { env }));
+  writeFileSync(join(dir, 'pub.asc'), execFileSync(gpg, ['--batch', '--armor', '--export', fingerprint], { env }));
+  writeFileSync(join(dir, 'pass'), 'sekret\n');
+  const image = await writeTinyLayout(join(dir, 'img'), 'v1', 'p');
+  writeFileSync(join(dir, 'm.json'), image.manifestBytes);
+  const ok = berth(['standalone-sign', '--gpg-key', join(dir, 'sec.asc'), '--passphrase-file', join(dir, 'pass'), '-o', join(dir, 'sig'), join(dir, 'm.json'), 'registry.example/p:1']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(berth(['standalone-verify', '--public-key', join(dir, 'pub.asc'), join(dir, 'm.json'), 'registry.example/p:1', join(dir, 'sig')]).status, 0);
+  const missing = berth(['standalone-sign', '--gpg-key', join(dir, 'sec.asc'), '-o', join(dir, 'sig2'), join(dir, 'm.json'), 'registry.example/p:1']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /passphrase-protected .* give --passphrase-file/);
+});

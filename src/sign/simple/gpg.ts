@@ -93,7 +93,11 @@ export async function gpgSign(payload: Buffer, options: GpgSignOptions): Promise
   const args = [...(options.home ? ['--homedir', options.home] : []), '--local-user', options.keyId, '--sign', '--output', '-'];
   if (options.passphraseFile) args.unshift('--pinentry-mode', 'loopback', '--passphrase-file', options.passphraseFile);
   const result = await runGpg(args, payload);
-  if (result.code !== 0 || result.stdout.length === 0) throw new BerthError('KEY_INVALID', `gpg could not sign with ${options.keyId}: ${lastLine(result.stderr)}`);
+  if (result.code !== 0 || result.stdout.length === 0) {
+    const needsPassphrase = !options.passphraseFile && /Inappropriate ioctl|pinentry|No passphrase given/i.test(result.stderr);
+    const reason = needsPassphrase ? 'the key is passphrase-protected and there is no terminal to ask on: give --passphrase-file' : lastLine(result.stderr);
+    throw new BerthError('KEY_INVALID', `gpg could not sign with ${options.keyId}: ${reason}`);
+  }
   return result.stdout;
 }
 
