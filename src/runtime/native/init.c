@@ -775,6 +775,7 @@ int main(int argc, char **argv) {
       if (*o->argv[0]) write_file("/proc/self/timens_offsets", o->argv[0]);
       break;
     }
+    case OP_CONSOLE_SOCKET: do_console_connect(o->argv[0]); break; /* exec: connect while still in the host's mount namespace */
     case OP_UID_MAP: uid_map = o->argv[0]; break;
     case OP_GID_MAP: gid_map = o->argv[0]; break;
     case OP_DENY_SETGROUPS: deny_setgroups = 1; break;

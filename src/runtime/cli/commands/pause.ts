@@ -1,6 +1,11 @@
 import { BerthError } from '../../../errors/BerthError.js';
+import { setFrozen } from '../../lifecycle/freezer.js';
 import type { GlobalOptions } from '../globalOptions.js';
+import { parseArgs } from '../parseArgs.js';
 
-export async function run(_global: GlobalOptions, _argv: string[]): Promise<number> {
-  throw new BerthError('NOT_IMPLEMENTED', 'pause is not implemented in berth-runc yet');
+export async function run(global: GlobalOptions, argv: string[]): Promise<number> {
+  const { positionals } = parseArgs(argv, {}, 'pause');
+  if (positionals.length !== 1) throw new BerthError('USAGE', 'pause: expected exactly one container id');
+  setFrozen(global.root, positionals[0]!, true);
+  return 0;
 }
