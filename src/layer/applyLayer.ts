@@ -11,6 +11,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -116,6 +117,9 @@ export class LayerApplier {
   private currentRel = '';
   private readonly warnedXattrs = new Set<string>();
   private setfattr: string | undefined | null = null;
+  private readonly umask = processUmask();
+  private readonly euid = process.geteuid?.() ?? -1;
+  private readonly egid = process.getegid?.() ?? -1;
 
   constructor(rootDir: string, options: ApplyOptions = {}) {
     this.resolver = new RootResolver(rootDir);
@@ -234,11 +238,11 @@ export class LayerApplier {
   private openFile(rel: string, abs: string, h: TarEntryHeader): void {
     const path = fsPath(abs);
     try {
-      this.fd = openSync(path, OPEN_NEW, 0o600);
+      this.fd = openSync(path, OPEN_NEW, this.createMode(h));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       this.replace(rel);
-      this.fd = openSync(path, OPEN_NEW, 0o600);
+      this.fd = openSync(path, OPEN_NEW, this.createMode(h));
     }
     this.current = h;
     this.currentRel = rel;
@@ -256,15 +260,29 @@ export class LayerApplier {
     if (this.fd >= 0) this.closeFile();
   }
 
+  /**
+   * The mode to create a file with: its final mode when the umask leaves it
+   * intact and it has no set-id/sticky bits (then no fchmod is needed), else
+   * owner-only until fchmod sets it.
+   */
+  private createMode(h: TarEntryHeader): number {
+    return (h.mode & 0o7000) === 0 && (h.mode & this.umask) === 0 ? h.mode : 0o600;
+  }
+
   private closeFile(): void {
     const h = this.current!;
     const fd = this.fd;
+    let chowned = false;
     if (this.chown) {
       const [uid, gid] = this.ids(h);
-      fchownSync(fd, uid, gid);
+      // A new file already belongs to the effective ids unless a set-gid directory gave it another group.
+      if (uid !== this.euid || gid !== this.egid || this.resolver.setgidSeen) {
+        fchownSync(fd, uid, gid);
+        chowned = true;
+      }
     }
     // After chown: chown clears set-id bits and file capabilities.
-    fchmodSync(fd, h.mode);
+    if (chowned || this.createMode(h) !== h.mode) fchmodSync(fd, h.mode);
     this.xattrs(this.currentRel, h);
     futimesSync(fd, h.mtime, h.mtime);
     closeSync(fd);
@@ -413,6 +431,16 @@ export class LayerApplier {
       lchownSync(path, uid, gid);
     }
     if (noFollow) lutimesSync(path, h.mtime, h.mtime);
+  }
+}
+
+/** The process umask, read from /proc (process.umask() without an argument is deprecated); 0o777 when unknown so files always get an fchmod. */
+function processUmask(): number {
+  try {
+    const match = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match ? parseInt(match[1]!, 8) : 0o777;
+  } catch {
+    return 0o777;
   }
 }
 

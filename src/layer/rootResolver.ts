@@ -29,12 +29,19 @@ export class RootResolver {
   /** The root as an absolute byte string without a trailing slash. */
   readonly root: string;
   private cache = new Map<string, string>();
+  /**
+   * Whether any directory seen while resolving (the root included) has the
+   * set-gid bit: new files there take the directory's group, so the applier
+   * cannot assume a new file's owner.
+   */
+  setgidSeen: boolean;
   /** Called for each directory created implicitly while resolving (so the applier can record it). */
   onImplicitDirectory: ((rel: string) => void) | undefined;
 
   constructor(rootDir: string) {
     const real = realpathSync(rootDir);
     this.root = Buffer.from(real).toString('latin1').replace(/\/+$/, '');
+    this.setgidSeen = (lstatSync(real).mode & 0o2000) !== 0;
   }
 
   abs(rel: string): string {
@@ -105,6 +112,7 @@ export class RootResolver {
         if (finalMayBeFile) return undefined;
         throw new BerthError('LAYER_INVALID', `"${printable(key)}": component "${printable(rel)}" is not a directory`);
       }
+      if (st.mode & 0o2000) this.setgidSeen = true;
       this.cache.set(rel, rel);
       stack.push(part);
     }

@@ -141,3 +141,20 @@ test('extended attributes from PAX records are applied with setfattr (user.* alw
   assert.ok(warnings.some((w) => /security\.selinux/.test(w)));
   assert.equal(lstatSync(join(root, 'bin/ping')).mode & 0o7777, 0o755);
 });
+
+test('owners and modes are exact even where the kernel would pick others (set-gid directories, umask)', async (t) => {
+  const root = tempDir(t);
+  await applyLayer(root, writeTar([
+    { path: 'shared', type: 'directory', mode: 0o2775, uid: 0, gid: 50 },
+    { path: 'open', type: 'file', mode: 0o666, content: Buffer.from('x') },
+    { path: 'setuid', type: 'file', mode: 0o4755, content: Buffer.from('x') },
+  ]));
+  await applyLayer(root, writeTar([{ path: 'shared/f', type: 'file', mode: 0o644, uid: 0, gid: 0, content: Buffer.from('f') }]));
+  assert.equal(lstatSync(join(root, 'open')).mode & 0o7777, 0o666);
+  assert.equal(lstatSync(join(root, 'setuid')).mode & 0o7777, 0o4755);
+  assert.equal(lstatSync(join(root, 'shared')).mode & 0o7777, 0o2775);
+  if (process.getuid?.() === 0) {
+    assert.equal(lstatSync(join(root, 'shared')).gid, 50);
+    assert.equal(lstatSync(join(root, 'shared/f')).gid, 0, 'the set-gid parent must not decide the group');
+  }
+});
