@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { peer, tempDir } from '../support/peers.js';
@@ -36,6 +36,7 @@ test('generate-key writes a cosign-format pair and refuses to overwrite it', asy
   assert.deepEqual(envelope.kdf.params, { N: 32768, r: 8, p: 1 });
   assert.equal(envelope.cipher.name, 'nacl/secretbox');
   assert.match(readFileSync(pub, 'utf8'), /^-----BEGIN PUBLIC KEY-----/);
+  assert.equal(statSync(key).mode & 0o777, 0o600, 'the private key is readable by its owner only');
   const again = berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: PW });
   assert.equal(again.status, 1);
   assert.match(again.stderr, /already exists/);
@@ -181,6 +182,9 @@ test('attack: a .sig manifest with garbage layers is refused with reasons, and c
   const junk = layout.putBlob(Buffer.from('\u0000garbage'));
   const config = layout.putBlob(Buffer.from('{}'));
   const missing = { digest: `sha256:${'ab'.repeat(32)}`, size: 10 };
+  // A blob whose bytes were swapped on disk after it was stored under its digest.
+  const tampered = layout.putBlob(Buffer.from('{"critical":{}}'));
+  writeFileSync(join(layout.dir, 'blobs', 'sha256', tampered.digest.slice(7)), Buffer.from('{"critical":[]}'));
   const garbage = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -191,6 +195,7 @@ test('attack: a .sig manifest with garbage layers is refused with reasons, and c
       { mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...junk, annotations: { 'dev.cosignproject.cosign/signature': '!!not base64!!' } },
       { mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...missing, annotations: { 'dev.cosignproject.cosign/signature': 'AAAA' } },
       { mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...junk, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' } },
+      { mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...tampered, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' } },
     ],
   };
   layout.tag(sigTag(image.manifestDigest), Buffer.from(JSON.stringify(garbage)));
@@ -200,6 +205,7 @@ test('attack: a .sig manifest with garbage layers is refused with reasons, and c
   assert.match(r.stderr, /layer 2: signature annotation is not base64/);
   assert.match(r.stderr, /layer 3: .*missing/);
   assert.match(r.stderr, /layer 4: signature does not verify/);
+  assert.match(r.stderr, /layer 5: .*does not match its digest/);
   // berth appends its good signature after the garbage; verification then succeeds on that one.
   sign(['--key', key, '--identity', IDENTITY, ref]);
   const ok = berth(['verify', '--key', pub, ref]);
