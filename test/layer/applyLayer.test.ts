@@ -98,7 +98,7 @@ test('diffDirectories: lower + diff layer = upper (changes, deletions, opaque di
     writeFileSync(join(base, 'becomes-dir'), 'file');
     utimesSync(join(base, 'etc/same'), 1000, 1000);
   }
-  writeFileSync(join(upper, 'etc/changed'), 'after!');
+  writeFileSync(join(upper, 'etc/changed'), 'after, longer');
   rmSync(join(upper, 'etc/deleted'));
   rmSync(join(upper, 'cache'), { recursive: true });
   mkdirSync(join(upper, 'cache'));
@@ -157,4 +157,21 @@ test('owners and modes are exact even where the kernel would pick others (set-gi
     assert.equal(lstatSync(join(root, 'shared')).gid, 50);
     assert.equal(lstatSync(join(root, 'shared/f')).gid, 0, 'the set-gid parent must not decide the group');
   }
+});
+
+test('diffDirectories with compareContent catches a same-size rewrite that kept the mtime', async (t) => {
+  const dir = tempDir(t);
+  const lower = join(dir, 'lower');
+  const upper = join(dir, 'upper');
+  mkdirSync(lower);
+  mkdirSync(upper);
+  writeFileSync(join(lower, 'f'), 'before');
+  writeFileSync(join(upper, 'f'), 'after!');
+  utimesSync(join(lower, 'f'), 1000, 1000);
+  utimesSync(join(upper, 'f'), 1000, 1000);
+  utimesSync(lower, 1000, 1000);
+  utimesSync(upper, 1000, 1000);
+  const names = (tar: Buffer): string[] => execFileSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  assert.deepEqual(names(await buffer(diffDirectories(lower, upper))), [], 'metadata alone cannot see it');
+  assert.deepEqual(names(await buffer(diffDirectories(lower, upper, { compareContent: true }))), ['f']);
 });
