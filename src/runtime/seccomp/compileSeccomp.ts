@@ -110,8 +110,8 @@ function argCheck(arg: NonNullable<SeccompRule['args']>[number], where: string):
   }
 }
 
-/** A block for one syscall of one rule: [jeq nr][checks][ret action][ld nr]. */
-function ruleBlock(nr: number, action: number, rule: SeccompRule, where: string): Insn[] {
+/** A block for one syscall of one rule: [jeq nr][checks][ret action][reload nr]. */
+function ruleBlock(nr: number, action: number, rule: SeccompRule, where: string, reload: Insn[]): Insn[] {
   if (!rule.args?.length) return [insn(BPF.JMP_JEQ_K, nr, 0, 1), insn(BPF.RET_K, action)];
   const body: SymInsn[] = [];
   for (const arg of rule.args) {
@@ -129,20 +129,21 @@ function ruleBlock(nr: number, action: number, rule: SeccompRule, where: string)
     return insn(ins.code, ins.k, fix(ins.jt), fix(ins.jf));
   });
   if (resolved.some((i) => i.jt > 255 || i.jf > 255)) throw new BerthError('CONFIG_INVALID', `config.json: ${where}: rule too large`);
-  return [insn(BPF.JMP_JEQ_K, nr, 0, resolved.length + 1), ...resolved, insn(BPF.RET_K, action), insn(BPF.LD_W_ABS, SECCOMP_DATA.nr)];
+  return [insn(BPF.JMP_JEQ_K, nr, 0, resolved.length + 1), ...resolved, insn(BPF.RET_K, action), ...reload];
 }
 
 function archSection(table: Record<string, number>, spec: SeccompSpec, defaultAction: number, x32: 'kill' | 'fold' | 'none'): Insn[] {
-  const out: Insn[] = [insn(BPF.LD_W_ABS, SECCOMP_DATA.nr)];
+  // Argument checks clobber the accumulator; the syscall number is reloaded (and folded for x32) after each.
+  const reload = [insn(BPF.LD_W_ABS, SECCOMP_DATA.nr), ...(x32 === 'fold' ? [insn(BPF.ALU_AND_K, ~X32_BIT >>> 0)] : [])];
+  const out: Insn[] = [...reload];
   if (x32 === 'kill') out.push(insn(BPF.JMP_JGE_K, X32_BIT, 0, 1), insn(BPF.RET_K, RET.KILL_PROCESS));
-  if (x32 === 'fold') out.push(insn(BPF.ALU_AND_K, ~X32_BIT >>> 0));
   (spec.syscalls ?? []).forEach((rule, r) => {
     const where = `linux.seccomp.syscalls[${r}]`;
     const action = actionValue(rule.action, rule.errnoRet, where);
     for (const name of rule.names) {
       const nr = table[name];
       if (nr === undefined) continue; // unknown on this architecture: skipped, as runc does
-      out.push(...ruleBlock(nr, action, rule, where));
+      out.push(...ruleBlock(nr, action, rule, where, reload));
     }
   });
   out.push(insn(BPF.RET_K, defaultAction));
