@@ -2,12 +2,13 @@ import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/BerthError.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import { DigestingStream, type Digest } from '../oci/digest.js';
+import { DigestingStream, digestOf, type Digest } from '../oci/digest.js';
 import { manifestBlobs, parseManifest, type ImageIndex, type ParsedManifest } from '../oci/manifest.js';
-import { layerInfo } from '../oci/mediaTypes.js';
+import { MediaType, layerInfo } from '../oci/mediaTypes.js';
 import { formatPlatform, hostPlatform, platformMatches, type Platform } from '../oci/platform.js';
-import type { ImageDestination, ImageReference, ImageSource, ManifestBlob, TransportOptions } from '../transports/types.js';
+import type { ImageDestination, ImageReference, ImageSource, TransportOptions } from '../transports/types.js';
 import { forEachBounded } from './boundedParallel.js';
+import { buildIndex, convertImageManifest, familyOf, type ManifestFamily } from './convertManifest.js';
 import type { ProgressListener } from './progress.js';
 
 export interface CopyOptions {
@@ -83,7 +84,7 @@ export async function copyFromSource(source: ImageSource, to: ImageReference, op
     const counters: Counters = { blobsCopied: 0, blobsReused: 0, blobsSkipped: 0, bytesCopied: 0 };
     const run = new CopyRun(source, destination, options, counters);
     const top = await run.readManifest();
-    const written = top.kind === 'index' ? await run.copyIndex(top) : await run.copyImageManifest(top, undefined);
+    const written = top.kind === 'index' ? await run.copyIndex(top) : await run.copyImageManifest(top, false);
     await destination.commit();
     const copied: CopiedImage = { source: source.reference, destination: to, manifestDigest: written.digest, instanceDigests: written.instances };
     await options.afterCommit?.(copied);
@@ -96,8 +97,13 @@ export async function copyFromSource(source: ImageSource, to: ImageReference, op
 interface Written {
   digest: Digest;
   mediaType: string;
+  size: number;
+  /** Instances written below this manifest (for an index), in order. */
   instances: Digest[];
 }
+
+type ParsedIndex = Extract<ParsedManifest, { kind: 'index' }>;
+type ParsedImage = Extract<ParsedManifest, { kind: 'manifest' }>;
 
 class CopyRun {
   constructor(
@@ -116,7 +122,7 @@ class CopyRun {
     return parsed;
   }
 
-  async copyIndex(top: Extract<ParsedManifest, { kind: 'index' }>): Promise<Written> {
+  async copyIndex(top: ParsedIndex): Promise<Written> {
     const wanted = this.selectInstances(top.index);
     const keepIndex = this.options.all === true || this.options.platforms !== undefined;
     if (!keepIndex || !this.destination.capabilities.index) {
@@ -125,37 +131,37 @@ class CopyRun {
       }
       const instance = await this.readManifest(wanted[0]);
       if (instance.kind !== 'manifest') throw new BerthError('UNSUPPORTED', 'nested indexes cannot be stored as a single image');
-      return this.copyImageManifest(instance, undefined);
+      return this.copyImageManifest(instance, false);
     }
-    const instances: Digest[] = [];
-    for (const descriptor of wanted) {
-      const instance = await this.readManifest(descriptor);
-      if (instance.kind === 'index') {
-        const nested = await this.copyNestedIndex(instance);
-        instances.push(...nested.instances, nested.digest);
-      } else {
-        await this.copyImageManifest(instance, descriptor.digest);
-        instances.push(descriptor.digest);
-      }
-    }
-    const indexBlob = this.indexFor(top, wanted);
-    const digest = parseManifest(indexBlob.bytes, indexBlob.mediaType).digest;
-    this.checkAccepted(indexBlob.mediaType);
-    await this.destination.putManifest(indexBlob);
-    this.options.onProgress?.({ type: 'manifest', digest, mediaType: indexBlob.mediaType, instance: false });
-    return { digest, mediaType: indexBlob.mediaType, instances };
+    return this.writeIndex(top, wanted, false, 1);
   }
 
-  private async copyNestedIndex(index: Extract<ParsedManifest, { kind: 'index' }>): Promise<Written> {
+  /**
+   * Copy the chosen instances, then the index. The source's exact bytes are
+   * kept unless instances were dropped or converted; then a new index lists
+   * exactly what was written.
+   */
+  private async writeIndex(index: ParsedIndex, chosen: Descriptor[], asInstance: boolean, depth: number): Promise<Written> {
+    const family = this.targetFamily(index.mediaType);
+    const written: Descriptor[] = [];
     const instances: Digest[] = [];
-    for (const descriptor of index.index.manifests) {
+    for (const descriptor of chosen) {
       const instance = await this.readManifest(descriptor);
-      if (instance.kind === 'index') throw new BerthError('UNSUPPORTED', 'indexes nested more than two levels deep are not supported');
-      await this.copyImageManifest(instance, descriptor.digest);
-      instances.push(descriptor.digest);
+      if (instance.kind === 'index' && depth > 1) throw new BerthError('UNSUPPORTED', 'indexes nested more than two levels deep are not supported');
+      const result = instance.kind === 'index' ? await this.writeIndex(instance, instance.index.manifests, true, depth + 1) : await this.copyImageManifest(instance, true);
+      instances.push(...result.instances, result.digest);
+      written.push({ ...descriptor, mediaType: result.mediaType, digest: result.digest, size: result.size });
     }
-    await this.destination.putManifest({ bytes: index.bytes, mediaType: index.mediaType }, index.digest);
-    return { digest: index.digest, mediaType: index.mediaType, instances };
+    const unchanged = family === undefined && chosen.length === index.index.manifests.length && written.every((w, i) => w.digest === index.index.manifests[i]?.digest);
+    if (!unchanged && this.options.preserveDigests) {
+      throw new BerthError('UNSUPPORTED', 'this copy changes the index digest (platform subset or format conversion), which --preserve-digests forbids');
+    }
+    const bytes = unchanged ? index.bytes : buildIndex(index.index, family ?? (familyOf(index.mediaType) as ManifestFamily), written);
+    const mediaType = unchanged ? index.mediaType : family === 'docker' || (family === undefined && familyOf(index.mediaType) === 'docker') ? MediaType.dockerManifestList : MediaType.ociIndex;
+    const digest = unchanged ? index.digest : digestOf(bytes);
+    await this.destination.putManifest({ bytes, mediaType }, asInstance ? digest : undefined);
+    this.options.onProgress?.({ type: 'manifest', digest, mediaType, instance: asInstance });
+    return { digest, mediaType, size: bytes.length, instances };
   }
 
   /** Which instances of an index to copy: all, the requested platforms (each must exist), or the host's. */
@@ -171,35 +177,39 @@ class CopyRun {
       }
       if (!chosen.includes(match)) chosen.push(match);
     }
-    return chosen;
+    return index.manifests.filter((m) => chosen.includes(m));
   }
 
-  /** The index to write: the original bytes when every instance is kept, else a copy listing only the chosen ones. */
-  private indexFor(top: Extract<ParsedManifest, { kind: 'index' }>, chosen: Descriptor[]): ManifestBlob {
-    if (chosen.length === top.index.manifests.length) return { bytes: top.bytes, mediaType: top.mediaType };
-    if (this.options.preserveDigests) {
-      throw new BerthError('UNSUPPORTED', 'copying a subset of platforms changes the index digest, which --preserve-digests forbids');
-    }
-    const doc = JSON.parse(top.bytes.toString('utf8')) as { manifests: unknown[] };
-    doc.manifests = chosen;
-    return { bytes: Buffer.from(JSON.stringify(doc)), mediaType: top.mediaType };
-  }
-
-  async copyImageManifest(image: Extract<ParsedManifest, { kind: 'manifest' }>, instanceDigest: Digest | undefined): Promise<Written> {
-    this.checkAccepted(image.mediaType);
+  async copyImageManifest(image: ParsedImage, asInstance: boolean): Promise<Written> {
+    const family = this.targetFamily(image.mediaType);
+    const bytes = family ? convertImageManifest(image.manifest, family) : image.bytes;
+    const mediaType = family === undefined ? image.mediaType : family === 'oci' ? MediaType.ociManifest : MediaType.dockerManifest;
+    const digest = family ? digestOf(bytes) : image.digest;
     const blobs = uniqueByDigest(manifestBlobs(image.manifest));
-    this.options.onProgress?.({ type: 'image', manifestDigest: image.digest, blobs: blobs.length });
+    this.options.onProgress?.({ type: 'image', manifestDigest: digest, blobs: blobs.length });
     await forEachBounded(blobs, this.options.parallelism ?? DEFAULT_PARALLELISM, (blob) => this.copyBlob(blob));
-    await this.destination.putManifest({ bytes: image.bytes, mediaType: image.mediaType }, instanceDigest);
-    this.options.onProgress?.({ type: 'manifest', digest: image.digest, mediaType: image.mediaType, instance: instanceDigest !== undefined });
-    return { digest: image.digest, mediaType: image.mediaType, instances: [] };
+    await this.destination.putManifest({ bytes, mediaType }, asInstance ? digest : undefined);
+    this.options.onProgress?.({ type: 'manifest', digest, mediaType, instance: asInstance });
+    return { digest, mediaType, size: bytes.length, instances: [] };
   }
 
-  private checkAccepted(mediaType: string): void {
+  /**
+   * The manifest family to convert to when the destination cannot store this
+   * media type (skopeo converts Docker schema2 to OCI for oci: layouts), or
+   * undefined to keep the source's bytes and digest.
+   */
+  private targetFamily(mediaType: string): ManifestFamily | undefined {
     const accepted = this.destination.capabilities.manifestMediaTypes;
-    if (accepted && !accepted.includes(mediaType)) {
+    if (!accepted || accepted.includes(mediaType)) return undefined;
+    const family = familyOf(mediaType);
+    const other: ManifestFamily = family === 'oci' ? 'docker' : 'oci';
+    if (family === undefined || !accepted.some((t) => familyOf(t) === other)) {
       throw new BerthError('UNSUPPORTED', `${this.destination.reference.toString()} cannot store ${mediaType} manifests`);
     }
+    if (this.options.preserveDigests) {
+      throw new BerthError('UNSUPPORTED', `${this.destination.reference.toString()} needs ${mediaType} converted, which changes its digest and --preserve-digests forbids`);
+    }
+    return other;
   }
 
   private async copyBlob(descriptor: Descriptor): Promise<void> {

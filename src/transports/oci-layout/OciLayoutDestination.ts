@@ -13,13 +13,12 @@ import { OciLayout, REF_NAME } from './OciLayout.js';
  */
 export class OciLayoutDestination implements ImageDestination {
   /**
-   * OCI first: a pipeline that converts should produce OCI manifests here (oci-image-tool and
-   * umoci reject Docker media types in a layout); Docker schema2 is still stored as-is.
+   * An OCI layout holds OCI manifests (oci-image-tool and umoci reject Docker media
+   * types in one), so the copy pipeline converts Docker schema2 on the way in, as
+   * skopeo does. The local store passes `keepDockerManifests` to keep pulled
+   * images byte-for-byte, digests included.
    */
-  readonly capabilities: DestinationCapabilities = {
-    index: true,
-    manifestMediaTypes: [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList],
-  };
+  readonly capabilities: DestinationCapabilities;
   private readonly needed = new Map<Digest, Descriptor>();
   private top: Descriptor | undefined;
 
@@ -27,12 +26,16 @@ export class OciLayoutDestination implements ImageDestination {
     readonly reference: ImageReference,
     private readonly layout: OciLayout,
     private readonly tag: string | undefined,
-  ) {}
+    keepDockerManifests: boolean,
+  ) {
+    const oci = [MediaType.ociManifest, MediaType.ociIndex];
+    this.capabilities = { index: true, manifestMediaTypes: keepDockerManifests ? [...oci, MediaType.dockerManifest, MediaType.dockerManifestList] : oci };
+  }
 
-  static async open(reference: ImageReference, layout: OciLayout, tag: string | undefined): Promise<OciLayoutDestination> {
+  static async open(reference: ImageReference, layout: OciLayout, tag: string | undefined, options: { keepDockerManifests?: boolean } = {}): Promise<OciLayoutDestination> {
     await layout.ensure();
     await layout.removeOrphans();
-    return new OciLayoutDestination(reference, layout, tag);
+    return new OciLayoutDestination(reference, layout, tag, options.keepDockerManifests === true);
   }
 
   async tryReuseBlob(descriptor: Descriptor): Promise<boolean> {

@@ -59,7 +59,7 @@ export class StoreReference implements ImageReference {
 
   async newDestination(options?: TransportOptions): Promise<ImageDestination> {
     if (this.name === undefined) throw new BerthError('USAGE', `${this.toString()}: images are stored under a tag; name one (NAME:TAG)`);
-    return OciLayoutDestination.open(this, this.layout(options), this.name);
+    return OciLayoutDestination.open(this, this.layout(options), this.name, { keepDockerManifests: true });
   }
 
   async deleteImage(options?: TransportOptions): Promise<void> {
