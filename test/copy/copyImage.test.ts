@@ -87,3 +87,20 @@ test('berth copy: bad input is one line on stderr with a meaningful exit status'
     assert.match(run.stderr, /^berth: /);
   }
 });
+
+test('a Docker schema2 image copied into an oci: layout is converted to OCI with the same blobs; --preserve-digests refuses', async (t) => {
+  const dir = tempDir(t);
+  await makeBaseImage(join(dir, 'src'), { tag: 'a' });
+  await copyImage(ref(`oci:${dir}/src:a`), ref(`docker-archive:${dir}/d.tar:localhost/a:1`));
+  await assert.rejects(copyImage(ref(`docker-archive:${dir}/d.tar`), ref(`oci:${dir}/dst:a`), { preserveDigests: true }), { code: 'UNSUPPORTED' });
+  const result = await copyImage(ref(`docker-archive:${dir}/d.tar`), ref(`oci:${dir}/dst:a`));
+  assert.equal(result.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+  const written = parseManifest(blob(join(dir, 'dst'), result.manifestDigest));
+  assert.equal(written.kind, 'manifest');
+  if (written.kind !== 'manifest') return;
+  assert.equal(written.manifest.config.mediaType, 'application/vnd.oci.image.config.v1+json');
+  for (const layer of written.manifest.layers) {
+    assert.equal(layer.mediaType, 'application/vnd.oci.image.layer.v1.tar');
+    assert.ok(existsSync(join(dir, 'dst', 'blobs', 'sha256', layer.digest.slice(7))));
+  }
+});
