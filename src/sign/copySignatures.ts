@@ -6,7 +6,7 @@ import { formatDockerReference, type DockerReference } from '../reference/docker
 import type { ImageReference } from '../transports/types.js';
 import { attachCosignSignature, readCosignSignatures, SIGNATURE_ANNOTATION, type StorageMode } from './cosign/attachments.js';
 import { cosignSign } from './cosign/cosignSignatures.js';
-import { loadRegistriesD, lookasideFor, type RegistriesD } from './policy/registriesD.js';
+import { loadRegistriesD, lookasideFor, useSigstoreAttachmentsFor, type RegistriesD } from './policy/registriesD.js';
 import { appendLookasideSignatures, readLookasideSignatures } from './simple/lookaside.js';
 import type { ArtifactStore } from './store/artifactStore.js';
 import { signatureLocationFor, type SignatureLocation } from './store/storeForReference.js';
@@ -51,8 +51,11 @@ export async function copySignatures(src: ImageReference, dst: ImageReference, d
   const config = (): RegistriesD => (registriesD ??= loadRegistriesD());
 
   const carry = options.carryExisting !== false;
+  const attachmentsOff = (side: SignatureLocation): boolean => side.dockerReference !== undefined && useSigstoreAttachmentsFor(config(), side.dockerReference) === false;
+  const carryAttachments = carry && !attachmentsOff(from) && !attachmentsOff(to);
+  if (carry && !carryAttachments) result.skipped.push('cosign attachments: use-sigstore-attachments is false in registries.d');
   for (const digest of list) {
-    if (carry && from.store) {
+    if (carryAttachments && from.store) {
       const { signatures, rejected } = await readCosignSignatures(from.store, digest);
       result.skipped.push(...rejected.map((r) => `${r.location}: ${r.reason}`));
       if (signatures.length > 0) {

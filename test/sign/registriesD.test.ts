@@ -46,6 +46,7 @@ test('lookaside and use-sigstore-attachments are looked up per field; staging wi
   assert.equal(lookasideFor(config, ref('reg.example.com/team/legacy:1'), true), 'file:///legacy');
   assert.equal(useSigstoreAttachmentsFor(config, ref('reg.example.com/team/legacy:1')), false);
   assert.equal(useSigstoreAttachmentsFor(config, ref('reg.example.com/team/app:1')), true);
+  assert.equal(useSigstoreAttachmentsFor(loadRegistriesD(join(dir, 'none')), ref('reg.example.com/team/app:1')), undefined);
   assert.equal(lookasideFor(config, ref('registry.example.org/x:1'), false), 'file:///wild');
   assert.equal(lookasideFor(config, ref('quay.io/x:1'), false), 'file:///default');
 });

@@ -95,4 +95,12 @@ test('copy carries cosign signatures (tag and referrers) between registries and 
   assert.equal(inLayout.status, 0, inLayout.stderr);
   assert.equal(JSON.parse(inLayout.stdout).length, 2);
   assert.equal(new RawLayout(layoutDir).manifestByTag(sigTag(s.image.manifestDigest)).doc.layers.length, 1);
+  // An explicit use-sigstore-attachments: false for the destination's scope keeps attachments out of it.
+  const optOut = join(s.dir, 'opt-out.d');
+  mkdirSync(optOut);
+  writeFileSync(join(optOut, 'x.yaml'), `docker:\n  ${s.host}/noattach:\n    use-sigstore-attachments: false\n`);
+  await copyImage(src, parseImageReference(`docker://${s.host}/noattach/app:v1`), { ...options, afterCommit: carrySignatures({ registriesD: loadRegistriesD(optOut) }) });
+  const none = berth(['verify', '--key', s.pub, '--identity', `${s.host}/demo/app`, `docker://${s.host}/noattach/app:v1`]);
+  assert.equal(none.status, 5);
+  assert.match(none.stderr, /no cosign signatures found/);
 });

@@ -138,10 +138,14 @@ export function lookasideFor(config: RegistriesD, ref: DockerReference, write: b
   return undefined;
 }
 
-/** Whether cosign attachments are used for a reference: the most specific scope that says so, default false. */
-export function useSigstoreAttachmentsFor(config: RegistriesD, ref: DockerReference): boolean {
+/**
+ * `use-sigstore-attachments` for a reference: the most specific scope that
+ * sets it, undefined when none does. containers tools treat unset as false;
+ * berth carries cosign attachments unless a scope explicitly says false.
+ */
+export function useSigstoreAttachmentsFor(config: RegistriesD, ref: DockerReference): boolean | undefined {
   for (const entry of scopedEntries(config, ref)) {
     if (entry.useSigstoreAttachments !== undefined) return entry.useSigstoreAttachments;
   }
-  return false;
+  return undefined;
 }
