@@ -4,7 +4,7 @@
 # apt is only touched when something is missing.
 set -euo pipefail
 
-packages=(busybox-static gcc libc6-dev jq openssl gnupg apache2-utils)
+packages=(busybox-static gcc libc6-dev jq openssl gnupg apache2-utils zstd attr)
 if [[ "${1:-}" != "--minimal" ]]; then
   packages+=(docker-registry skopeo umoci runc crun buildah podman oci-image-tool uidmap iproute2)
 fi

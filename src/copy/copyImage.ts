@@ -26,6 +26,11 @@ export interface CopyOptions {
   destinationOptions?: TransportOptions;
   onProgress?: ProgressListener;
   /**
+   * Runs once the source's top-level manifest is read and before anything is
+   * written: where trust policy is enforced. Throwing refuses the copy.
+   */
+  admit?: (image: { source: ImageReference; manifestDigest: Digest }) => Promise<void>;
+  /**
    * Runs after the destination committed, once per copied manifest digest (top level and instances):
    * where signatures are carried (see src/sign). A failure fails the copy.
    */
@@ -84,6 +89,7 @@ export async function copyFromSource(source: ImageSource, to: ImageReference, op
     const counters: Counters = { blobsCopied: 0, blobsReused: 0, blobsSkipped: 0, bytesCopied: 0 };
     const run = new CopyRun(source, destination, options, counters);
     const top = await run.readManifest();
+    await options.admit?.({ source: source.reference, manifestDigest: top.digest });
     const written = top.kind === 'index' ? await run.copyIndex(top) : await run.copyImageManifest(top, false);
     await destination.commit();
     const copied: CopiedImage = { source: source.reference, destination: to, manifestDigest: written.digest, instanceDigests: written.instances };

@@ -7,6 +7,7 @@ import { parseImageReference } from '../../transports/transportRegistry.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 import { formatBytes, progressDisplay } from '../progressDisplay.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
+import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
 
 export const copyCommand: Command = {
   name: 'copy',
@@ -25,6 +26,7 @@ Options:
       --digestfile FILE       write the digest of the copied manifest to FILE
       --format json           print the result as JSON
   -q, --quiet                 print nothing on success
+Trust options:${trustFlagsUsage}
 Registry options (docker:// on either side):${registryFlagsUsageTwo}
 `,
   async run(argv) {
@@ -37,6 +39,7 @@ Registry options (docker:// on either side):${registryFlagsUsageTwo}
           alias: { a: 'all', q: 'quiet' },
         },
         registryFlagSpec('two'),
+        trustFlagSpec,
       ),
       'copy',
     );
@@ -50,13 +53,15 @@ Registry options (docker:// on either side):${registryFlagsUsageTwo}
 
     const source = parseImageReference(args[0] as string);
     const destination = parseImageReference(args[1] as string);
+    const sourceOptions = transportOptionsFrom(flags, 'src-');
     const result = await copyImage(source, destination, {
+      ...(await trustHooksFrom(flags, sourceOptions)),
       all: flags.all === true,
       ...(platforms.length > 0 ? { platforms } : {}),
       preserveDigests: flags['preserve-digests'] === true,
       ...(parallel !== undefined ? { parallelism: parallel } : {}),
       onProgress: flags.quiet || format ? undefined : progressDisplay(process.stderr),
-      sourceOptions: transportOptionsFrom(flags, 'src-'),
+      sourceOptions,
       destinationOptions: transportOptionsFrom(flags, 'dest-'),
     });
     if (flags.digestfile) await writeFile(String(flags.digestfile), result.manifestDigest);

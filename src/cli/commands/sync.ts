@@ -5,6 +5,7 @@ import { compileTagRegex, dirSyncItems, dockerSyncItems, yamlSyncItems, type Syn
 import '../../transports/allTransports.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
+import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
 
 export const syncCommand: Command = {
   name: 'sync',
@@ -31,6 +32,7 @@ Options:
       --keep-going            go on after an image fails; exit non-zero at the end
       --format json           print results as JSON
   -q, --quiet                 print only errors
+Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageTwo}
 `,
   async run(argv) {
@@ -43,6 +45,7 @@ Registry options:${registryFlagsUsageTwo}
           alias: { s: 'src', d: 'dest', a: 'all', q: 'quiet' },
         },
         registryFlagSpec('two'),
+        trustFlagSpec,
       ),
       'sync',
     );
@@ -83,6 +86,7 @@ Registry options:${registryFlagsUsageTwo}
       dryRun: flags['dry-run'] === true,
       keepGoing: flags['keep-going'] === true,
       copy: {
+        ...(await trustHooksFrom(flags, sourceOptions)),
         all: flags.all === true,
         ...(platforms.length > 0 ? { platforms } : {}),
         preserveDigests: flags['preserve-digests'] === true,

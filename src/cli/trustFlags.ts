@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import type { CopyOptions } from '../copy/copyImage.js';
+import type { RegistryOptions } from '../../registry/client/options.js';
+import { BerthError } from '../errors/BerthError.js';
+import { carrySignatures } from '../sign/copySignatures.js';
+import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFlags } from '../sign/copyFlags.js';
+import { enforcePolicy } from '../sign/policy/evaluatePolicy.js';
+import { defaultPolicyPath } from '../sign/policy/policy.js';
+import { registriesDirFlag } from '../sign/signingFlags.js';
+import type { TransportOptions } from '../transports/types.js';
+import type { FlagSpec } from './command.js';
+
+/** Trust flags of the commands that move images (copy, sync): policy on the way in, signatures carried or made. */
+export const trustFlagSpec: FlagSpec = {
+  string: ['policy', ...COPY_SIGNATURE_FLAGS.string],
+  boolean: ['insecure-policy', ...COPY_SIGNATURE_FLAGS.boolean],
+};
+
+export const trustFlagsUsage = `
+      --policy FILE            containers-policy.json to enforce (default: ~/.config/containers/policy.json or
+                               /etc/containers/policy.json, when one exists)
+      --insecure-policy        do not enforce any policy${COPY_SIGNATURE_USAGE}`;
+
+/**
+ * The copy pipeline hooks for these flags: `admit` enforces the policy before
+ * anything is written, `afterCommit` carries (and optionally adds) signatures.
+ * A policy is in force when named or when the default file exists, as in
+ * containers tools; without one, images are admitted.
+ */
+export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptions: TransportOptions | undefined): Promise<Pick<CopyOptions, 'admit' | 'afterCommit'>> {
+  const insecure = flags['insecure-policy'] === true;
+  const named = typeof flags.policy === 'string' ? flags.policy : undefined;
+  if (insecure && named) throw new BerthError('USAGE', '--policy and --insecure-policy cannot be used together');
+  const policyPath = insecure ? undefined : (named ?? (existsSync(defaultPolicyPath()) ? defaultPolicyPath() : undefined));
+  const registriesDir = registriesDirFlag(flags);
+  const hooks: Pick<CopyOptions, 'admit' | 'afterCommit'> = { afterCommit: carrySignatures(await copySignatureOptionsFromFlags(flags)) };
+  if (policyPath !== undefined) {
+    hooks.admit = async ({ source, manifestDigest }) => {
+      await enforcePolicy(source, manifestDigest, {
+        policyPath,
+        ...(registriesDir !== undefined ? { registriesDir } : {}),
+        ...(sourceOptions?.registry ? { registry: sourceOptions.registry as RegistryOptions } : {}),
+      });
+    };
+  }
+  return hooks;
+}
