@@ -1,9 +1,6 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { formatDockerReference, parseDockerReference, type DockerReference } from '../../reference/dockerReference.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport, TransportOptions } from '../types.js';
-import { DockerImageDestination } from './DockerImageDestination.js';
-import { DockerImageSource } from './DockerImageSource.js';
-import { deleteDockerImage } from './deleteImage.js';
 
 /** `docker://host/repo[:tag][@digest]`: an image in a registry. Without tag or digest, `:latest` as skopeo does. */
 export class DockerImageReference implements ImageReference {
@@ -30,15 +27,19 @@ export class DockerImageReference implements ImageReference {
     return this.ref.digest ?? this.ref.tag!;
   }
 
-  newSource(options?: TransportOptions): Promise<ImageSource> {
+  async newSource(options?: TransportOptions): Promise<ImageSource> {
+    // The registry client (undici) loads only when a registry is used: local-only commands start faster.
+    const { DockerImageSource } = await import('./DockerImageSource.js');
     return DockerImageSource.open(this, options);
   }
 
-  newDestination(options?: TransportOptions): Promise<ImageDestination> {
-    return Promise.resolve(new DockerImageDestination(this, options));
+  async newDestination(options?: TransportOptions): Promise<ImageDestination> {
+    const { DockerImageDestination } = await import('./DockerImageDestination.js');
+    return new DockerImageDestination(this, options);
   }
 
   async deleteImage(options?: TransportOptions): Promise<void> {
+    const { deleteDockerImage } = await import('./deleteImage.js');
     await deleteDockerImage(this, options, { allTagsOfDigest: false });
   }
 }
