@@ -68,58 +68,113 @@ async function openForeign(client: RegistryClient, url: URL, headers: Record<str
  * body fails or ends short of the descriptor's size, it asks again with
  * `Range: bytes=N-` and carries on (skipping N bytes if the registry ignores
  * Range). The caller still verifies the digest: bytes are never trusted here.
+ * Chunks are passed on as the socket delivers them, with backpressure, and
+ * without per-chunk promises (this path carries gigabytes).
  */
 export function blobStream(client: RegistryClient, repository: string, descriptor: Descriptor): Readable {
-  const what = `GET blob ${repository}@${descriptor.digest}`;
-  async function* chunks(): AsyncGenerator<Buffer> {
-    let offset = 0;
-    let failures = 0;
-    for (;;) {
+  return new ResumableBlobReader(client, repository, descriptor);
+}
+
+class ResumableBlobReader extends Readable {
+  private offset = 0;
+  private failures = 0;
+  private body: RegistryResponse['body'] | undefined;
+  private opening = false;
+  private readonly what: string;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly repository: string,
+    private readonly descriptor: Descriptor,
+  ) {
+    super({ highWaterMark: 128 * 1024 });
+    this.what = `GET blob ${repository}@${descriptor.digest}`;
+  }
+
+  override _read(): void {
+    if (this.body) this.body.resume();
+    else if (!this.opening) void this.open();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.body?.destroy();
+    this.body = undefined;
+    done(err);
+  }
+
+  private async open(): Promise<void> {
+    this.opening = true;
+    try {
       // Opening is retried inside client.send; only a body that breaks midway is resumed here.
-      const res = await openBlob(client, repository, descriptor.digest, offset);
+      const res = await openBlob(this.client, this.repository, this.descriptor.digest, this.offset);
       let skip = 0;
       if (res.statusCode === 200) {
-        skip = offset;
-      } else if (res.statusCode === 206 && offset > 0) {
+        skip = this.offset;
+      } else if (res.statusCode === 206 && this.offset > 0) {
         const start = /bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
-        if (!start || Number(start[1]) !== offset) {
+        if (!start || Number(start[1]) !== this.offset) {
           res.body.destroy();
-          throw new BerthError('REGISTRY_ERROR', `registry ${client.host}: ${what}: resumed at the wrong offset`);
+          throw new BerthError('REGISTRY_ERROR', `registry ${this.client.host}: ${this.what}: resumed at the wrong offset`);
         }
       } else {
         const text = await readLimited(res.body, 64 * 1024).catch(() => '');
-        throw responseError(client.host, what, res.statusCode, text, res.statusCode === 404 ? 'BLOB_UNKNOWN' : undefined);
+        throw responseError(this.client.host, this.what, res.statusCode, text, res.statusCode === 404 ? 'BLOB_UNKNOWN' : undefined);
       }
-      try {
-        for await (const raw of res.body as AsyncIterable<Buffer>) {
-          let chunk = raw;
-          if (skip > 0) {
-            if (chunk.length <= skip) {
-              skip -= chunk.length;
-              continue;
-            }
-            chunk = chunk.subarray(skip);
-            skip = 0;
-          }
-          offset += chunk.length;
-          yield chunk;
-        }
-      } catch (err) {
-        if (isRetryableNetworkError(err) && failures < client.retry.times) {
-          await client.retry.wait(failures++);
-          continue;
-        }
-        throw networkError(client.host, what, err);
+      if (this.destroyed) {
+        res.body.destroy();
+        return;
       }
-      if (offset < descriptor.size && failures < client.retry.times) {
-        // The connection ended early without an error (a truncated body): resume where it stopped.
-        await client.retry.wait(failures++);
-        continue;
-      }
-      return;
+      this.attach(res.body, skip);
+    } catch (err) {
+      this.destroy(err as Error);
+    } finally {
+      this.opening = false;
     }
   }
-  return Readable.from(chunks(), { objectMode: false, highWaterMark: 256 * 1024 });
+
+  private attach(body: RegistryResponse['body'], skip: number): void {
+    this.body = body;
+    let toSkip = skip;
+    let settled = false;
+    body.on('data', (raw: Buffer) => {
+      let chunk = raw;
+      if (toSkip > 0) {
+        if (chunk.length <= toSkip) {
+          toSkip -= chunk.length;
+          return;
+        }
+        chunk = chunk.subarray(toSkip);
+        toSkip = 0;
+      }
+      this.offset += chunk.length;
+      if (!this.push(chunk)) body.pause();
+    });
+    const broken = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      this.body = undefined;
+      body.destroy();
+      if (isRetryableNetworkError(err) && this.failures < this.client.retry.times) void this.resume_();
+      else this.destroy(networkError(this.client.host, this.what, err));
+    };
+    body.once('error', broken);
+    body.once('end', () => {
+      if (settled) return;
+      settled = true;
+      this.body = undefined;
+      if (this.offset < this.descriptor.size && this.failures < this.client.retry.times) {
+        // The connection ended early without an error (a truncated body): resume where it stopped.
+        void this.resume_();
+        return;
+      }
+      this.push(null);
+    });
+  }
+
+  private async resume_(): Promise<void> {
+    await this.client.retry.wait(this.failures++);
+    if (!this.destroyed) await this.open();
+  }
 }
 
 /** Ask the registry to link a blob from another repository it holds (cross-repository mount). */

@@ -1,7 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { BerthError } from '../../src/errors/BerthError.js';
+
+// undici parses HTTP with llhttp compiled to WebAssembly. V8's optimising tier-up of that module
+// costs a transient ~35 MB of RSS on the first request, a third of the budget a long copy may use
+// (issue 3: a 1 GiB copy under 120 MB). The baseline compiler parses bodies just as fast for our use.
+setFlagsFromString('--liftoff-only');
 
 const dispatchers = new Map<string, Dispatcher>();
 
