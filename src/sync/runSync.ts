@@ -88,8 +88,11 @@ async function alreadyThere(src: ImageReference, dst: ImageReference, sourceOpti
   const endpoints = sourceEndpoints(src.ref.domain, src.ref.path, src.ref.digest !== undefined, sourceOptions);
   const from = endpoints[endpoints.length - 1]!;
   const to = destinationEndpoint(dst.ref.domain, dst.ref.path, options.destinationOptions);
-  const [a, b] = await Promise.all([from.client.headManifest(from.repository, src.manifestReference), to.client.headManifest(to.repository, dst.manifestReference)]);
-  if (!a?.digest || !b?.digest || a.digest !== b.digest) return undefined;
+  // The destination first: when it lacks the image (a first sync) the source need not be asked.
+  const b = await to.client.headManifest(to.repository, dst.manifestReference);
+  if (!b?.digest) return undefined;
+  const a = await from.client.headManifest(from.repository, src.manifestReference);
+  if (!a?.digest || a.digest !== b.digest) return undefined;
   const isIndex = a.mediaType.includes('index') || a.mediaType.includes('manifest.list');
   // A single-platform sync of an index writes the instance, not the index: only an --all copy keeps the same top digest.
   if (isIndex && !options.copy.all) return undefined;

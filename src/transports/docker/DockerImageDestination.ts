@@ -9,6 +9,27 @@ import type { DockerImageReference } from './DockerImageReference.js';
 import { destinationEndpoint, type Endpoint } from './endpoints.js';
 
 /**
+ * Uploads in flight in this process, by registry/repository/digest: images
+ * synced in parallel often share layers, and the second one waits for the
+ * first upload instead of sending the same bytes again.
+ */
+const inFlight = new Map<string, Promise<void>>();
+
+interface Claim {
+  promise: Promise<void>;
+  settle: (err?: unknown) => void;
+}
+
+function newClaim(): Claim {
+  let settle!: (err?: unknown) => void;
+  const promise = new Promise<void>((resolve, reject) => {
+    settle = (err) => (err === undefined ? resolve() : reject(err));
+  });
+  promise.catch(() => undefined);
+  return { promise, settle };
+}
+
+/**
  * Writes an image to a registry. The registry itself is the commit point:
  * the pipeline puts blobs before the manifests naming them and the tagged
  * manifest last, so a registry never serves a manifest with missing blobs.
@@ -16,6 +37,8 @@ import { destinationEndpoint, type Endpoint } from './endpoints.js';
 export class DockerImageDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities = { index: true, needsKnownSize: false };
   private readonly endpoint: Endpoint;
+  /** Blobs this destination said it would upload (tryReuseBlob answered false); others wait for them. */
+  private readonly claims = new Map<string, Claim>();
 
   constructor(
     readonly reference: DockerImageReference,
@@ -26,6 +49,11 @@ export class DockerImageDestination implements ImageDestination {
 
   async tryReuseBlob(descriptor: Descriptor): Promise<boolean> {
     const { client, host, repository } = this.endpoint;
+    const pending = inFlight.get(this.uploadKey(descriptor));
+    if (pending) {
+      // Reuse only what the registry confirms; a failed or lying upload means upload it ourselves.
+      await pending.catch(() => undefined);
+    }
     if (await blobExists(client, repository, descriptor.digest)) {
       recordBlobLocation(descriptor.digest, host, repository);
       return true;
@@ -36,13 +64,44 @@ export class DockerImageDestination implements ImageDestination {
         return true;
       }
     }
+    const key = this.uploadKey(descriptor);
+    const racing = inFlight.get(key);
+    if (racing) {
+      // Another image claimed this upload while we asked the registry: wait for it, then ask again.
+      await racing.catch(() => undefined);
+      if (await blobExists(client, repository, descriptor.digest)) return true;
+    }
+    const claim = newClaim();
+    this.claims.set(key, claim);
+    inFlight.set(key, claim.promise);
     return false;
   }
 
   async putBlob(descriptor: Descriptor, content: Readable): Promise<void> {
     const { client, host, repository } = this.endpoint;
-    await uploadBlob(client, repository, descriptor, content);
+    const key = this.uploadKey(descriptor);
+    const claim = this.claims.get(key);
+    try {
+      await uploadBlob(client, repository, descriptor, content);
+      claim?.settle();
+    } catch (err) {
+      claim?.settle(err);
+      throw err;
+    } finally {
+      this.release(key);
+    }
     recordBlobLocation(descriptor.digest, host, repository);
+  }
+
+  private release(key: string): void {
+    const claim = this.claims.get(key);
+    if (!claim) return;
+    this.claims.delete(key);
+    if (inFlight.get(key) === claim.promise) inFlight.delete(key);
+  }
+
+  private uploadKey(descriptor: Descriptor): string {
+    return `${this.endpoint.host}/${this.endpoint.repository}@${descriptor.digest}`;
   }
 
   async putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<void> {
@@ -65,6 +124,10 @@ export class DockerImageDestination implements ImageDestination {
   }
 
   async close(): Promise<void> {
-    // Pooled connections stay open for the next image.
+    // Claimed uploads that never happened (the copy failed first) must not keep other images waiting.
+    for (const [key, claim] of [...this.claims]) {
+      claim.settle(new Error('upload abandoned'));
+      this.release(key);
+    }
   }
 }
