@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { isBerthError } from '../../src/errors/BerthError.js';
 import { parseArgs } from '../../src/runtime/cli/parseArgs.js';
 import { compileCreatePlan } from '../../src/runtime/plan/compilePlan.js';
+import { compileSeccomp } from '../../src/runtime/seccomp/compileSeccomp.js';
 import { encodePlan } from '../../src/runtime/plan/encodePlan.js';
 import { MS, parseMountOptions } from '../../src/runtime/plan/mountOptions.js';
 import { Op, type PlanStep } from '../../src/runtime/plan/ops.js';
@@ -14,7 +15,8 @@ import type { Spec } from '../../src/runtime/spec/types.js';
 const opsHeader = new URL('../../../src/runtime/native/ops.h', import.meta.url);
 
 function plan(spec: Spec): PlanStep[] {
-  return compileCreatePlan({ spec: validateSpec(spec), rootfs: '/b/rootfs', bundleDir: '/b', fifoPath: '/s/exec.fifo', cgroupProcs: ['/sys/fs/cgroup/pids/x/cgroup.procs'] });
+  const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
+  return compileCreatePlan({ seccomp, spec: validateSpec(spec), rootfs: '/b/rootfs', bundleDir: '/b', fifoPath: '/s/exec.fifo', cgroupProcs: ['/sys/fs/cgroup/pids/x/cgroup.procs'] });
 }
 
 function nonTerminal(): Spec {

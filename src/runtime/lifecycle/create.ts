@@ -61,7 +61,9 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   let pid = 0;
   try {
     cgroup = setUpCgroup(spec.linux?.cgroupsPath || options.id, spec.linux?.resources);
+    const seccomp = spec.linux?.seccomp ? (await import('../seccomp/compileSeccomp.js')).compileSeccomp(spec.linux.seccomp) : undefined;
     const steps = compileCreatePlan({
+      seccomp,
       spec,
       rootfs,
       bundleDir: bundle,

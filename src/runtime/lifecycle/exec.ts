@@ -29,7 +29,9 @@ export async function execInContainer(options: ExecOptions): Promise<number> {
   const preserveFds = options.preserveFds ?? 0;
   const stdio = options.stdio ?? [0, 1, 2];
   for (let fd = 3; fd < 3 + preserveFds; fd++) stdio[fd] = fd;
+  const seccomp = state.spec.linux?.seccomp ? (await import('../seccomp/compileSeccomp.js')).compileSeccomp(state.spec.linux.seccomp) : undefined;
   const steps = compileExecPlan({
+    seccomp,
     spec: state.spec,
     pid: state.pid,
     process: options.process,

@@ -1,4 +1,5 @@
 import { BerthError } from '../../errors/BerthError.js';
+import type { CompiledSeccomp } from '../seccomp/compileSeccomp.js';
 import type { ProcessSpec, Spec } from '../spec/types.js';
 import { processSteps } from './compilePlan.js';
 import { joinOrder, namespaceKind } from './namespaces.js';
@@ -12,6 +13,7 @@ export interface ExecPlanInput {
   cgroupProcs: string[];
   consoleSocket?: string;
   preserveFds?: number;
+  seccomp?: CompiledSeccomp;
 }
 
 /** A process inside a running container: join every namespace and the cgroup of its init, then set up and exec. */
@@ -31,6 +33,6 @@ export function compileExecPlan(input: ExecPlanInput): PlanStep[] {
   }
   steps.push({ op: 'CLONE', args: ['0'] });
   steps.push(input.process.terminal ? { op: 'CONSOLE_SETUP', args: [] } : { op: 'SETSID', args: [] });
-  steps.push(...processSteps(input.process, { preserveFds: input.preserveFds ?? 0, extraEnv: [], seccomp: input.spec.linux?.seccomp, waitFifo: false }));
+  steps.push(...processSteps(input.process, { preserveFds: input.preserveFds ?? 0, extraEnv: [], seccomp: input.seccomp, waitFifo: false }));
   return steps;
 }

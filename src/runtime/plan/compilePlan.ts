@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
-import type { ProcessSpec, SeccompSpec, Spec } from '../spec/types.js';
-import { compileSeccomp } from '../seccomp/compileSeccomp.js';
+import type { CompiledSeccomp } from '../seccomp/compileSeccomp.js';
+import type { ProcessSpec, Spec } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
 import { MS, parseMountOptions, propagationFlag } from './mountOptions.js';
 import { joinOrder, namespaceKind } from './namespaces.js';
@@ -30,6 +30,8 @@ export interface PlanInput {
   bundleDir: string;
   /** Extra environment (LISTEN_FDS) appended to process.env. */
   extraEnv?: string[];
+  /** linux.seccomp compiled (compileSeccomp); loaded lazily by callers, as the syscall tables cost start-up time. */
+  seccomp?: CompiledSeccomp;
 }
 
 const defaultDevices = [
@@ -155,14 +157,14 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   if (spec.root?.readonly) steps.push({ op: 'ROOT_READONLY', args: [] });
   if (spec.hostname !== undefined) steps.push({ op: 'HOSTNAME', args: [spec.hostname] });
   if (spec.domainname !== undefined) steps.push({ op: 'DOMAINNAME', args: [spec.domainname] });
-  steps.push(...processSteps(proc, { preserveFds: input.preserveFds ?? 0, extraEnv: input.extraEnv ?? [], seccomp: spec.linux?.seccomp, waitFifo: true }));
+  steps.push(...processSteps(proc, { preserveFds: input.preserveFds ?? 0, extraEnv: input.extraEnv ?? [], seccomp: input.seccomp, waitFifo: true }));
   return steps;
 }
 
 /** Steps that set up the process itself; shared by create and exec. */
 export function processSteps(
   proc: ProcessSpec,
-  options: { preserveFds: number; extraEnv: string[]; seccomp?: SeccompSpec; waitFifo: boolean },
+  options: { preserveFds: number; extraEnv: string[]; seccomp?: CompiledSeccomp; waitFifo: boolean },
 ): PlanStep[] {
   const steps: PlanStep[] = [];
   for (const r of proc.rlimits ?? []) steps.push({ op: 'RLIMIT', args: [s(rlimitNumber(r.type)), s(r.soft), s(r.hard)] });
@@ -171,7 +173,7 @@ export function processSteps(
   if (proc.noNewPrivileges) steps.push({ op: 'NO_NEW_PRIVS', args: [] });
   const caps = proc.capabilities ?? {};
   steps.push({ op: 'CAP_BOUNDING', args: [s(capabilityMask(caps.bounding, 'process.capabilities.bounding'))] });
-  const bpf = options.seccomp ? compileSeccomp(options.seccomp) : undefined;
+  const bpf = options.seccomp;
   const seccompStep: PlanStep | undefined = bpf ? { op: 'SECCOMP', args: [bpf.program, s(bpf.flags)] } : undefined;
   // Without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes on before privileges are dropped.
   if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);

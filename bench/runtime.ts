@@ -1,0 +1,81 @@
+/**
+ * berth-runc start-up, side by side with runc on the same busybox bundle running /bin/true:
+ *   1. `berth-runc run` CLI 20× vs `runc run` 20× (and `node -e ''` 20× for the Node start-up floor)
+ *   2. the library API (runContainer, no CLI start-up: how builders start RUN steps) 20× vs `runc run` 20×
+ * Needs root, /bin/busybox and runc. Run: node dist/bench/runtime.js [iterations]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runContainer } from '../src/runtime/lifecycle/run.js';
+import { defaultSpec } from '../src/runtime/spec/defaultSpec.js';
+
+const iterations = Number(process.argv[2] ?? 20);
+const cli = new URL('../src/runtime/cli/main.js', import.meta.url).pathname;
+
+function makeBundle(base: string): string {
+  const bundle = join(base, 'bundle');
+  const rootfs = join(bundle, 'rootfs');
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
+  execFileSync('chmod', ['755', join(rootfs, 'bin/busybox')]);
+  symlinkSync('busybox', join(rootfs, 'bin/true'));
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.process!.args = ['/bin/true'];
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  return bundle;
+}
+
+/** Time one call in ms. */
+function timed(fn: () => void): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function timedAsync(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+const line = (label: string, total: number) =>
+  console.log(`${label.padEnd(36)} ${(total / iterations).toFixed(1).padStart(7)} ms/run  (${total.toFixed(0)} ms for ${iterations})`);
+
+function check(r: ReturnType<typeof spawnSync>, what: string): void {
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${String(r.stderr)}`);
+}
+
+const base = mkdtempSync(join(tmpdir(), 'berth-bench-runtime-'));
+try {
+  const bundle = makeBundle(base);
+  const berthRoot = join(base, 'berth-state');
+  const runcRoot = join(base, 'runc-state');
+  const runc = (i: number) => check(spawnSync('runc', ['--root', runcRoot, 'run', '--bundle', bundle, `r${i + 1}`], { stdio: 'pipe' }), 'runc run');
+  const berth = (i: number) => check(spawnSync(process.execPath, [cli, '--root', berthRoot, 'run', '--bundle', bundle, `b${i + 1}`], { stdio: 'pipe' }), 'berth-runc run');
+  const node = () => check(spawnSync(process.execPath, ['-e', ''], { stdio: 'pipe' }), 'node');
+
+  console.log(`berth-runc vs runc: ${iterations} × run of a busybox bundle running /bin/true (interleaved, so load affects all alike)`);
+  runc(-1);
+  berth(-1);
+  const totals = { runc: 0, berth: 0, node: 0, api: 0 };
+  for (let i = 0; i < iterations; i++) {
+    totals.runc += timed(() => runc(i));
+    totals.berth += timed(() => berth(i));
+    totals.node += timed(node);
+    totals.api += await timedAsync(async () => {
+      const status = await runContainer({ root: berthRoot, id: `lib${i}`, bundle, stdio: ['ignore', 'ignore', 'inherit'] });
+      if (status !== 0) throw new Error(`library run exited ${status}`);
+    });
+  }
+  line('runc run', totals.runc);
+  line('berth-runc run (CLI)', totals.berth);
+  line("node -e '' (Node start-up alone)", totals.node);
+  line('library runContainer() (no CLI)', totals.api);
+  console.log(`ratio berth-runc CLI / runc:          ${(totals.berth / totals.runc).toFixed(2)}   (goal ≤ 2.0; node -e '' alone is ${(totals.node / totals.runc).toFixed(2)}× runc)`);
+  console.log(`ratio library API / runc:             ${(totals.api / totals.runc).toFixed(2)}   (goal ≤ 1.0)`);
+} finally {
+  rmSync(base, { recursive: true, force: true });
+}
