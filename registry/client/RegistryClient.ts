@@ -108,6 +108,7 @@ export class RegistryClient {
     const candidates = [`https://${name}`];
     if (this.options.tlsVerify === false || isLoopbackHost(name)) candidates.push(`http://${name}`);
     let lastError: unknown;
+    let httpsError: unknown;
     for (const origin of candidates) {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -123,6 +124,7 @@ export class RegistryClient {
         } catch (err) {
           if (err instanceof BerthError) throw err;
           lastError = err;
+          if (origin.startsWith('https:')) httpsError = err;
           const tlsMismatch = origin.startsWith('https:') && candidates.length > 1;
           if (!tlsMismatch && isRetryableNetworkError(err) && attempt < this.retry.times) {
             await this.retry.wait(attempt);
@@ -132,7 +134,9 @@ export class RegistryClient {
         }
       }
     }
-    throw networkError(this.host, 'cannot reach registry', lastError);
+    // When HTTPS failed on the certificate, that is what the user needs to hear, not the HTTP fallback's error.
+    const certificateProblem = /certificate|self[- ]signed|CERT_|unable to verify/i.test(String((httpsError as Error | undefined)?.message ?? '') + String((httpsError as { code?: string } | undefined)?.code ?? ''));
+    throw networkError(this.host, 'cannot reach registry', certificateProblem ? httpsError : lastError);
   }
 
   /** Check the registry answers and the credentials work (what `login` does). */

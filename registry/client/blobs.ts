@@ -240,8 +240,12 @@ export async function uploadBlob(client: RegistryClient, repository: string, des
   }
   const { location, chunkMin } = await startUpload(client, repository, what);
   try {
-    const final = chunkMin > 0 ? await uploadChunked(client, repository, location, content, Math.max(chunkMin, client.options.chunkSize ?? DEFAULT_CHUNK), what) : await uploadStreamed(client, repository, location, content, what);
-    const res = await client.expect({ method: 'PUT', path: withDigest(final, descriptor.digest), scopes: [pushScope(repository)], what, headers: { 'content-length': '0' } }, [201, 204]);
+    const final = chunkMin > 0
+      ? await uploadChunked(client, repository, location, content, Math.max(chunkMin, client.options.chunkSize ?? DEFAULT_CHUNK), what)
+      : { location: await uploadStreamed(client, repository, location, content, what), rest: Buffer.alloc(0) };
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (final.rest.length > 0) headers['content-range'] = `${descriptor.size - final.rest.length}-${descriptor.size - 1}`;
+    const res = await client.expect({ method: 'PUT', path: withDigest(final.location, descriptor.digest), scopes: [pushScope(repository)], what, headers, body: final.rest }, [201, 204]);
     await discard(res.body);
   } catch (err) {
     content.destroy();
@@ -274,30 +278,33 @@ async function uploadStreamed(client: RegistryClient, repository: string, locati
   return typeof next === 'string' ? new URL(next, res.url).href : location;
 }
 
-async function uploadChunked(client: RegistryClient, repository: string, location: string, content: Readable, chunkSize: number, what: string): Promise<string> {
+async function uploadChunked(client: RegistryClient, repository: string, location: string, content: Readable, chunkSize: number, what: string): Promise<{ location: string; rest: Buffer }> {
   let current = location;
   let offset = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  const flush = async (): Promise<void> => {
-    if (pendingBytes === 0) return;
-    const body = Buffer.concat(pending, pendingBytes);
+  const send = async (body: Buffer): Promise<void> => {
     const range = `${offset}-${offset + body.length - 1}`;
     const res = await client.expect({ method: 'PATCH', path: current, scopes: [pushScope(repository)], what, headers: { 'content-type': 'application/octet-stream', 'content-range': range, 'content-length': String(body.length) }, body }, [202]);
     await discard(res.body);
     const next = res.headers.location;
     if (typeof next === 'string') current = new URL(next, res.url).href;
     offset += body.length;
-    pending = [];
-    pendingBytes = 0;
   };
+  // Chunks of exactly chunkSize (the last may be shorter): memory stays bounded by one chunk.
   for await (const chunk of content as AsyncIterable<Buffer>) {
     pending.push(chunk);
     pendingBytes += chunk.length;
-    if (pendingBytes >= chunkSize) await flush();
+    while (pendingBytes >= chunkSize) {
+      const all = Buffer.concat(pending, pendingBytes);
+      await send(all.subarray(0, chunkSize));
+      const rest = all.subarray(chunkSize);
+      pending = rest.length > 0 ? [rest] : [];
+      pendingBytes = rest.length;
+    }
   }
-  await flush();
-  return current;
+  // The last, possibly short, chunk travels with the closing PUT, as the spec allows (a short PATCH would be refused).
+  return { location: current, rest: Buffer.concat(pending, pendingBytes) };
 }
 
 async function collect(content: Readable, size: number): Promise<Buffer> {
