@@ -32,7 +32,7 @@ ${registryFlagsUsageOne}
   async run(argv) {
     const flags = parseFlags(
       argv,
-      mergeFlagSpecs({ boolean: ['raw', 'config', 'no-tags'], string: ['format', 'override-os', 'override-arch', 'override-variant'], alias: { f: 'format', n: 'no-tags' } }, registryFlagSpec('one')),
+      mergeFlagSpecs({ boolean: ['raw', 'config', 'tags', 'n'], string: ['format', 'override-os', 'override-arch', 'override-variant'], alias: { f: 'format' }, default: { tags: true } }, registryFlagSpec('one')),
       'inspect',
     );
     const args = flags._.map(String);
@@ -57,7 +57,9 @@ ${registryFlagsUsageOne}
       else print(JSON.parse(bytes.toString('utf8')), format);
       return 0;
     }
-    const listTags = reference instanceof DockerImageReference && !flags['no-tags']
+    // minimist reads --no-tags as tags=false; -n is skopeo's short form.
+    const wantTags = flags.tags !== false && flags.n !== true;
+    const listTags = reference instanceof DockerImageReference && wantTags
       ? () => {
           const { client, repository } = destinationEndpoint(reference.ref.domain, reference.ref.path, transportOptions);
           return client.listTags(repository).catch((err: unknown) => {
