@@ -28,4 +28,8 @@ export const commands: CommandEntry[] = [
   { name: 'standalone-sign', summary: 'Sign a manifest file with OpenPGP, without image storage (skopeo standalone-sign)', load: async () => (await import('./standalone-sign.js')).standaloneSignCommand },
   { name: 'standalone-verify', summary: 'Verify an OpenPGP simple signature of a manifest file (skopeo standalone-verify)', load: async () => (await import('./standalone-verify.js')).standaloneVerifyCommand },
   { name: 'unpack', summary: 'Unpack an image into an OCI runtime bundle (rootfs/ + config.json)', load: async () => (await import('./unpack.js')).unpackCommand },
+  { name: 'run', summary: 'Run a command in a new container from an image (podman run)', load: async () => (await import('./run.js')).runCommand },
+  { name: 'ps', summary: 'List containers started by berth run', load: async () => (await import('./ps.js')).psCommand },
+  { name: 'stop', summary: 'Stop containers started by berth run (TERM, then KILL)', load: async () => (await import('./stop.js')).stopCommand },
+  { name: 'rm', summary: 'Remove containers started by berth run', load: async () => (await import('./rm.js')).rmCommand },
 ];

@@ -1,0 +1,110 @@
+import { BerthError } from '../../errors/BerthError.js';
+import { list, parseArgs, str } from '../../runtime/cli/parseArgs.js';
+import type { Command } from '../command.js';
+
+const booleans = { i: 'interactive', t: 'tty', d: 'detach' } as const;
+
+/** `-it` / `-dit` as podman users type them. */
+function expandShortFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-') || a.startsWith('--')) {
+      if (!a.startsWith('-')) return [...out, ...argv.slice(i)];
+      out.push(a);
+      continue;
+    }
+    const letters = a.slice(1);
+    if (letters.length > 1 && [...letters].every((l) => l in booleans)) out.push(...[...letters].map((l) => `-${l}`));
+    else out.push(a);
+  }
+  return out;
+}
+
+export function parseSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text.trim());
+  if (!m) throw new BerthError('USAGE', `${flag}: invalid size "${text}" (e.g. 512m, 1g)`);
+  const mult = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * mult);
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  usage: `
+Usage: berth run [OPTIONS] IMAGE [COMMAND [ARG...]]
+
+Run IMAGE (the local store by default, pulled over docker:// when missing; or any
+TRANSPORT:REF) with berth-runc, or with any runc-CLI runtime given by --runtime.
+In the foreground the exit status is the container's (128+signal when killed).
+
+Options:
+      --rm                   remove the container when it exits
+  -d, --detach               run in the background; output goes to the container's log file
+      --name NAME            name the container (default berth_ID)
+  -e, --env KEY[=VALUE]      set an environment variable (repeatable; bare KEY copies it from here)
+      --env-file FILE        read KEY=VALUE lines (repeatable)
+  -u, --user USER[:GROUP]    user (name or id) to run as
+  -w, --workdir DIR          working directory inside the container
+  -v, --volume SRC:DST[:ro]  bind mount a host path (repeatable)
+      --network none|host    no network (default: its own namespace with only loopback) or the host's
+  -i, --interactive          pass stdin to the container
+  -t, --tty                  (not supported yet: berth cannot hold a pseudo-terminal)
+      --hostname NAME        hostname inside (default: the container id's first 12 characters)
+      --read-only            mount the root file system read-only
+      --cap-add CAP          add a capability (repeatable; ALL for all)
+      --cap-drop CAP         drop a capability (repeatable; ALL for all)
+  -m, --memory SIZE          memory limit (e.g. 256m)
+      --cpus N               CPU quota in CPUs (e.g. 0.5)
+      --pids-limit N         process limit
+      --entrypoint CMD       replace the image's entrypoint ("" clears it)
+      --runtime PATH         a runc-compatible runtime (runc, crun, runsc, kata-runtime); default berth-runc
+`,
+  async run(argv) {
+    const { flags, positionals } = parseArgs(expandShortFlags(argv), {
+      string: ['name', 'user', 'workdir', 'network', 'hostname', 'memory', 'cpus', 'pids-limit', 'entrypoint', 'runtime'],
+      multi: ['env', 'env-file', 'volume', 'cap-add', 'cap-drop'],
+      boolean: ['rm', 'detach', 'interactive', 'tty', 'read-only'],
+      alias: { d: 'detach', e: 'env', u: 'user', w: 'workdir', v: 'volume', i: 'interactive', t: 'tty', m: 'memory' },
+    }, 'run');
+    const [image, ...command] = positionals;
+    if (!image) throw new BerthError('USAGE', 'run: expected IMAGE [COMMAND...] (see berth run --help)');
+    const network = str(flags.network) ?? 'none';
+    if (network !== 'none' && network !== 'host') throw new BerthError('UNSUPPORTED', `run: --network ${network}: only none and host are supported`);
+    const num = (name: string): number | undefined => {
+      const v = str(flags[name]);
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new BerthError('USAGE', `run: --${name} must be a positive number, got "${v}"`);
+      return n;
+    };
+    const memory = str(flags.memory);
+    const { runImage } = await import('../../runtime/containers/runImage.js');
+    const result = await runImage({
+      image,
+      command,
+      entrypoint: str(flags.entrypoint),
+      name: str(flags.name),
+      rm: flags.rm === true,
+      detach: flags.detach === true,
+      env: list(flags.env),
+      envFiles: list(flags['env-file']),
+      user: str(flags.user),
+      workdir: str(flags.workdir),
+      volumes: list(flags.volume),
+      network,
+      tty: flags.tty === true,
+      interactive: flags.interactive === true,
+      hostname: str(flags.hostname),
+      readOnly: flags['read-only'] === true,
+      capAdd: list(flags['cap-add']),
+      capDrop: list(flags['cap-drop']),
+      memory: memory === undefined ? undefined : parseSize(memory, '--memory'),
+      cpus: num('cpus'),
+      pidsLimit: num('pids-limit'),
+      runtime: str(flags.runtime),
+      onProgress: (m) => process.stderr.write(`berth: ${m}\n`),
+    });
+    if (flags.detach) process.stdout.write(`${result.id}\n`);
+    return result.status;
+  },
+};

@@ -1,0 +1,40 @@
+import { BerthError } from '../../errors/BerthError.js';
+import { ContainerRecords } from '../../runtime/containers/containerRecords.js';
+import { RuntimeClient } from '../../runtime/containers/runtimeClient.js';
+import { parseFlags, type Command } from '../command.js';
+
+export const stopCommand: Command = {
+  name: 'stop',
+  usage: `
+Usage: berth stop [-t SECONDS] CONTAINER...
+
+Send the image's stop signal (default SIGTERM), then SIGKILL after the timeout (default 10 s).
+A container started with --rm is removed once stopped.
+`,
+  async run(argv) {
+    const flags = parseFlags(argv, { string: ['time'], alias: { t: 'time' } }, 'stop');
+    const names = flags._.map(String);
+    if (names.length === 0) throw new BerthError('USAGE', 'stop: expected at least one container');
+    const timeout = flags.time === undefined ? 10 : Number(flags.time);
+    if (!Number.isFinite(timeout) || timeout < 0) throw new BerthError('USAGE', 'stop: -t must be a number of seconds');
+    const records = new ContainerRecords();
+    for (const name of names) {
+      const record = records.find(name);
+      const runtime = new RuntimeClient(records.runtimeRoot, record.runtime);
+      const running = () => ['running', 'created', 'paused'].includes(runtime.status(record.id));
+      if (running()) {
+        runtime.kill(record.id, record.stopSignal ?? 'TERM');
+        const deadline = Date.now() + timeout * 1000;
+        while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        if (running()) runtime.kill(record.id, 'KILL');
+        for (let i = 0; i < 100 && running(); i++) await new Promise((r) => setTimeout(r, 20));
+      }
+      if (record.autoRemove) {
+        runtime.delete(record.id, true);
+        records.remove(record.id);
+      }
+      process.stdout.write(`${name}\n`);
+    }
+    return 0;
+  },
+};

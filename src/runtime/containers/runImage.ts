@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { selectManifest, unpackImage } from '../../bundle/unpackImage.js';
+import { resolveUser } from '../../bundle/userLookup.js';
+import { copyImage } from '../../copy/copyImage.js';
+import { BerthError, isBerthError } from '../../errors/BerthError.js';
+import { RootResolver } from '../../layer/rootResolver.js';
+import { parseImageConfig, type ImageConfig } from '../../oci/config.js';
+import { DigestingStream } from '../../oci/digest.js';
+import { hostPlatform } from '../../oci/platform.js';
+import '../../transports/allTransports.js';
+import { parseImageReference } from '../../transports/transportRegistry.js';
+import type { ImageSource, TransportOptions } from '../../transports/types.js';
+import { capabilityNumbers } from '../plan/capabilities.js';
+import type { Spec } from '../spec/types.js';
+import { ContainerRecords, type ContainerRecord } from './containerRecords.js';
+import { RuntimeClient } from './runtimeClient.js';
+
+export interface RunImageOptions {
+  image: string;
+  /** Replaces the image's Cmd (the Entrypoint stays, as with podman). */
+  command?: string[];
+  /** Replaces the image's Entrypoint ("" clears it). */
+  entrypoint?: string;
+  name?: string;
+  rm?: boolean;
+  detach?: boolean;
+  env?: string[];
+  envFiles?: string[];
+  user?: string;
+  workdir?: string;
+  /** SRC:DST[:ro|rw] bind mounts. */
+  volumes?: string[];
+  network?: 'none' | 'host';
+  tty?: boolean;
+  interactive?: boolean;
+  hostname?: string;
+  readOnly?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  memory?: number;
+  cpus?: number;
+  pidsLimit?: number;
+  /** A runc-CLI runtime executable; berth-runc (in-process) when unset. */
+  runtime?: string;
+  storeRoot?: string;
+  transportOptions?: TransportOptions;
+  onProgress?: (message: string) => void;
+}
+
+export interface RunImageResult {
+  id: string;
+  name: string;
+  /** The container's exit status (0 for a detached start). */
+  status: number;
+}
+
+/** Open IMAGE: bare names and berth: come from the local store, pulled over docker:// when missing. */
+async function openImage(options: RunImageOptions): Promise<ImageSource> {
+  const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
+  const ref = parseImageReference(options.image, 'berth');
+  try {
+    return await ref.newSource(transportOptions);
+  } catch (err) {
+    if (!(isBerthError(err, 'NOT_FOUND') && ref.transport.name === 'berth')) throw err;
+  }
+  const remote = parseImageReference(`docker://${ref.dockerReference ?? ref.toString().replace(/^berth:/, '')}`);
+  options.onProgress?.(`pulling ${remote.toString()}`);
+  await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions });
+  return ref.newSource(transportOptions);
+}
+
+async function readImageConfig(source: ImageSource): Promise<ImageConfig> {
+  const { manifest } = await selectManifest(source, hostPlatform());
+  const verify = new DigestingStream({ digest: manifest.config.digest, size: manifest.config.size });
+  const parts: Buffer[] = [];
+  verify.on('data', (c: Buffer) => parts.push(c));
+  await pipeline(await source.getBlob(manifest.config), verify);
+  return parseImageConfig(Buffer.concat(parts));
+}
+
+function readEnvFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new BerthError('NOT_FOUND', `--env-file ${file}: cannot read it`);
+  }
+  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+/** KEY=VALUE sets; a bare KEY takes the value from this process's environment (and is skipped when unset). */
+function mergeEnv(base: string[], extra: string[]): string[] {
+  const out = new Map(base.map((e) => [e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), e]));
+  for (const e of extra) {
+    const eq = e.indexOf('=');
+    if (eq === 0) throw new BerthError('USAGE', `invalid environment variable "${e}"`);
+    if (eq < 0) {
+      const v = process.env[e];
+      if (v !== undefined) out.set(e, `${e}=${v}`);
+    } else out.set(e.slice(0, eq), e);
+  }
+  return [...out.values()];
+}
+
+function normalizeCap(c: string): string {
+  const name = c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`;
+  if (name !== 'CAP_ALL' && capabilityNumbers[name] === undefined) throw new BerthError('USAGE', `unknown capability "${c}"`);
+  return name;
+}
+
+function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: RunImageOptions, id: string): void {
+  const proc = spec.process!;
+  const c = config.config ?? {};
+  const entrypoint = o.entrypoint !== undefined ? (o.entrypoint === '' ? [] : [o.entrypoint]) : (c.Entrypoint ?? []);
+  if (o.command?.length || o.entrypoint !== undefined) {
+    const args = [...entrypoint, ...(o.command?.length ? o.command : o.entrypoint !== undefined ? [] : (c.Cmd ?? []))];
+    if (args.length === 0) throw new BerthError('USAGE', 'no command: the image has none and none was given');
+    proc.args = args;
+  }
+  proc.terminal = false;
+  const extra = [...(o.envFiles ?? []).flatMap(readEnvFile), ...(o.env ?? [])];
+  proc.env = mergeEnv(proc.env ?? [], extra);
+  if (o.user !== undefined) {
+    const u = resolveUser(new RootResolver(rootfs), o.user);
+    proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
+  }
+  if (o.workdir) {
+    if (!o.workdir.startsWith('/')) throw new BerthError('USAGE', `--workdir must be absolute, got "${o.workdir}"`);
+    proc.cwd = o.workdir;
+  }
+  if (o.capAdd?.length || o.capDrop?.length) {
+    const caps = proc.capabilities ?? {};
+    const all = Object.keys(capabilityNumbers);
+    for (const set of ['bounding', 'effective', 'permitted'] as const) {
+      let list = new Set(caps[set] ?? []);
+      for (const add of (o.capAdd ?? []).map(normalizeCap)) (add === 'CAP_ALL' ? all : [add]).forEach((a) => list.add(a));
+      for (const drop of (o.capDrop ?? []).map(normalizeCap)) list = drop === 'CAP_ALL' ? new Set() : (list.delete(drop), list);
+      caps[set] = [...list];
+    }
+    caps.ambient = (caps.ambient ?? []).filter((a) => caps.permitted!.includes(a));
+    proc.capabilities = caps;
+  }
+  spec.hostname = o.hostname ?? id.slice(0, 12);
+  spec.root = { path: 'rootfs', readonly: o.readOnly === true };
+  const linux = (spec.linux ??= {});
+  if (o.network === 'host') linux.namespaces = (linux.namespaces ?? []).filter((n) => n.type !== 'network');
+  if (o.network === 'host') spec.mounts = (spec.mounts ?? []).map((m) => (m.destination === '/sys' ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m));
+  for (const v of o.volumes ?? []) {
+    const parts = v.split(':');
+    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]?.startsWith('/')) throw new BerthError('USAGE', `-v must be SRC:DST[:ro|rw] with DST absolute, got "${v}"`);
+    const mode = parts[2] ?? 'rw';
+    if (mode !== 'ro' && mode !== 'rw') throw new BerthError('USAGE', `-v ${v}: mode must be ro or rw`);
+    const source = resolve(parts[0]);
+    if (!existsSync(source)) throw new BerthError('NOT_FOUND', `-v ${v}: ${source} does not exist`);
+    (spec.mounts ??= []).push({ destination: parts[1], type: 'bind', source, options: ['rbind', mode] });
+  }
+  const resources = (linux.resources ??= {});
+  if (o.memory !== undefined) resources.memory = { limit: o.memory, swap: o.memory };
+  if (o.cpus !== undefined) resources.cpu = { quota: Math.round(o.cpus * 100000), period: 100000 };
+  if (o.pidsLimit !== undefined) resources.pids = { limit: o.pidsLimit };
+  linux.cgroupsPath = `/berth/${id}`;
+}
+
+/** `berth run`: image → bundle (unpackImage) → runtime; the container's exit status in the foreground. */
+export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
+  if (o.tty) throw new BerthError('NOT_IMPLEMENTED', '-t/--tty: berth run cannot hold a pseudo-terminal yet; run without -t');
+  const records = new ContainerRecords(o.storeRoot);
+  const id = randomBytes(16).toString('hex');
+  const name = o.name ?? `berth_${id.slice(0, 12)}`;
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new BerthError('USAGE', `invalid container name "${name}"`);
+  const source = await openImage(o);
+  let config: ImageConfig;
+  try {
+    config = await readImageConfig(source);
+    const record: ContainerRecord = { id, name, image: o.image, command: [], created: new Date().toISOString(), ...(o.runtime ? { runtime: o.runtime } : {}), autoRemove: o.rm === true, ...(config.config?.StopSignal ? { stopSignal: config.config.StopSignal } : {}) };
+    records.save(record);
+    try {
+      await unpackImage(source, records.bundleDir(id), { onWarning: (m) => o.onProgress?.(`warning: ${m}`) });
+      const configPath = join(records.bundleDir(id), 'config.json');
+      const spec = JSON.parse(readFileSync(configPath, 'utf8')) as Spec;
+      applyOptions(spec, config, join(records.bundleDir(id), 'rootfs'), o, id);
+      writeFileSync(configPath, JSON.stringify(spec, null, 2));
+      record.command = spec.process!.args;
+      records.save(record);
+    } catch (err) {
+      records.remove(id);
+      throw err;
+    }
+  } finally {
+    await source.close();
+  }
+  const runtime = new RuntimeClient(records.runtimeRoot, o.runtime);
+  let logFd: number | undefined;
+  const stdio: (number | 'ignore' | 'inherit')[] = o.detach
+    ? ['ignore', (logFd = openSync(join(records.containerDir(id), 'output.log'), 'a')), logFd]
+    : [o.interactive ? 0 : 'ignore', 1, 2];
+  let status: number;
+  try {
+    status = await runtime.run(id, records.bundleDir(id), { detach: o.detach === true, keep: !o.rm, stdio });
+  } catch (err) {
+    records.remove(id);
+    throw err;
+  } finally {
+    if (logFd !== undefined) closeSync(logFd);
+  }
+  if (!o.detach && o.rm) records.remove(id);
+  return { id, name, status };
+}

@@ -1,0 +1,59 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { BerthError } from '../../errors/BerthError.js';
+import { deleteContainer } from '../lifecycle/delete.js';
+import { killContainer } from '../lifecycle/kill.js';
+import { runContainer } from '../lifecycle/run.js';
+import { StateStore, type ContainerStatus } from '../state/stateStore.js';
+
+type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
+
+/**
+ * The runtime `berth run` drives: berth-runc in-process (no second Node start-up), or any
+ * runc-CLI executable (runc, crun, runsc, kata-runtime) through its command line.
+ */
+export class RuntimeClient {
+  constructor(readonly root: string, readonly executable?: string) {}
+
+  async run(id: string, bundle: string, options: { detach: boolean; keep: boolean; stdio: Stdio }): Promise<number> {
+    if (!this.executable) return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio });
+    const args = ['--root', this.root, 'run', '--bundle', bundle, ...(options.detach ? ['--detach'] : []), ...(options.keep ? ['--keep'] : []), id];
+    const child = spawn(this.executable, args, { stdio: options.stdio });
+    return new Promise((resolve, reject) => {
+      child.on('error', (err) => reject(new BerthError('RUNTIME_ERROR', `cannot run ${this.executable}: ${err.message}`)));
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }) as Record<string, number>)[signal]! : 1)));
+    });
+  }
+
+  status(id: string): ContainerStatus | 'unknown' {
+    if (!this.executable) {
+      const store = new StateStore(this.root);
+      try {
+        return store.status(store.load(id));
+      } catch {
+        return 'unknown';
+      }
+    }
+    const r = spawnSync(this.executable, ['--root', this.root, 'state', id], { encoding: 'utf8' });
+    if (r.status !== 0) return 'unknown';
+    try {
+      return (JSON.parse(r.stdout) as { status: ContainerStatus }).status;
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  kill(id: string, signal: string): void {
+    if (!this.executable) return killContainer(this.root, id, signal, false);
+    this.cli(['kill', id, signal]);
+  }
+
+  delete(id: string, force: boolean): void {
+    if (!this.executable) return deleteContainer(this.root, id, force);
+    this.cli(['delete', ...(force ? ['--force'] : []), id]);
+  }
+
+  private cli(args: string[]): void {
+    const r = spawnSync(this.executable!, ['--root', this.root, ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new BerthError('RUNTIME_ERROR', `${this.executable} ${args[0]}: ${(r.stderr || String(r.error ?? '')).trim().split('\n')[0]}`);
+  }
+}

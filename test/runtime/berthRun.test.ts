@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { makeBaseImage } from '../../fixtures/base-image/makeBaseImage.js';
+import { berthBin, peer, tempDir } from '../support/peers.js';
+import { requireRuntime } from './support/busyboxBundle.js';
+
+/** An offline busybox image in an OCI layout and a private berth data root (store + containers). */
+async function setUp(t: TestContext) {
+  const dir = tempDir(t, 'berth-run-');
+  const layout = join(dir, 'layout');
+  await makeBaseImage(layout, { tag: 'bb' });
+  const env = { ...process.env, BERTH_ROOT: join(dir, 'root') };
+  const berth = (args: string[], options: SpawnSyncOptions = {}) => {
+    const r = spawnSync(process.execPath, [berthBin, ...args], { encoding: 'utf8', env, timeout: 60_000, ...options });
+    return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+  };
+  t.after(() => {
+    for (const id of berth(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean)) berth(['rm', '-f', id]);
+    // runc (--runtime) leaves the parent of its cgroups; ours are named /berth/ID.
+    for (const h of readdirSync('/sys/fs/cgroup')) {
+      try {
+        rmdirSync(join('/sys/fs/cgroup', h, 'berth'));
+      } catch {
+        // busy (another berth run going) or absent
+      }
+    }
+  });
+  return { dir, layout, berth, containers: join(dir, 'root', 'containers') };
+}
+
+test('berth run: an image from a layout runs with the exit status of its command', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  const r = s.berth(['run', '--rm', '--hostname', 'h1', '-e', 'GREETING=hi', `oci:${s.layout}:bb`, '/bin/sh', '-c', 'echo $GREETING pid=$$; hostname; exit 6']);
+  assert.equal(r.status, 6, r.stderr);
+  assert.equal(r.stdout, 'hi pid=1\nh1\n');
+  assert.deepEqual(readdirSync(s.containers).filter((n) => !n.startsWith('.')), [], '--rm left the container');
+});
+
+test('berth run from the local store; ps, stop and rm manage a detached container', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  assert.equal(s.berth(['copy', `oci:${s.layout}:bb`, 'berth:localhost/bb:1']).status, 0);
+  const id = s.berth(['run', '-d', '--name', 'sleeper', 'localhost/bb:1', 'sleep', '60']);
+  assert.equal(id.status, 0, id.stderr);
+  assert.match(id.stdout, /^[0-9a-f]{32}\n$/);
+  assert.match(s.berth(['ps']).stdout, /sleeper/);
+  const dup = s.berth(['run', '-d', '--name', 'sleeper', 'localhost/bb:1', 'true']);
+  assert.notEqual(dup.status, 0, 'a second container with the same name is refused');
+  assert.match(dup.stderr, /already in use/);
+  const rmRunning = s.berth(['rm', 'sleeper']);
+  assert.notEqual(rmRunning.status, 0);
+  assert.match(rmRunning.stderr, /stop it first/);
+  assert.equal(s.berth(['stop', '-t', '0', 'sleeper']).status, 0);
+  assert.match(s.berth(['ps', '-a']).stdout, /stopped\s+sleeper/);
+  assert.doesNotMatch(s.berth(['ps']).stdout, /sleeper/);
+  assert.equal(s.berth(['rm', 'sleeper']).status, 0);
+  assert.equal(s.berth(['ps', '-a', '-q']).stdout, '');
+});
+
+test('berth run flags: user, workdir, read-only, volume, env-file, cap-drop, limits', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  const vol = join(s.dir, 'vol');
+  mkdirSync(vol);
+  writeFileSync(join(vol, 'data.txt'), 'from-host\n');
+  const envFile = join(s.dir, 'env');
+  writeFileSync(envFile, '# comment\nA=1\nB=two\n');
+  const r = s.berth([
+    'run', '--rm', '-u', '1000:1000', '-w', '/tmp', '--read-only', '-v', `${vol}:/data:ro`, '--env-file', envFile,
+    '--cap-drop', 'ALL', '--memory', '64m', '--pids-limit', '20', `oci:${s.layout}:bb`,
+    '/bin/sh', '-c', 'id -u; pwd; cat /data/data.txt; echo $A$B; grep CapEff /proc/self/status; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes; touch /data/x 2>&1; touch /y 2>&1; true',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.deepEqual(lines.slice(0, 7), ['1000', '/tmp', 'from-host', '1two', 'CapEff:\t0000000000000000', '20', String(64 * 1024 * 1024)]);
+  assert.match(lines[7]!, /Read-only file system/);
+  assert.match(lines[8]!, /Read-only file system/);
+  assert.ok(!existsSync(join(vol, 'x')));
+});
+
+test('berth run --runtime runc uses another runc-CLI runtime', async (t) => {
+  if (!requireRuntime(t) || !peer(t, 'runc')) return;
+  const s = await setUp(t);
+  const r = s.berth(['run', '--rm', '--runtime', 'runc', `oci:${s.layout}:bb`, '/bin/sh', '-c', 'echo via-runc; exit 2']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stdout, 'via-runc\n');
+});
+
+test('berth run refuses what it cannot do, in one line', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  const tty = s.berth(['run', '-it', `oci:${s.layout}:bb`, 'sh']);
+  assert.equal(tty.status, 7);
+  assert.match(tty.stderr, /^berth: -t\/--tty: .*\n$/);
+  const net = s.berth(['run', '--network', 'bridge', `oci:${s.layout}:bb`, 'true']);
+  assert.notEqual(net.status, 0);
+  assert.match(net.stderr, /only none and host/);
+  const missing = s.berth(['run', `oci:${s.layout}:nope`, 'true']);
+  assert.notEqual(missing.status, 0);
+  assert.equal(missing.stderr.split('\n').length, 2);
+});
