@@ -8,6 +8,7 @@ import { peer, tempDir } from '../support/peers.js';
 import { singleImageLayout } from './support/ociLayout.js';
 import { berth, ok, run } from './support/run.js';
 import { registryFor } from './support/fixture.js';
+import { TokenGateway } from './support/tokenGateway.js';
 
 /** An environment where berth and skopeo find no credentials but those the test puts there. */
 function isolatedEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -155,4 +156,30 @@ test('Bearer tokens from a token server (berth registry): scopes merged for cros
   await ok(berth(['inspect', '--registry-token', token, `docker://${host}/team/app:v1`], { env }), 'inspect with --registry-token');
   const badToken = await berth(['inspect', '--registry-token', 'not-a-token', `docker://${host}/team/app:v1`], { env });
   assert.equal(badToken.code, 4);
+});
+
+test('a token server of the test\'s own in front of docker-registry: password grant, refresh-token grant from auth.json identitytoken', async (t) => {
+  const skopeo = peer(t, 'skopeo');
+  const setup = await registryFor(t);
+  if (!skopeo || !setup) return;
+  const { registry, dir } = setup;
+  const gateway = await new TokenGateway({ port: registry.port }, { dave: 'pw' }, new Set(['refresh-abc'])).start();
+  t.after(() => gateway.stop());
+  const env = isolatedEnv(dir);
+  await singleImageLayout(join(dir, 'layout'), 'v1');
+
+  await ok(berth(['copy', '--dest-creds', 'dave:pw', `oci:${join(dir, 'layout')}:v1`, `docker://${gateway.host}/team/app:v1`], { env }), 'push through the token server');
+  assert.ok(gateway.grants.some((g) => g.grant === 'password' && g.scopes.includes('repository:team/app:pull,push')));
+  await ok(run(skopeo, ['inspect', '--tls-verify=false', '--creds', 'dave:pw', `docker://${gateway.host}/team/app:v1`], { env }), 'skopeo through the same token server');
+
+  const authFile = join(dir, 'identity.json');
+  writeFileSync(authFile, JSON.stringify({ auths: { [gateway.host]: { identitytoken: 'refresh-abc' } } }));
+  gateway.grants.length = 0;
+  await ok(berth(['inspect', '--authfile', authFile, `docker://${gateway.host}/team/app:v1`], { env }), 'inspect with an identity token');
+  assert.ok(gateway.grants.length > 0 && gateway.grants.every((g) => g.grant === 'refresh_token'));
+
+  writeFileSync(authFile, JSON.stringify({ auths: { [gateway.host]: { identitytoken: 'revoked' } } }));
+  const revoked = await berth(['inspect', '--authfile', authFile, `docker://${gateway.host}/team/app:v1`], { env });
+  assert.equal(revoked.code, 4);
+  assert.match(revoked.stderr, /token server .* refused the credentials/);
 });
