@@ -45,6 +45,7 @@ export function destinationFor(item: SyncItem, kind: SyncDestinationKind, destin
  */
 export async function runSync(items: SyncItem[], options: SyncOptions): Promise<SyncResult[]> {
   const results: SyncResult[] = [];
+  const existingTags = new TagListCache(options.destinationOptions);
   const parallel = options.destinationKind === 'oci' ? 1 : Math.max(1, options.parallelImages);
   let firstError: BerthError | undefined;
   await forEachBounded(items, parallel, async (item) => {
@@ -54,7 +55,7 @@ export async function runSync(items: SyncItem[], options: SyncOptions): Promise<
       try {
         const src = parseImageReference(item.source);
         const dst = parseImageReference(destination);
-        const unchanged = await alreadyThere(src, dst, item.sourceOptions, options);
+        const unchanged = await alreadyThere(src, dst, item.sourceOptions, options, existingTags);
         if (unchanged) {
           result.status = 'unchanged';
           result.digest = unchanged;
@@ -83,8 +84,9 @@ export async function runSync(items: SyncItem[], options: SyncOptions): Promise<
 }
 
 /** The destination's digest when it already has exactly the source's top-level manifest under this name. */
-async function alreadyThere(src: ImageReference, dst: ImageReference, sourceOptions: TransportOptions, options: SyncOptions): Promise<string | undefined> {
+async function alreadyThere(src: ImageReference, dst: ImageReference, sourceOptions: TransportOptions, options: SyncOptions, existingTags: TagListCache): Promise<string | undefined> {
   if (!(src instanceof DockerImageReference) || !(dst instanceof DockerImageReference)) return undefined;
+  if (dst.ref.tag !== undefined && dst.ref.digest === undefined && !(await existingTags.has(dst.ref.domain, dst.ref.path, dst.ref.tag))) return undefined;
   const endpoints = sourceEndpoints(src.ref.domain, src.ref.path, src.ref.digest !== undefined, sourceOptions);
   const from = endpoints[endpoints.length - 1]!;
   const to = destinationEndpoint(dst.ref.domain, dst.ref.path, options.destinationOptions);
@@ -97,4 +99,30 @@ async function alreadyThere(src: ImageReference, dst: ImageReference, sourceOpti
   // A single-platform sync of an index writes the instance, not the index: only an --all copy keeps the same top digest.
   if (isIndex && !options.copy.all) return undefined;
   return b.digest;
+}
+
+/**
+ * The destination repositories' tag lists, fetched once each: a first sync
+ * then needs no per-tag HEAD to learn that nothing is there yet.
+ */
+class TagListCache {
+  private readonly lists = new Map<string, Promise<Set<string> | undefined>>();
+
+  constructor(private readonly options: TransportOptions) {}
+
+  /** False only when the tag list says so; true when it lists the tag or could not be read. */
+  async has(host: string, path: string, tag: string): Promise<boolean> {
+    const key = `${host}/${path}`;
+    let list = this.lists.get(key);
+    if (!list) {
+      const { client, repository } = destinationEndpoint(host, path, this.options);
+      list = client.listTags(repository).then(
+        (tags) => new Set(tags),
+        (err: unknown) => (err instanceof BerthError && (err.code === 'NAME_UNKNOWN' || err.code === 'NOT_FOUND') ? new Set<string>() : undefined),
+      );
+      this.lists.set(key, list);
+    }
+    const tags = await list;
+    return tags === undefined || tags.has(tag);
+  }
 }

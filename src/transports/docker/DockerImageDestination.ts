@@ -4,7 +4,7 @@ import { BerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { digestOf, type Digest } from '../../oci/digest.js';
 import type { DestinationCapabilities, ImageDestination, ManifestBlob, TransportOptions } from '../types.js';
-import { knownRepositories, recordBlobLocation } from './blobLocations.js';
+import { knownIn, knownRepositories, recordBlobLocation } from './blobLocations.js';
 import type { DockerImageReference } from './DockerImageReference.js';
 import { destinationEndpoint, type Endpoint } from './endpoints.js';
 
@@ -54,6 +54,9 @@ export class DockerImageDestination implements ImageDestination {
       // Reuse only what the registry confirms; a failed or lying upload means upload it ourselves.
       await pending.catch(() => undefined);
     }
+    // Known to be there already in this process (e.g. a base layer shared by the images of a sync): no HEAD needed.
+    // If the registry lost it meanwhile, the manifest PUT fails with MANIFEST_BLOB_UNKNOWN rather than pointing at nothing.
+    if (knownIn(descriptor.digest, host, repository)) return true;
     if (await blobExists(client, repository, descriptor.digest)) {
       recordBlobLocation(descriptor.digest, host, repository);
       return true;

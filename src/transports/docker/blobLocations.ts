@@ -27,3 +27,8 @@ export function knownRepositories(digest: Digest, host: string, exclude: string)
   }
   return out;
 }
+
+/** Whether this process saw the blob in exactly this repository (stored, mounted, confirmed, or named by a manifest served from it). */
+export function knownIn(digest: Digest, host: string, repository: string): boolean {
+  return locations.get(digest)?.has(`${host}/${repository}`) ?? false;
+}
