@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { peer, tempDir } from '../support/peers.js';
+import { peer } from '../support/peers.js';
 import { singleImageLayout, twoPlatformLayout } from './support/ociLayout.js';
 import { berth, ok, run } from './support/run.js';
 import { registryFor } from './support/fixture.js';
