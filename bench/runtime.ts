@@ -2,17 +2,20 @@
  * berth-runc start-up, side by side with runc on the same busybox bundle running /bin/true:
  *   1. `berth-runc run` CLI 20× vs `runc run` 20× (and `node -e ''` 20× for the Node start-up floor)
  *   2. the library API (runContainer, no CLI start-up: how builders start RUN steps) 20× vs `runc run` 20×
+ *   3. `berth run --rm IMAGE /bin/true` vs `podman run --rm IMAGE /bin/true` (image to exit; when podman is installed)
  * Needs root, /bin/busybox and runc. Run: node dist/bench/runtime.js [iterations]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeBaseImage } from '../fixtures/base-image/makeBaseImage.js';
 import { runContainer } from '../src/runtime/lifecycle/run.js';
 import { defaultSpec } from '../src/runtime/spec/defaultSpec.js';
 
 const iterations = Number(process.argv[2] ?? 20);
 const cli = new URL('../src/runtime/cli/main.js', import.meta.url).pathname;
+const berthCli = new URL('../src/cli/main.js', import.meta.url).pathname;
 
 function makeBundle(base: string): string {
   const bundle = join(base, 'bundle');
@@ -48,7 +51,9 @@ function check(r: ReturnType<typeof spawnSync>, what: string): void {
   if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${String(r.stderr)}`);
 }
 
-const base = mkdtempSync(join(tmpdir(), 'berth-bench-runtime-'));
+// Lower-case on purpose: podman names an image pulled from an oci: path after the path.
+const base = join(tmpdir(), `berth-bench-runtime-${process.pid}`);
+mkdirSync(base);
 try {
   const bundle = makeBundle(base);
   const berthRoot = join(base, 'berth-state');
@@ -76,6 +81,35 @@ try {
   line('library runContainer() (no CLI)', totals.api);
   console.log(`ratio berth-runc CLI / runc:          ${(totals.berth / totals.runc).toFixed(2)}   (goal ≤ 2.0; node -e '' alone is ${(totals.node / totals.runc).toFixed(2)}× runc)`);
   console.log(`ratio library API / runc:             ${(totals.api / totals.runc).toFixed(2)}   (goal ≤ 1.0)`);
+  if (spawnSync('sh', ['-c', 'command -v podman']).status === 0) await imageToExit(base);
+  else console.log('podman is not installed: berth run vs podman run skipped');
 } finally {
   rmSync(base, { recursive: true, force: true });
+}
+
+/** `berth run` and `podman run` from the same image (an offline busybox layout) to the exit of /bin/true. */
+async function imageToExit(base: string): Promise<void> {
+  const layout = join(base, 'layout');
+  await makeBaseImage(layout, { tag: 'bb' });
+  const env = { ...process.env, BERTH_ROOT: join(base, 'berth-root') };
+  check(spawnSync(process.execPath, [berthCli, 'copy', `oci:${layout}:bb`, 'berth:localhost/bench:1'], { env, stdio: 'pipe' }), 'berth copy');
+  const podmanArgs = ['--root', join(base, 'p-store'), '--runroot', join(base, 'p-run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--tmpdir', join(base, 'p-tmp'), '--events-backend', 'file'];
+  const pulled = spawnSync('podman', [...podmanArgs, 'pull', '-q', `oci:${layout}:bb`], { encoding: 'utf8' });
+  check(pulled, 'podman pull');
+  check(spawnSync('podman', [...podmanArgs, 'tag', pulled.stdout.trim(), 'localhost/bench:1'], { stdio: 'pipe' }), 'podman tag');
+  const berthRun = () => check(spawnSync(process.execPath, [berthCli, 'run', '--rm', 'localhost/bench:1', '/bin/true'], { env, stdio: 'pipe' }), 'berth run');
+  const podmanRun = () => check(spawnSync('podman', [...podmanArgs, '--runtime', 'runc', 'run', '--rm', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', 'localhost/bench:1', '/bin/true'], { stdio: 'pipe' }), 'podman run');
+  berthRun();
+  podmanRun();
+  const totals = { berth: 0, podman: 0 };
+  for (let i = 0; i < iterations; i++) {
+    totals.berth += timed(berthRun);
+    totals.podman += timed(podmanRun);
+  }
+  console.log('');
+  console.log(`image to exit: ${iterations} × run --rm of a busybox image running /bin/true`);
+  line('podman run --rm', totals.podman);
+  line('berth run --rm', totals.berth);
+  console.log(`ratio berth run / podman run:         ${(totals.berth / totals.podman).toFixed(2)}   (goal ≤ 0.5)`);
+  spawnSync('podman', [...podmanArgs, 'system', 'reset', '-f'], { stdio: 'pipe' });
 }

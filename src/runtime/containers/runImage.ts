@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { selectManifest, unpackImage } from '../../bundle/unpackImage.js';
@@ -10,6 +10,8 @@ import { RootResolver } from '../../layer/rootResolver.js';
 import { parseImageConfig, type ImageConfig } from '../../oci/config.js';
 import { DigestingStream } from '../../oci/digest.js';
 import { hostPlatform } from '../../oci/platform.js';
+import { storeRoot } from '../../transports/store/storeRoot.js';
+import type { RootfsOverlay } from '../plan/compilePlan.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import type { ImageSource, TransportOptions } from '../../transports/types.js';
@@ -72,13 +74,32 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   return ref.newSource(transportOptions);
 }
 
-async function readImageConfig(source: ImageSource): Promise<ImageConfig> {
-  const { manifest } = await selectManifest(source, hostPlatform());
+async function readImageConfig(source: ImageSource): Promise<{ config: ImageConfig; digest: string }> {
+  const { manifest, digest } = await selectManifest(source, hostPlatform());
   const verify = new DigestingStream({ digest: manifest.config.digest, size: manifest.config.size });
   const parts: Buffer[] = [];
   verify.on('data', (c: Buffer) => parts.push(c));
   await pipeline(await source.getBlob(manifest.config), verify);
-  return parseImageConfig(Buffer.concat(parts));
+  return { config: parseImageConfig(Buffer.concat(parts)), digest };
+}
+
+/**
+ * The image unpacked once per manifest digest, shared read-only by every container of it (each gets an
+ * overlay). Unpacked into a temp dir and renamed into place, so a cache entry is always complete.
+ */
+async function cachedBundle(source: ImageSource, cacheRoot: string, digest: string, onWarning: (m: string) => void): Promise<string> {
+  const dir = join(cacheRoot, digest.replace(':', '-'));
+  if (existsSync(join(dir, 'config.json'))) return dir;
+  mkdirSync(cacheRoot, { recursive: true, mode: 0o700 });
+  const tmp = join(cacheRoot, `.tmp-${randomBytes(8).toString('hex')}`);
+  try {
+    await unpackImage(source, tmp, { onWarning });
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(dir, 'config.json'))) throw err; // else another run cached it first
+  }
+  return dir;
 }
 
 function readEnvFile(file: string): string[] {
@@ -172,17 +193,33 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
   const name = o.name ?? `berth_${id.slice(0, 12)}`;
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new BerthError('USAGE', `invalid container name "${name}"`);
   const source = await openImage(o);
-  let config: ImageConfig;
+  // berth-runc as root mounts an overlay of a cached unpack inside the container; other runtimes get a full copy.
+  const useOverlay = !o.runtime && process.getuid?.() === 0;
+  let rootfsOverlay: RootfsOverlay | undefined;
   try {
-    config = await readImageConfig(source);
+    const { config, digest } = await readImageConfig(source);
     const record: ContainerRecord = { id, name, image: o.image, command: [], created: new Date().toISOString(), ...(o.runtime ? { runtime: o.runtime } : {}), autoRemove: o.rm === true, ...(config.config?.StopSignal ? { stopSignal: config.config.StopSignal } : {}) };
     records.save(record);
     try {
-      await unpackImage(source, records.bundleDir(id), { onWarning: (m) => o.onProgress?.(`warning: ${m}`) });
-      const configPath = join(records.bundleDir(id), 'config.json');
-      const spec = JSON.parse(readFileSync(configPath, 'utf8')) as Spec;
-      applyOptions(spec, config, join(records.bundleDir(id), 'rootfs'), o, id);
-      writeFileSync(configPath, JSON.stringify(spec, null, 2));
+      const bundle = records.bundleDir(id);
+      const warn = (m: string) => o.onProgress?.(`warning: ${m}`);
+      let lowerRootfs: string;
+      let spec: Spec;
+      if (useOverlay) {
+        const cached = await cachedBundle(source, join(storeRoot(o.storeRoot), 'rootfs-cache'), digest, warn);
+        lowerRootfs = join(cached, 'rootfs');
+        spec = JSON.parse(readFileSync(join(cached, 'config.json'), 'utf8')) as Spec;
+        const upper = join(records.containerDir(id), 'upper');
+        const work = join(records.containerDir(id), 'work');
+        for (const d of [join(bundle, 'rootfs'), upper, work]) mkdirSync(d, { recursive: true, mode: 0o755 });
+        rootfsOverlay = { lower: lowerRootfs, upper, work };
+      } else {
+        await unpackImage(source, bundle, { onWarning: warn });
+        lowerRootfs = join(bundle, 'rootfs');
+        spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Spec;
+      }
+      applyOptions(spec, config, lowerRootfs, o, id);
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
       record.command = spec.process!.args;
       records.save(record);
     } catch (err) {
@@ -199,7 +236,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
     : [o.interactive ? 0 : 'ignore', 1, 2];
   let status: number;
   try {
-    status = await runtime.run(id, records.bundleDir(id), { detach: o.detach === true, keep: !o.rm, stdio });
+    status = await runtime.run(id, records.bundleDir(id), { detach: o.detach === true, keep: !o.rm, stdio, rootfsOverlay });
   } catch (err) {
     records.remove(id);
     throw err;

@@ -3,6 +3,7 @@ import { BerthError } from '../../errors/BerthError.js';
 import { deleteContainer } from '../lifecycle/delete.js';
 import { killContainer } from '../lifecycle/kill.js';
 import { runContainer } from '../lifecycle/run.js';
+import type { RootfsOverlay } from '../plan/compilePlan.js';
 import { StateStore, type ContainerStatus } from '../state/stateStore.js';
 
 type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
@@ -14,8 +15,8 @@ type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
 export class RuntimeClient {
   constructor(readonly root: string, readonly executable?: string) {}
 
-  async run(id: string, bundle: string, options: { detach: boolean; keep: boolean; stdio: Stdio }): Promise<number> {
-    if (!this.executable) return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio });
+  async run(id: string, bundle: string, options: { detach: boolean; keep: boolean; stdio: Stdio; rootfsOverlay?: RootfsOverlay }): Promise<number> {
+    if (!this.executable) return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio, rootfsOverlay: options.rootfsOverlay });
     const args = ['--root', this.root, 'run', '--bundle', bundle, ...(options.detach ? ['--detach'] : []), ...(options.keep ? ['--keep'] : []), id];
     const child = spawn(this.executable, args, { stdio: options.stdio });
     return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@ import { statSync, writeFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { removeCgroup, setUpCgroup, type ContainerCgroup } from '../cgroups/containerCgroup.js';
-import { compileCreatePlan } from '../plan/compilePlan.js';
+import { compileCreatePlan, type RootfsOverlay } from '../plan/compilePlan.js';
 import { loadSpec } from '../spec/loadSpec.js';
 import type { Spec } from '../spec/types.js';
 import { readProcessStat } from '../state/processInfo.js';
@@ -20,6 +20,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** The container's stdin, stdout, stderr (and preserved fds after them). Default: this process's 0, 1, 2. */
   stdio?: (number | 'pipe' | 'ignore' | 'inherit')[];
+  /** Rootfs as an overlay of a shared tree (berth run's image cache); mounted inside the container only. */
+  rootfsOverlay?: RootfsOverlay;
   /** Already-loaded spec (library callers); read from BUNDLE/config.json otherwise. */
   spec?: Spec;
 }
@@ -64,6 +66,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     const seccomp = spec.linux?.seccomp ? (await import('../seccomp/compileSeccomp.js')).compileSeccomp(spec.linux.seccomp) : undefined;
     const steps = compileCreatePlan({
       seccomp,
+      rootfsOverlay: options.rootfsOverlay,
       spec,
       rootfs,
       bundleDir: bundle,

@@ -21,15 +21,19 @@ export function releaseContainer(store: StateStore, state: StoredState): void {
   }
   try {
     const byte = Buffer.alloc(1);
-    for (let waited = 0; ; waited++) {
-      let n = 0;
+    const readByte = (): boolean => {
       try {
-        n = readSync(fd, byte, 0, 1, null);
+        return readSync(fd, byte, 0, 1, null) === 1;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        return false;
       }
-      if (n === 1) break;
-      if (!isSameLiveProcess(state.pid, state.startTime)) throw new BerthError('CONTAINER_STATE', `container ${state.id} exited before it was started`);
+    };
+    for (let waited = 0; ; waited++) {
+      // Liveness first, then the read: a fast process may write its byte, exec and exit between the two.
+      const alive = isSameLiveProcess(state.pid, state.startTime);
+      if (readByte()) break;
+      if (!alive) throw new BerthError('CONTAINER_STATE', `container ${state.id} exited before it was started`);
       sleep(waited < 100 ? 1 : 10);
     }
   } finally {

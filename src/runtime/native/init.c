@@ -640,6 +640,14 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
     case OP_ROOT_PROPAGATION:
       if (mount(NULL, "/", NULL, num(o->argv[0]), NULL) < 0) die("set root propagation: %s", strerror(errno));
       break;
+    case OP_ROOTFS_OVERLAY: {
+      /* In the container's own mount namespace: the overlay vanishes with it, nothing to clean up on the host. */
+      char data[3 * PATH_MAX + 64];
+      int n = snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s", o->argv[0], o->argv[1], o->argv[2]);
+      if (n < 0 || n >= (int)sizeof(data)) die("overlay paths too long");
+      if (mount("overlay", o->argv[3], "overlay", 0, data) < 0) die("mount overlay rootfs on %s: %s", o->argv[3], strerror(errno));
+      break;
+    }
     case OP_ROOTFS: do_rootfs(o); break;
     case OP_MOUNT: do_mount(o); break;
     case OP_MKNOD: do_mknod(o); break;

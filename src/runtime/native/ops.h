@@ -46,5 +46,6 @@
 #define OP_EXEC 51
 #define OP_SETSID 52
 #define OP_MKDIR 53
+#define OP_ROOTFS_OVERLAY 54
 
 #endif

@@ -14,6 +14,12 @@ export interface CgroupView {
   name: string;
 }
 
+export interface RootfsOverlay {
+  lower: string;
+  upper: string;
+  work: string;
+}
+
 export interface PlanInput {
   spec: Spec;
   /** Absolute host path of the rootfs. */
@@ -30,6 +36,8 @@ export interface PlanInput {
   bundleDir: string;
   /** Extra environment (LISTEN_FDS) appended to process.env. */
   extraEnv?: string[];
+  /** Mount the rootfs as an overlay of a shared read-only tree (berth run's image cache) inside the container's mount namespace. */
+  rootfsOverlay?: RootfsOverlay;
   /** linux.seccomp compiled (compileSeccomp); loaded lazily by callers, as the syscall tables cost start-up time. */
   seccomp?: CompiledSeccomp;
 }
@@ -100,6 +108,11 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   }
   steps.push({ op: 'OPEN_FIFO', args: [input.fifoPath] });
   steps.push({ op: 'ROOT_PROPAGATION', args: [s(MS.SLAVE | MS.REC)] });
+  if (input.rootfsOverlay) {
+    const { lower, upper, work } = input.rootfsOverlay;
+    if ([lower, upper, work].some((p) => /[,:\\]/.test(p) || !p.startsWith('/'))) throw new BerthError('USAGE', 'overlay rootfs paths must be absolute and free of "," ":" "\\"');
+    steps.push({ op: 'ROOTFS_OVERLAY', args: [lower, upper, work, input.rootfs] });
+  }
   steps.push({ op: 'ROOTFS', args: [input.rootfs] });
   if (linux.rootfsPropagation) {
     // Applied to the rootfs bind so the container's mounts propagate as asked.

@@ -41,6 +41,7 @@ export const Op = {
   EXEC: 51,
   SETSID: 52,
   MKDIR: 53,
+  ROOTFS_OVERLAY: 54,
 } as const;
 
 export type OpName = keyof typeof Op;
