@@ -602,9 +602,15 @@ static void do_console_connect(const char *path) {
     die("connect console socket %s: %s", path, strerror(errno));
 }
 
-static void do_console_setup(void) {
+static void do_console_setup(struct op *o) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) die("open /dev/ptmx: %s", strerror(errno));
+  if (o->argc >= 2) {
+    struct winsize ws = {0};
+    ws.ws_row = (unsigned short)num(o->argv[0]);
+    ws.ws_col = (unsigned short)num(o->argv[1]);
+    if (ws.ws_row && ws.ws_col) ioctl(master, TIOCSWINSZ, &ws);
+  }
   if (unlockpt(master) < 0) die("unlockpt: %s", strerror(errno));
   char name[PATH_MAX];
   if (ptsname_r(master, name, sizeof(name)) != 0) die("ptsname: %s", strerror(errno));
@@ -693,7 +699,7 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
       break;
     case OP_PRESERVE_FDS: preserve_fds = (int)num(o->argv[0]); break;
     case OP_CONSOLE_SOCKET: do_console_connect(o->argv[0]); break;
-    case OP_CONSOLE_SETUP: do_console_setup(); break;
+    case OP_CONSOLE_SETUP: do_console_setup(o); break;
     case OP_READY: send_line("ready"); break;
     case OP_WAIT_FIFO: wait_fifo(); break;
     case OP_CLOSE_FDS: close_fds(); break;

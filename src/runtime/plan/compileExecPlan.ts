@@ -1,7 +1,7 @@
 import { BerthError } from '../../errors/BerthError.js';
 import type { CompiledSeccomp } from '../seccomp/compileSeccomp.js';
 import type { ProcessSpec, Spec } from '../spec/types.js';
-import { processSteps } from './compilePlan.js';
+import { consoleSize, processSteps } from './compilePlan.js';
 import { joinOrder, namespaceKind } from './namespaces.js';
 import type { PlanStep } from './ops.js';
 
@@ -32,7 +32,7 @@ export function compileExecPlan(input: ExecPlanInput): PlanStep[] {
     steps.push({ op: 'CONSOLE_SOCKET', args: [input.consoleSocket] });
   }
   steps.push({ op: 'CLONE', args: ['0'] });
-  steps.push(input.process.terminal ? { op: 'CONSOLE_SETUP', args: [] } : { op: 'SETSID', args: [] });
+  steps.push(input.process.terminal ? { op: 'CONSOLE_SETUP', args: consoleSize(input.process) } : { op: 'SETSID', args: [] });
   steps.push(...processSteps(input.process, { preserveFds: input.preserveFds ?? 0, extraEnv: [], seccomp: input.seccomp, waitFifo: false }));
   return steps;
 }

@@ -163,7 +163,7 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   // As runc: a missing cwd is created (inside the root) before the root may turn read-only.
   steps.push({ op: 'MKDIR', args: [proc.cwd] });
   steps.push({ op: input.noPivot ? 'NO_PIVOT' : 'PIVOT_ROOT', args: [] });
-  if (proc.terminal) steps.push({ op: 'CONSOLE_SETUP', args: [] });
+  if (proc.terminal) steps.push({ op: 'CONSOLE_SETUP', args: consoleSize(proc) });
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) steps.push({ op: 'SYSCTL', args: [key, value] });
   for (const p of linux.maskedPaths ?? []) steps.push({ op: 'MASK', args: [p] });
   for (const p of linux.readonlyPaths ?? []) steps.push({ op: 'READONLY', args: [p] });
@@ -173,6 +173,8 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   steps.push(...processSteps(proc, { preserveFds: input.preserveFds ?? 0, extraEnv: input.extraEnv ?? [], seccomp: input.seccomp, waitFifo: true }));
   return steps;
 }
+
+export const consoleSize = (proc: ProcessSpec): string[] => (proc.consoleSize ? [s(proc.consoleSize.height), s(proc.consoleSize.width)] : []);
 
 /** Steps that set up the process itself; shared by create and exec. */
 export function processSteps(
