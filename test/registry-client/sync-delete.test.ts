@@ -93,6 +93,12 @@ test('berth sync to dir matches skopeo sync to dir, and to an OCI layout skopeo 
   assert.deepEqual(readdirSync(berthDir).sort(), names);
   for (const name of names) assert.equal(readFileSync(join(berthDir, name, 'manifest.json'), 'utf8'), readFileSync(join(skopeoDir, name, 'manifest.json'), 'utf8'), name);
 
+  // And back: a directory of dir: images synced into a registry keeps every digest.
+  await ok(berth(['sync', '--src', 'dir', '--dest', 'docker', berthDir, `${host}/fromdir`]), 'berth sync from dir');
+  const fromDir = await state(host, 'fromdir/tool');
+  const direct = await state(host, 'src/tool');
+  for (const tag of ['1.0.0', '1.1.0', '1.2.0']) assert.equal(fromDir[tag], direct[tag], tag);
+
   const layout = join(dir, 'layout');
   await ok(berth(['sync', '--src', 'docker', '--dest', 'oci', `${host}/src/tool`, layout]), 'berth sync to oci');
   const upstream = await state(host, 'src/tool');
