@@ -17,7 +17,8 @@ export function runHooks(spec: Spec, phase: HookPhase, state: PublicState): stri
       timeout: hook.timeout ? hook.timeout * 1000 : undefined,
       stdio: ['pipe', 'inherit', 'inherit'],
     });
-    if (result.error) return `${phase} hook ${hook.path}: ${(result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? 'timed out' : result.error.message}`;
+    // A hook need not read the state: its stdin closing early (EPIPE) is not a failure.
+    if (result.error && (result.error as NodeJS.ErrnoException).code !== 'EPIPE') return `${phase} hook ${hook.path}: ${(result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? 'timed out' : result.error.message}`;
     if (result.status !== 0) return `${phase} hook ${hook.path} exited with ${result.status ?? `signal ${result.signal}`}`;
   }
   return undefined;
