@@ -260,3 +260,45 @@ test('bad input is one line on stderr and exit 1', (t) => {
   assert.equal(unknown.status, 1);
   assert.equal(unknown.stderr.split('\n').length, 2);
 });
+
+test('all six hooks run in order, in the runtime or the container namespace as the spec says, with the state on stdin', (t) => {
+  if (!requireRuntime(t)) return;
+  const b = busyboxBundle(t, ['/bin/sh', '-c', 'cat /tmp/start-hook']);
+  b.spec.root!.readonly = false;
+  const out = join(b.dir, 'hooks.log');
+  const hostHook = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `echo ${name} $(readlink /proc/self/ns/mnt) $(cat) >> ${out}`] });
+  b.spec.hooks = {
+    prestart: [hostHook('prestart')],
+    createRuntime: [hostHook('createRuntime')],
+    createContainer: [hostHook('createContainer')],
+    // startContainer's path resolves inside the container: this /bin/sh is the rootfs' busybox.
+    startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo startContainer $(readlink /proc/self/ns/mnt) > /tmp/start-hook'] }],
+    poststart: [hostHook('poststart')],
+    poststop: [hostHook('poststop')],
+  };
+  const r = runOnce(b, {}, 'hooked');
+  assert.equal(r.status, 0, r.stderr);
+  const hostNs = execFileSync('readlink', ['/proc/self/ns/mnt'], { encoding: 'utf8' }).trim();
+  const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => l.split(' '));
+  assert.deepEqual(lines.map((l) => l[0]), ['prestart', 'createRuntime', 'createContainer', 'poststart', 'poststop']);
+  const containerNs = r.stdout.trim().split(' ')[1];
+  assert.ok(containerNs && containerNs !== hostNs);
+  assert.deepEqual(lines.map((l) => l[1] === hostNs), [true, true, false, true, true], 'createContainer runs in the container mount namespace, the rest in the runtime one');
+  assert.equal(lines[2]![1], containerNs);
+  const state = JSON.parse(lines[0]!.slice(2).join(' ')) as { id: string; pid: number; bundle: string };
+  assert.equal(state.id, 'hooked');
+  assert.equal(state.bundle, b.dir);
+  assert.ok(state.pid > 1);
+  assert.equal(JSON.parse(lines[2]!.slice(2).join(' ')).pid, state.pid, 'the container side splices in the same host pid');
+});
+
+test('a failing createRuntime hook stops create and leaves nothing behind', (t) => {
+  if (!requireRuntime(t)) return;
+  const b = busyboxBundle(t, ['/bin/true']);
+  b.spec.hooks = { createRuntime: [{ path: '/bin/false' }] };
+  const r = runOnce(b, {}, 'failhook');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^berth-runc: createRuntime hook \/bin\/false exited with 1\n$/);
+  assert.equal(runtime(b, ['list', '-q']).stdout, '');
+  for (const root of cgroupRoots) assert.ok(!existsSync(join(root, b.spec.linux!.cgroupsPath!)), `cgroup left in ${root}`);
+});

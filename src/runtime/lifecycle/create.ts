@@ -64,7 +64,12 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   try {
     cgroup = setUpCgroup(spec.linux?.cgroupsPath || options.id, spec.linux?.resources);
     const seccomp = spec.linux?.seccomp ? (await import('../seccomp/compileSeccomp.js')).compileSeccomp(spec.linux.seccomp) : undefined;
+    const created = new Date().toISOString();
+    const stateFor = (status: string, pidValue: number | string) =>
+      `{"ociVersion":${JSON.stringify(spec.ociVersion)},"id":${JSON.stringify(options.id)},"status":"${status}","pid":${pidValue},"bundle":${JSON.stringify(bundle)}${spec.annotations ? `,"annotations":${JSON.stringify(spec.annotations)}` : ''}}`;
+    const [prefix, suffix] = stateFor('created', '\u0000').split('\u0000') as [string, string];
     const steps = compileCreatePlan({
+      hookState: { prefix, suffix },
       seccomp,
       rootfsOverlay: options.rootfsOverlay,
       spec,
@@ -78,7 +83,10 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
       cgroupProcs: cgroup.dirs.map((d) => join(d.dir, 'cgroup.procs')),
       cgroupViews: cgroup.dirs.map((d) => ({ hostPath: d.dir, name: d.hierarchy.version === 2 && d.hierarchy.mountPoint === '/sys/fs/cgroup' ? '' : basename(d.hierarchy.mountPoint) })),
     });
-    const helper = await launchHelper(steps, mode, stdio);
+    const helper = await launchHelper(steps, mode, stdio, (hostPid) => {
+      const state = JSON.parse(stateFor('created', hostPid));
+      return runHooks(spec, 'prestart', state) ?? runHooks(spec, 'createRuntime', state);
+    });
     pid = helper.pid;
     const state: StoredState = {
       id: options.id,
@@ -86,7 +94,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
       startTime: readProcessStat(pid)?.startTime ?? '',
       bundle,
       rootfs,
-      created: new Date().toISOString(),
+      created,
       owner: '',
       cgroupDirs: cgroup.dirs.map((d) => d.dir),
       createdCgroupDirs: cgroup.created,
@@ -95,11 +103,6 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     };
     store.save(state);
     await helper.ready;
-    const pub = store.publicState(state);
-    for (const phase of ['prestart', 'createRuntime', 'createContainer'] as const) {
-      const failure = runHooks(spec, phase, pub);
-      if (failure) throw new BerthError('RUNTIME_ERROR', failure);
-    }
     if (options.pidFile) writePidFile(options.pidFile, pid);
     return { store, state, helper };
   } catch (err) {

@@ -19,7 +19,13 @@ export interface LaunchedHelper {
  * Start the C helper, hand it the plan, and follow its report: "pid N", then "ready" or "error MESSAGE".
  * stdio: the container's stdin/out/err plus preserved fds; the sync socket goes right after them.
  */
-export function launchHelper(steps: PlanStep[], mode: 'create' | 'run' | 'exec', stdio: (number | 'pipe' | 'ignore' | 'inherit')[]): Promise<LaunchedHelper> {
+export function launchHelper(
+  steps: PlanStep[],
+  mode: 'create' | 'run' | 'exec',
+  stdio: (number | 'pipe' | 'ignore' | 'inherit')[],
+  /** Runs when the plan reaches SYNC_HOOKS; returns a failure message to stop the container. */
+  onHooks?: (pid: number) => string | undefined,
+): Promise<LaunchedHelper> {
   const syncIndex = stdio.length;
   const options: StdioOptions = [...stdio, 'pipe'];
   const child = spawn(helperBinary(), [String(syncIndex), mode], { stdio: options });
@@ -56,6 +62,10 @@ export function launchHelper(steps: PlanStep[], mode: 'create' | 'run' | 'exec',
         if (line.startsWith('pid ')) {
           pid = Number(line.slice(4));
           resolvePid({ child, pid, exited, ready });
+        } else if (line === 'hooks') {
+          const failure = onHooks?.(pid);
+          if (failure) fail(failure);
+          else sync.write('g');
         } else if (line === 'ready') {
           settled = true;
           readyResolve();

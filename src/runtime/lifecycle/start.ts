@@ -52,15 +52,6 @@ export function startContainer(root: string, id: string): void {
   const status = store.status(state);
   if (status === 'stopped') throw new BerthError('CONTAINER_STATE', 'cannot start a container that has stopped');
   if (status !== 'created') throw new BerthError('CONTAINER_STATE', `cannot start an already ${status} container`);
-  const startFailure = runHooks(state.spec, 'startContainer', store.publicState(state));
-  if (startFailure) {
-    try {
-      process.kill(state.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    throw new BerthError('RUNTIME_ERROR', startFailure);
-  }
   releaseContainer(store, state);
   const warning = runHooks(state.spec, 'poststart', store.publicState(state));
   if (warning) process.stderr.write(`berth-runc: warning: ${warning}\n`);

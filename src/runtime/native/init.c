@@ -42,6 +42,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -68,6 +69,7 @@ static int exec_argc = 0;
 static char *exec_env[MAX_ARGS];
 static int exec_envc = 0;
 static int after_pivot = 0;
+static char host_pid[32] = "0"; /* our pid as the host sees it, for the state hooks read */
 
 static void send_line(const char *fmt, ...) {
   char buf[4096];
@@ -639,7 +641,60 @@ static void do_console_setup(struct op *o) {
   if (slave > 2) close(slave);
 }
 
+/*
+ * OP_HOOK path timeout state_prefix state_suffix argc args... env...
+ * Runs a createContainer/startContainer hook from inside the container's namespaces with the
+ * state JSON (our host pid spliced in) on stdin; a failure or timeout stops the container.
+ */
+static void do_hook(struct op *o) {
+  const char *path = o->argv[0];
+  int timeout = (int)num(o->argv[1]);
+  int argc = (int)num(o->argv[4]);
+  if (argc < 0 || 5 + (uint32_t)argc > o->argc) die("plan: bad hook record");
+  char **args = &o->argv[5];
+  char **env = calloc(o->argc - 5 - argc + 1, sizeof(char *));
+  for (uint32_t i = 5 + argc, j = 0; i < o->argc; i++, j++) env[j] = o->argv[i];
+  char *hook_argv[MAX_ARGS];
+  int k = 0;
+  for (; k < argc && k < MAX_ARGS - 1; k++) hook_argv[k] = args[k];
+  if (k == 0) hook_argv[k++] = (char *)path;
+  hook_argv[k] = NULL;
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0) die("hook pipe: %s", strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) die("fork hook: %s", strerror(errno));
+  if (pid == 0) {
+    dup2(in[0], 0);
+    execve(path, hook_argv, env);
+    dprintf(2, "berth-runc: exec hook %s: %s\n", path, strerror(errno));
+    _exit(127);
+  }
+  close(in[0]);
+  signal(SIGPIPE, SIG_IGN);
+  dprintf(in[1], "%s%s%s", o->argv[2], host_pid, o->argv[3]);
+  close(in[1]);
+  int status = 0;
+  for (long waited_ms = 0;; waited_ms++) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) die("wait hook %s: %s", path, strerror(errno));
+    if (timeout > 0 && waited_ms >= (long)timeout * 1000) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      die("hook %s timed out after %d s", path, timeout);
+    }
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("hook %s failed (status %d)", path, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  free(env);
+}
+
 static void run_child_ops(struct op *ops, size_t n, size_t from) {
+  /* Before pivot_root the host's /proc is still mounted: /proc/self names us in the host's pid namespace. */
+  ssize_t hl = readlink("/proc/self", host_pid, sizeof(host_pid) - 1);
+  host_pid[hl > 0 ? hl : 0] = 0;
+  if (hl <= 0) snprintf(host_pid, sizeof(host_pid), "0");
   for (size_t i = from; i < n; i++) {
     struct op *o = &ops[i];
     switch (o->code) {
@@ -706,6 +761,14 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
     case OP_SECCOMP: do_seccomp(o); break;
     case OP_EXEC: do_exec(); break;
     case OP_MKDIR: close(resolve_target(o->argv[0], 0, 0)); break;
+    case OP_HOOK: do_hook(o); break;
+    case OP_SYNC_HOOKS: {
+      /* prestart/createRuntime hooks run in the runtime's namespaces, now: wait for the caller's go. */
+      send_line("hooks");
+      char go = 0;
+      if (read_full(sync_fd, &go, 1) < 0 || go != 'g') _exit(1);
+      break;
+    }
     case OP_SETSID:
       if (setsid() < 0 && errno != EPERM) die("setsid: %s", strerror(errno));
       break;

@@ -47,5 +47,7 @@
 #define OP_SETSID 52
 #define OP_MKDIR 53
 #define OP_ROOTFS_OVERLAY 54
+#define OP_SYNC_HOOKS 55
+#define OP_HOOK 56
 
 #endif

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import type { CompiledSeccomp } from '../seccomp/compileSeccomp.js';
-import type { ProcessSpec, Spec } from '../spec/types.js';
+import type { Hook, ProcessSpec, Spec } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
 import { MS, parseMountOptions, propagationFlag } from './mountOptions.js';
 import { joinOrder, namespaceKind } from './namespaces.js';
@@ -36,6 +36,8 @@ export interface PlanInput {
   bundleDir: string;
   /** Extra environment (LISTEN_FDS) appended to process.env. */
   extraEnv?: string[];
+  /** The state JSON hooks read on stdin, split where the C side splices in the container's host pid. */
+  hookState?: { prefix: string; suffix: string };
   /** Mount the rootfs as an overlay of a shared read-only tree (berth run's image cache) inside the container's mount namespace. */
   rootfsOverlay?: RootfsOverlay;
   /** linux.seccomp compiled (compileSeccomp); loaded lazily by callers, as the syscall tables cost start-up time. */
@@ -162,6 +164,10 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   }
   // As runc: a missing cwd is created (inside the root) before the root may turn read-only.
   steps.push({ op: 'MKDIR', args: [proc.cwd] });
+  // prestart/createRuntime: the caller runs them in its namespaces while we wait, before pivot_root.
+  if (spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length) steps.push({ op: 'SYNC_HOOKS', args: [] });
+  // createContainer: in the container's namespaces, before pivot_root (its path resolves as on the host).
+  steps.push(...hookSteps(spec.hooks?.createContainer, input.hookState));
   steps.push({ op: input.noPivot ? 'NO_PIVOT' : 'PIVOT_ROOT', args: [] });
   if (proc.terminal) steps.push({ op: 'CONSOLE_SETUP', args: consoleSize(proc) });
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) steps.push({ op: 'SYSCTL', args: [key, value] });
@@ -170,8 +176,15 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   if (spec.root?.readonly) steps.push({ op: 'ROOT_READONLY', args: [] });
   if (spec.hostname !== undefined) steps.push({ op: 'HOSTNAME', args: [spec.hostname] });
   if (spec.domainname !== undefined) steps.push({ op: 'DOMAINNAME', args: [spec.domainname] });
-  steps.push(...processSteps(proc, { preserveFds: input.preserveFds ?? 0, extraEnv: input.extraEnv ?? [], seccomp: input.seccomp, waitFifo: true }));
+  steps.push(...processSteps(proc, { preserveFds: input.preserveFds ?? 0, extraEnv: input.extraEnv ?? [], seccomp: input.seccomp, waitFifo: true, startHooks: hookSteps(spec.hooks?.startContainer, input.hookState) }));
   return steps;
+}
+
+function hookSteps(hooks: Hook[] | undefined, state: PlanInput['hookState']): PlanStep[] {
+  return (hooks ?? []).map((h) => ({
+    op: 'HOOK' as const,
+    args: [h.path, s(h.timeout ?? 0), state?.prefix ?? '{"pid":', state?.suffix ?? '}', s(h.args?.length ?? 0), ...(h.args ?? []), ...(h.env ?? [])],
+  }));
 }
 
 export const consoleSize = (proc: ProcessSpec): string[] => (proc.consoleSize ? [s(proc.consoleSize.height), s(proc.consoleSize.width)] : []);
@@ -179,7 +192,7 @@ export const consoleSize = (proc: ProcessSpec): string[] => (proc.consoleSize ? 
 /** Steps that set up the process itself; shared by create and exec. */
 export function processSteps(
   proc: ProcessSpec,
-  options: { preserveFds: number; extraEnv: string[]; seccomp?: CompiledSeccomp; waitFifo: boolean },
+  options: { preserveFds: number; extraEnv: string[]; seccomp?: CompiledSeccomp; waitFifo: boolean; startHooks?: PlanStep[] },
 ): PlanStep[] {
   const steps: PlanStep[] = [];
   for (const r of proc.rlimits ?? []) steps.push({ op: 'RLIMIT', args: [s(rlimitNumber(r.type)), s(r.soft), s(r.hard)] });
@@ -207,6 +220,8 @@ export function processSteps(
   for (const a of proc.args) steps.push({ op: 'ARG', args: [a] });
   steps.push({ op: 'PRESERVE_FDS', args: [s(options.preserveFds)] });
   steps.push({ op: options.waitFifo ? 'WAIT_FIFO' : 'READY', args: [] });
+  // startContainer: after start, in the container, right before the user process.
+  steps.push(...(options.startHooks ?? []));
   steps.push({ op: 'CLOSE_FDS', args: [] });
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
   steps.push({ op: 'EXEC', args: [] });

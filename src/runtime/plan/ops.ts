@@ -42,6 +42,8 @@ export const Op = {
   SETSID: 52,
   MKDIR: 53,
   ROOTFS_OVERLAY: 54,
+  SYNC_HOOKS: 55,
+  HOOK: 56,
 } as const;
 
 export type OpName = keyof typeof Op;
