@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { closeDispatchers } from '../../registry/client/dispatcher.js';
+import { RegistryClient } from '../../registry/client/RegistryClient.js';
+import type { Digest } from '../../src/oci/digest.js';
 import { peer } from '../support/peers.js';
 import { singleImageLayout, twoPlatformLayout } from './support/ociLayout.js';
 import { berth, ok, run } from './support/run.js';
@@ -123,3 +126,20 @@ function writeTemp(dir: string, text: string): string {
   writeFileSync(path, text);
   return path;
 }
+
+test('referrers on a registry without the API: the sha256-<hex> fallback tag is read', async (t) => {
+  const skopeo = peer(t, 'skopeo');
+  const setup = await registryFor(t);
+  if (!skopeo || !setup) return;
+  const { registry, dir } = setup;
+  const image = await singleImageLayout(join(dir, 'layout'), 'v1');
+  await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:v1`, `docker://${registry.host}/ref/app:v1`]), 'push');
+  const client = new RegistryClient(registry.host, { tlsVerify: false, retryTimes: 0 });
+  assert.deepEqual(await client.referrers('ref/app', image.digest as Digest), { index: undefined, viaFallbackTag: true });
+  const fallback = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
+  await client.putManifest('ref/app', image.digest.replace(':', '-'), fallback, 'application/vnd.oci.image.index.v1+json');
+  const found = await client.referrers('ref/app', image.digest as Digest);
+  assert.equal(found.viaFallbackTag, true);
+  assert.deepEqual(found.index, fallback);
+  await closeDispatchers();
+});
