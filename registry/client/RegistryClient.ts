@@ -93,7 +93,7 @@ export class RegistryClient {
 
   /** Credentials are looked up once, lazily: anonymous registries never run a credential helper. */
   credentials(): Promise<Credentials | undefined> {
-    this.credentialsPromise ??= resolveCredentials(this.host, undefined, this.options).then((found) => found?.credentials);
+    this.credentialsPromise ??= this.options.noCreds ? Promise.resolve(undefined) : resolveCredentials(this.host, undefined, this.options).then((found) => found?.credentials);
     return this.credentialsPromise;
   }
 

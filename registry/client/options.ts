@@ -6,6 +6,8 @@
 export interface RegistryOptions {
   /** `user:password` (skopeo --creds); wins over every auth file. */
   creds?: string;
+  /** Access the registry anonymously, ignoring every auth file and helper (skopeo --no-creds). */
+  noCreds?: boolean;
   /** A bearer token used as is (skopeo --registry-token). */
   registryToken?: string;
   /** An auth.json to read instead of the default search path (--authfile, $REGISTRY_AUTH_FILE). */

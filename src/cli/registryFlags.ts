@@ -19,6 +19,8 @@ export function registryFlagSpec(sides: 'one' | 'two'): FlagSpec {
   const defaults: Record<string, unknown> = {};
   for (const prefix of prefixes) {
     for (const name of perSide) string.push(`${prefix}${name}`);
+    // --no-creds is minimist's negation of --creds; the prefixed forms are flags of their own.
+    if (prefix !== '') boolean.push(`${prefix}no-creds`);
     for (const name of perSideBoolean) {
       boolean.push(`${prefix}${name}`);
       defaults[`${prefix}${name}`] = true;
@@ -51,6 +53,11 @@ export function transportOptionsFrom(flags: minimist.ParsedArgs, prefix: '' | 's
     if (!creds.includes(':') || creds.startsWith(':')) throw new BerthError('USAGE', `--${prefix}creds must be USERNAME:PASSWORD`);
     registry.creds = creds;
   }
+  const noCreds = prefix === '' ? flags.creds === false : flags[`${prefix}no-creds`] === true;
+  if (noCreds) {
+    if (creds !== undefined) throw new BerthError('USAGE', `--${prefix}creds and --${prefix}no-creds cannot be used together`);
+    registry.noCreds = true;
+  }
   const token = str(`${prefix}registry-token`);
   if (token !== undefined) registry.registryToken = token;
   if (creds !== undefined && token !== undefined) throw new BerthError('USAGE', `--${prefix}creds and --${prefix}registry-token cannot be used together`);
@@ -82,6 +89,7 @@ export function parseDuration(text: string, flag: string): number {
 
 export const registryFlagsUsageOne = `
       --creds USER:PASS       credentials for the registry
+      --no-creds              access the registry anonymously
       --registry-token TOKEN  a bearer token for the registry
       --authfile FILE         auth file to use (default: $REGISTRY_AUTH_FILE, containers auth.json, docker config.json)
       --tls-verify=false      do not verify TLS certificates; allow plain HTTP
@@ -92,6 +100,7 @@ export const registryFlagsUsageOne = `
 
 export const registryFlagsUsageTwo = `
       --src-creds USER:PASS / --dest-creds USER:PASS      credentials per side
+      --src-no-creds / --dest-no-creds                    anonymous access per side
       --src-registry-token T / --dest-registry-token T    bearer tokens per side
       --src-tls-verify=false / --dest-tls-verify=false    skip TLS verification (allows plain HTTP)
       --src-cert-dir DIR / --dest-cert-dir DIR            certificates per side

@@ -54,6 +54,10 @@ test('htpasswd Basic auth on docker-registry: --creds, login/logout files shared
   assert.equal(Buffer.from(stored.auths[host]!.auth, 'base64').toString(), 'alice:s3cret');
   await ok(run(skopeo, ['inspect', '--tls-verify=false', '--authfile', authFile, `docker://${host}/private/app:v1`], { env }), 'skopeo reads berth login');
   await ok(berth(['inspect', `docker://${host}/private/app:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } }), 'berth with REGISTRY_AUTH_FILE');
+  const noCreds = await berth(['inspect', '--no-creds', `docker://${host}/private/app:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } });
+  assert.equal(noCreds.code, 4, '--no-creds ignores the auth file');
+  const srcNoCreds = await berth(['copy', '--src-no-creds', `docker://${host}/private/app:v1`, `oci:${join(dir, 'nocreds')}:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } });
+  assert.equal(srcNoCreds.code, 4);
   const getLogin = await ok(berth(['login', '--get-login', '--authfile', authFile, host], { env }), 'get-login');
   assert.equal(getLogin.stdout.trim(), 'alice');
   await ok(berth(['logout', '--authfile', authFile, host], { env }), 'berth logout');
