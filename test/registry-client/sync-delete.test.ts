@@ -70,6 +70,17 @@ test('berth sync leaves a registry exactly as skopeo sync does (whole repository
   assert.deepEqual(Object.keys(yamlState), ['1.0.0', '1.3.0', '1.4.0']);
   assert.deepEqual(await state(host, 'yaml-berth/app'), yamlState);
 
+  // --keep-going: a missing image is reported, the others still land, the exit status says it failed.
+  const broken = join(dir, 'broken.yaml');
+  writeFileSync(broken, `${host}:\n  tls-verify: false\n  images:\n    upstream/app:\n      - "no-such-tag"\n      - "1.1.0"\n      - "1.2.0"\n`);
+  const kept = await berth(['sync', '--keep-going', '--parallel-images', '1', '--src', 'yaml', '--dest', 'docker', broken, `${host}/kept`]);
+  assert.notEqual(kept.code, 0);
+  assert.match(kept.stderr, /sync docker:\/\/.*no-such-tag: .*manifest unknown/);
+  assert.deepEqual(Object.keys(await state(host, 'kept/app')), ['1.1.0', '1.2.0']);
+  const stopped = await berth(['sync', '--parallel-images', '1', '--src', 'yaml', '--dest', 'docker', broken, `${host}/stopped`]);
+  assert.notEqual(stopped.code, 0);
+  assert.deepEqual(await state(host, 'stopped/app'), {}, 'without --keep-going the first failure stops the sync');
+
   await ok(berth(['sync', '--tag-semver', '>=1.2.0 <1.5.0', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/semver`]), 'berth sync semver');
   assert.deepEqual(Object.keys(await state(host, 'semver/app')), ['1.2.0', '1.3.0', '1.4.0']);
 
