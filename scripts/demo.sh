@@ -53,14 +53,10 @@ berth copy -q --src-tls-verify=false "docker://127.0.0.1:$port/demo/app:1" "oci:
 berth unpack -q "oci:$work/pulled:demo" "$work/bundle"
 ls "$work/bundle"
 
-step "run it"
+step "run it with berth-runc: from the registry into the local store, then a container"
 if [[ $(id -u) -eq 0 ]]; then
-  node -e '
-    const fs = require("fs"); const p = process.argv[1] + "/config.json";
-    const c = JSON.parse(fs.readFileSync(p)); c.process.terminal = false;
-    c.process.args = ["/bin/sh", "-c", "echo hello from $(hostname) as $(id -un), pid $$"];
-    fs.writeFileSync(p, JSON.stringify(c));' "$work/bundle"
-  node dist/src/runtime/cli/main.js --root "$work/runc-state" run --bundle "$work/bundle" berth-demo
+  berth copy -q --src-tls-verify=false "docker://127.0.0.1:$port/demo/app:1" berth:localhost/demo-pulled:1
+  berth run --rm --hostname demo berth:localhost/demo-pulled:1 /bin/sh -c 'echo "hello from $(hostname) as $(id -un), pid $$"'
 else
   echo "not root: skipping the container run (berth-runc needs root or a user namespace)"
 fi

@@ -7,7 +7,8 @@ import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFla
 import { enforcePolicy } from '../sign/policy/evaluatePolicy.js';
 import { defaultPolicyPath } from '../sign/policy/policy.js';
 import { registriesDirFlag } from '../sign/signingFlags.js';
-import type { TransportOptions } from '../transports/types.js';
+import { STORE_TRANSPORT } from '../transports/store/storeTransport.js';
+import type { ImageReference, TransportOptions } from '../transports/types.js';
 import type { FlagSpec } from './command.js';
 
 /** Trust flags of the commands that move images (copy, sync): policy on the way in, signatures carried or made. */
@@ -26,14 +27,21 @@ export const trustFlagsUsage = `
  * anything is written, `afterCommit` carries (and optionally adds) signatures.
  * A policy is in force when named or when the default file exists, as in
  * containers tools; without one, images are admitted.
+ *
+ * The local store keeps images, not signatures: what enters it was admitted
+ * by the policy on the way in, so a pull into it does not fail for lack of a
+ * place to put the source's signatures (other destinations that cannot hold
+ * them refuse, as skopeo does, until --remove-signatures is given).
  */
-export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptions: TransportOptions | undefined): Promise<Pick<CopyOptions, 'admit' | 'afterCommit'>> {
+export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptions: TransportOptions | undefined, destination?: ImageReference): Promise<Pick<CopyOptions, 'admit' | 'afterCommit'>> {
   const insecure = flags['insecure-policy'] === true;
   const named = typeof flags.policy === 'string' ? flags.policy : undefined;
   if (insecure && named) throw new BerthError('USAGE', '--policy and --insecure-policy cannot be used together');
   const policyPath = insecure ? undefined : (named ?? (existsSync(defaultPolicyPath()) ? defaultPolicyPath() : undefined));
   const registriesDir = registriesDirFlag(flags);
-  const hooks: Pick<CopyOptions, 'admit' | 'afterCommit'> = { afterCommit: carrySignatures(await copySignatureOptionsFromFlags(flags)) };
+  const signatures = await copySignatureOptionsFromFlags(flags);
+  if (destination?.transport.name === STORE_TRANSPORT) signatures.carryExisting = false;
+  const hooks: Pick<CopyOptions, 'admit' | 'afterCommit'> = { afterCommit: carrySignatures(signatures) };
   if (policyPath !== undefined) {
     hooks.admit = async ({ source, manifestDigest }) => {
       await enforcePolicy(source, manifestDigest, {

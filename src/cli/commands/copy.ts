@@ -55,7 +55,7 @@ Registry options (docker:// on either side):${registryFlagsUsageTwo}
     const destination = parseImageReference(args[1] as string);
     const sourceOptions = transportOptionsFrom(flags, 'src-');
     const result = await copyImage(source, destination, {
-      ...(await trustHooksFrom(flags, sourceOptions)),
+      ...(await trustHooksFrom(flags, sourceOptions, destination)),
       all: flags.all === true,
       ...(platforms.length > 0 ? { platforms } : {}),
       preserveDigests: flags['preserve-digests'] === true,
