@@ -388,8 +388,43 @@ static void do_symlink(struct op *o) {
   close(pfd);
 }
 
+/*
+ * The mount the rootfs lives on must not be shared: pivot_root refuses a shared parent, and the
+ * rootfs bind would propagate back to the host. Find it in mountinfo (longest mount point that
+ * contains the path) and make it private in our namespace.
+ */
+static void make_parent_mount_private(const char *path) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) die("open mountinfo: %s", strerror(errno));
+  char line[8192], best[PATH_MAX] = "/";
+  size_t best_len = 1;
+  while (fgets(line, sizeof(line), f)) {
+    char mp[PATH_MAX];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1) continue;
+    /* mountinfo escapes space, tab, newline and backslash as octal */
+    char un[PATH_MAX];
+    size_t j = 0;
+    for (size_t i = 0; mp[i] && j < sizeof(un) - 1; i++) {
+      if (mp[i] == '\\' && mp[i + 1] && mp[i + 2] && mp[i + 3]) {
+        un[j++] = (char)(((mp[i + 1] - '0') << 6) | ((mp[i + 2] - '0') << 3) | (mp[i + 3] - '0'));
+        i += 3;
+      } else un[j++] = mp[i];
+    }
+    un[j] = 0;
+    size_t l = strlen(un);
+    int contains = strcmp(un, "/") == 0 || (strncmp(path, un, l) == 0 && (path[l] == '/' || path[l] == 0));
+    if (contains && l >= best_len && strcmp(un, path) != 0) {
+      snprintf(best, sizeof(best), "%s", un);
+      best_len = l;
+    }
+  }
+  fclose(f);
+  if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0) die("make %s private: %s", best, strerror(errno));
+}
+
 static void do_rootfs(struct op *o) {
   snprintf(rootfs_path, sizeof(rootfs_path), "%s", o->argv[0]);
+  make_parent_mount_private(rootfs_path);
   /* pivot_root needs the new root to be a mount point. */
   if (mount(rootfs_path, rootfs_path, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind rootfs %s: %s", rootfs_path, strerror(errno));
   root_fd = open(rootfs_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -853,6 +888,13 @@ int main(int argc, char **argv) {
       break;
     }
     case OP_CONSOLE_SOCKET: do_console_connect(o->argv[0]); break; /* exec: connect while still in the host's mount namespace */
+    case OP_OPEN_FIFO:
+      /* Made by the outer process (host root), so a container root mapped to another uid can still open it. */
+      if (mkfifo(o->argv[0], 0622) < 0) die("create exec fifo %s: %s", o->argv[0], strerror(errno));
+      if (chmod(o->argv[0], 0622) < 0) die("chmod exec fifo: %s", strerror(errno));
+      fifo_fd = open(o->argv[0], O_PATH | O_CLOEXEC);
+      if (fifo_fd < 0) die("open exec fifo %s: %s", o->argv[0], strerror(errno));
+      break;
     case OP_UID_MAP: uid_map = o->argv[0]; break;
     case OP_GID_MAP: gid_map = o->argv[0]; break;
     case OP_DENY_SETGROUPS: deny_setgroups = 1; break;

@@ -67,15 +67,17 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   const linux = spec.linux ?? {};
   const namespaces = linux.namespaces ?? [];
   const types = new Set(namespaces.map((n) => n.type));
-  if (!types.has('mount') || namespaces.find((n) => n.type === 'mount')?.path)
-    throw new BerthError('CONFIG_INVALID', 'config.json: berth-runc needs a new mount namespace (linux.namespaces must list "mount" without a path)');
+  // Without a mount namespace the rootfs set-up (propagation, mounts, pivot_root) would rewrite the host's.
+  if (!types.has('mount')) throw new BerthError('CONFIG_INVALID', 'config.json: berth-runc needs a mount namespace (new, or joined by path) in linux.namespaces');
   if (spec.hostname !== undefined && !types.has('uts')) throw new BerthError('CONFIG_INVALID', 'config.json: hostname needs a new uts namespace');
   if (spec.domainname !== undefined && !types.has('uts')) throw new BerthError('CONFIG_INVALID', 'config.json: domainname needs a new uts namespace');
   const userNs = namespaces.find((n) => n.type === 'user');
   if ((linux.uidMappings?.length || linux.gidMappings?.length) && !(userNs && !userNs.path))
     throw new BerthError('CONFIG_INVALID', 'config.json: uid/gid mappings need a new user namespace');
 
-  // --- outer process: join, enter cgroups, clone ---
+  // --- outer process: host paths first (the fifo, cgroups), then join namespaces, clone ---
+  steps.push({ op: 'OPEN_FIFO', args: [input.fifoPath] });
+  for (const file of input.cgroupProcs ?? []) steps.push({ op: 'CGROUP_JOIN', args: [file] });
   let cloneFlags = 0;
   for (const type of joinOrder) {
     const ns = namespaces.find((n) => n.type === type);
@@ -87,7 +89,6 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
     const kind = namespaceKind(ns.type);
     if (!ns.path && ns.type !== 'time') cloneFlags |= kind.flag;
   }
-  for (const file of input.cgroupProcs ?? []) steps.push({ op: 'CGROUP_JOIN', args: [file] });
   if (types.has('time') && !namespaces.find((n) => n.type === 'time')?.path) {
     const offsets = Object.entries(linux.timeOffsets ?? {}).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`);
     steps.push({ op: 'TIMENS', args: [offsets.join('\n')] });
@@ -108,18 +109,15 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   } else {
     steps.push({ op: 'SETSID', args: [] });
   }
-  steps.push({ op: 'OPEN_FIFO', args: [input.fifoPath] });
-  steps.push({ op: 'ROOT_PROPAGATION', args: [s(MS.SLAVE | MS.REC)] });
+  // As runc: rootfsPropagation (default rslave) applies to the whole tree first, and again to the new root after pivot_root.
+  const rootPropagation = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : MS.SLAVE | MS.REC;
+  steps.push({ op: 'ROOT_PROPAGATION', args: [s(rootPropagation)] });
   if (input.rootfsOverlay) {
     const { lower, upper, work } = input.rootfsOverlay;
     if ([lower, upper, work].some((p) => /[,:\\]/.test(p) || !p.startsWith('/'))) throw new BerthError('USAGE', 'overlay rootfs paths must be absolute and free of "," ":" "\\"');
     steps.push({ op: 'ROOTFS_OVERLAY', args: [lower, upper, work, input.rootfs] });
   }
   steps.push({ op: 'ROOTFS', args: [input.rootfs] });
-  if (linux.rootfsPropagation) {
-    // Applied to the rootfs bind so the container's mounts propagate as asked.
-    steps.push({ op: 'MOUNT', args: ['', '/', '', '0', '', '0', s(propagationFlag(linux.rootfsPropagation))] });
-  }
   let devIsTmpfs = false;
   let hasDevPts = false;
   for (const m of spec.mounts ?? []) {
@@ -169,6 +167,7 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   // createContainer: in the container's namespaces, before pivot_root (its path resolves as on the host).
   steps.push(...hookSteps(spec.hooks?.createContainer, input.hookState));
   steps.push({ op: input.noPivot ? 'NO_PIVOT' : 'PIVOT_ROOT', args: [] });
+  if (linux.rootfsPropagation) steps.push({ op: 'ROOT_PROPAGATION', args: [s(rootPropagation)] });
   if (proc.terminal) steps.push({ op: 'CONSOLE_SETUP', args: consoleSize(proc) });
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) steps.push({ op: 'SYSCTL', args: [key, value] });
   for (const p of linux.maskedPaths ?? []) steps.push({ op: 'MASK', args: [p] });
