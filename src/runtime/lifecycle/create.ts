@@ -17,6 +17,7 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot?: boolean;
+  noNewKeyring?: boolean;
   preserveFds?: number;
   /** The container's stdin, stdout, stderr (and preserved fds after them). Default: this process's 0, 1, 2. */
   stdio?: (number | 'pipe' | 'ignore' | 'inherit')[];
@@ -78,6 +79,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
       fifoPath: store.fifoPath(options.id),
       consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
       noPivot: options.noPivot,
+      noNewKeyring: options.noNewKeyring,
       preserveFds,
       extraEnv,
       cgroupProcs: cgroup.dirs.map((d) => join(d.dir, 'cgroup.procs')),

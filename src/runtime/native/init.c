@@ -797,6 +797,10 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
     case OP_EXEC: do_exec(); break;
     case OP_MKDIR: close(resolve_target(o->argv[0], 0, 0)); break;
     case OP_HOOK: do_hook(o); break;
+    case OP_NEW_KEYRING:
+      /* A session keyring of its own, so the container cannot read the caller's keys (KEYCTL_JOIN_SESSION_KEYRING). */
+      if (syscall(SYS_keyctl, 1, NULL) < 0 && errno != ENOSYS) die("join a new session keyring: %s", strerror(errno));
+      break;
     case OP_SYNC_HOOKS: {
       /* prestart/createRuntime hooks run in the runtime's namespaces, now: wait for the caller's go. */
       send_line("hooks");

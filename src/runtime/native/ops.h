@@ -49,5 +49,6 @@
 #define OP_ROOTFS_OVERLAY 54
 #define OP_SYNC_HOOKS 55
 #define OP_HOOK 56
+#define OP_NEW_KEYRING 57
 
 #endif

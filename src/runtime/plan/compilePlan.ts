@@ -28,6 +28,8 @@ export interface PlanInput {
   fifoPath: string;
   consoleSocket?: string;
   noPivot?: boolean;
+  /** runc's --no-new-keyring: keep the caller's session keyring. */
+  noNewKeyring?: boolean;
   preserveFds?: number;
   /** cgroup.procs files the init joins before it is cloned. */
   cgroupProcs?: string[];
@@ -109,6 +111,7 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   } else {
     steps.push({ op: 'SETSID', args: [] });
   }
+  if (!input.noNewKeyring) steps.push({ op: 'NEW_KEYRING', args: [] });
   // As runc: rootfsPropagation (default rslave) applies to the whole tree first, and again to the new root after pivot_root.
   const rootPropagation = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : MS.SLAVE | MS.REC;
   steps.push({ op: 'ROOT_PROPAGATION', args: [s(rootPropagation)] });

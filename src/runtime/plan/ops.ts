@@ -44,6 +44,7 @@ export const Op = {
   ROOTFS_OVERLAY: 54,
   SYNC_HOOKS: 55,
   HOOK: 56,
+  NEW_KEYRING: 57,
 } as const;
 
 export type OpName = keyof typeof Op;

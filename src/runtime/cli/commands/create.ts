@@ -24,6 +24,7 @@ export function createOptionsFrom(global: GlobalOptions, argv: string[], command
       pidFile: str(flags['pid-file']),
       consoleSocket: str(flags['console-socket']),
       noPivot: flags['no-pivot'] === true,
+      noNewKeyring: flags['no-new-keyring'] === true,
       preserveFds: Number(preserve),
     },
   };
