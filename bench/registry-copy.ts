@@ -4,13 +4,12 @@
  * registry so that neither tool can skip or mount what an earlier run stored.
  * Run: node dist/bench/registry-copy.js [runs]
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDockerRegistry } from '../test/registry-client/support/dockerRegistry.js';
-import { writeImage, writeLayoutIndex } from '../test/registry-client/support/ociLayout.js';
-import { berth, ok, run } from '../test/registry-client/support/run.js';
+import { startDockerRegistry } from '../test/support/dockerRegistry.js';
+import { buildRandomLayout } from '../test/support/ociImage.js';
+import { berthAsync, ok, run } from '../test/support/runCli.js';
 import { which } from '../test/support/peers.js';
 
 const runs = Number(process.argv[2] ?? 3);
@@ -27,8 +26,7 @@ try {
   const source = await startDockerRegistry(registryBin, join(dir, 'source'));
   stops.push(() => source.stop());
   const layout = join(dir, 'layout');
-  const image = await writeImage(layout, { layers: Array.from({ length: 5 }, (_, i) => [{ name: `layer${i}`, content: randomBytes(20 * 1024 * 1024) }]), label: 'bench' });
-  writeLayoutIndex(layout, [{ tag: 'v1', descriptor: image }]);
+  await buildRandomLayout(layout, 'v1', Array.from({ length: 5 }, (_, i) => ({ [`layer${i}`]: 20 * 1024 * 1024 })), { label: 'bench' });
   await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${source.host}/bench/image:v1`]), 'seed');
 
   const time = async (tool: 'berth' | 'skopeo'): Promise<number> => {
@@ -37,7 +35,7 @@ try {
       const from = `docker://${source.host}/bench/image:v1`;
       const to = `docker://${target.host}/bench/image:v1`;
       const started = process.hrtime.bigint();
-      if (tool === 'berth') await ok(berth(['copy', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), from, to]), 'berth copy');
+      if (tool === 'berth') await ok(berthAsync(['copy', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), from, to]), 'berth copy');
       else await ok(run(skopeo, ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', from, to]), 'skopeo copy');
       return Number(process.hrtime.bigint() - started) / 1e6;
     } finally {

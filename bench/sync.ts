@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDockerRegistry } from '../test/registry-client/support/dockerRegistry.js';
-import { writeImage, writeLayoutIndex } from '../test/registry-client/support/ociLayout.js';
-import { berth, ok, run } from '../test/registry-client/support/run.js';
+import { startDockerRegistry } from '../test/support/dockerRegistry.js';
+import { writeImageBlobs, writeLayoutIndex } from '../test/support/ociImage.js';
+import { berthAsync, ok, run } from '../test/support/runCli.js';
 import { which } from '../test/support/peers.js';
 
 const runs = Number(process.argv[2] ?? 3);
@@ -31,17 +31,17 @@ try {
   const base = [{ name: 'base.bin', content: randomBytes(8 * 1024 * 1024) }];
   const entries = [];
   for (let i = 0; i < TAGS; i++) {
-    const image = await writeImage(layout, { layers: [base, [{ name: `app${i}.bin`, content: randomBytes(64 * 1024) }]], label: `t${i}` });
-    entries.push({ tag: `1.0.${i}`, descriptor: image });
+    const image = await writeImageBlobs(layout, { layers: [base, [{ name: `app${i}.bin`, content: randomBytes(64 * 1024) }]], label: `t${i}` });
+    entries.push({ tag: `1.0.${i}`, descriptor: image.manifest });
   }
-  writeLayoutIndex(layout, entries);
+  await writeLayoutIndex(layout, entries);
   for (const { tag } of entries) await ok(run(skopeo, ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${source.host}/bench/app:${tag}`]), `seed ${tag}`);
 
   const time = async (tool: 'berth' | 'skopeo'): Promise<number> => {
     const target = await startDockerRegistry(registryBin, join(dir, `${tool}-${Date.now()}`));
     try {
       const started = process.hrtime.bigint();
-      if (tool === 'berth') await ok(berth(['sync', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), '--src', 'docker', '--dest', 'docker', `${source.host}/bench/app`, `${target.host}/mirror`]), 'berth sync');
+      if (tool === 'berth') await ok(berthAsync(['sync', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), '--src', 'docker', '--dest', 'docker', `${source.host}/bench/app`, `${target.host}/mirror`]), 'berth sync');
       else await ok(run(skopeo, ['sync', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${source.host}/bench/app`, `${target.host}/mirror`]), 'skopeo sync');
       return Number(process.hrtime.bigint() - started) / 1e6;
     } finally {

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startRegistryServer } from '../../registry/server/index.js';
 import { peer, tempDir } from '../support/peers.js';
-import { singleImageLayout } from './support/ociLayout.js';
-import { berth, ok, run } from './support/run.js';
-import { registryFor } from './support/fixture.js';
+import { buildRandomLayout } from '../support/ociImage.js';
+import { berthAsync, ok, run } from '../support/runCli.js';
+import { dockerRegistryFor } from '../support/dockerRegistry.js';
 import { TokenGateway } from './support/tokenGateway.js';
 
 /** An environment where berth and skopeo find no credentials but those the test puts there. */
@@ -15,7 +15,8 @@ function isolatedEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Process
   const home = join(dir, 'home');
   mkdirSync(join(home, 'run'), { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_RUNTIME_DIR: join(home, 'run'), XDG_CONFIG_HOME: join(home, '.config'), DOCKER_CONFIG: join(home, '.docker'), ...extra };
-  delete env.REGISTRY_AUTH_FILE;
+  // Undefined rather than deleted: the runner then unsets it instead of inheriting the caller's.
+  env.REGISTRY_AUTH_FILE = undefined;
   return env;
 }
 
@@ -30,49 +31,49 @@ test('htpasswd Basic auth on docker-registry: --creds, login/logout files shared
   const dir = tempDir(t);
   const file = join(dir, 'htpasswd');
   writeFileSync(file, `${bcryptLine(htpasswd, 'alice', 's3cret')}\n`);
-  const setup = await registryFor(t, { htpasswdFile: file });
+  const setup = await dockerRegistryFor(t, { htpasswdFile: file });
   if (!setup) return;
   const host = setup.registry.host;
   const env = isolatedEnv(dir);
-  await singleImageLayout(join(dir, 'layout'), 'v1');
+  await buildRandomLayout(join(dir, 'layout'), 'v1');
 
-  const anonymous = await berth(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/private/app:v1`], { env });
-  assert.equal(anonymous.code, 4, anonymous.stderr);
+  const anonymous = await berthAsync(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/private/app:v1`], { env });
+  assert.equal(anonymous.status, 4, anonymous.stderr);
   assert.match(anonymous.stderr, /^berth: registry .*(authentication required|unauthorized).*\n$/i);
 
-  await ok(berth(['copy', '--dest-creds', 'alice:s3cret', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/private/app:v1`], { env }), 'push with --dest-creds');
-  const wrong = await berth(['inspect', '--creds', 'alice:nope', `docker://${host}/private/app:v1`], { env });
-  assert.equal(wrong.code, 4);
+  await ok(berthAsync(['copy', '--dest-creds', 'alice:s3cret', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/private/app:v1`], { env }), 'push with --dest-creds');
+  const wrong = await berthAsync(['inspect', '--creds', 'alice:nope', `docker://${host}/private/app:v1`], { env });
+  assert.equal(wrong.status, 4);
 
   // berth login writes the file skopeo reads; skopeo login writes the file berth reads.
   const authFile = join(dir, 'auth.json');
-  const badLogin = await berth(['login', '--authfile', authFile, '-u', 'alice', '-p', 'wrong', host], { env });
-  assert.equal(badLogin.code, 4);
+  const badLogin = await berthAsync(['login', '--authfile', authFile, '-u', 'alice', '-p', 'wrong', host], { env });
+  assert.equal(badLogin.status, 4);
   assert.equal(existsSync(authFile), false, 'a failed login stores nothing');
-  await ok(berth(['login', '--authfile', authFile, '-u', 'alice', '-p', 's3cret', host], { env }), 'berth login');
+  await ok(berthAsync(['login', '--authfile', authFile, '-u', 'alice', '-p', 's3cret', host], { env }), 'berth login');
   const stored = JSON.parse(readFileSync(authFile, 'utf8')) as { auths: Record<string, { auth: string }> };
   assert.equal(Buffer.from(stored.auths[host]!.auth, 'base64').toString(), 'alice:s3cret');
   await ok(run(skopeo, ['inspect', '--tls-verify=false', '--authfile', authFile, `docker://${host}/private/app:v1`], { env }), 'skopeo reads berth login');
-  await ok(berth(['inspect', `docker://${host}/private/app:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } }), 'berth with REGISTRY_AUTH_FILE');
-  const noCreds = await berth(['inspect', '--no-creds', `docker://${host}/private/app:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } });
-  assert.equal(noCreds.code, 4, '--no-creds ignores the auth file');
-  const srcNoCreds = await berth(['copy', '--src-no-creds', `docker://${host}/private/app:v1`, `oci:${join(dir, 'nocreds')}:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } });
-  assert.equal(srcNoCreds.code, 4);
-  const getLogin = await ok(berth(['login', '--get-login', '--authfile', authFile, host], { env }), 'get-login');
+  await ok(berthAsync(['inspect', `docker://${host}/private/app:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } }), 'berth with REGISTRY_AUTH_FILE');
+  const noCreds = await berthAsync(['inspect', '--no-creds', `docker://${host}/private/app:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } });
+  assert.equal(noCreds.status, 4, '--no-creds ignores the auth file');
+  const srcNoCreds = await berthAsync(['copy', '--src-no-creds', `docker://${host}/private/app:v1`, `oci:${join(dir, 'nocreds')}:v1`], { env: { ...env, REGISTRY_AUTH_FILE: authFile } });
+  assert.equal(srcNoCreds.status, 4);
+  const getLogin = await ok(berthAsync(['login', '--get-login', '--authfile', authFile, host], { env }), 'get-login');
   assert.equal(getLogin.stdout.trim(), 'alice');
-  await ok(berth(['logout', '--authfile', authFile, host], { env }), 'berth logout');
-  const afterLogout = await berth(['inspect', '--authfile', authFile, `docker://${host}/private/app:v1`], { env });
-  assert.equal(afterLogout.code, 4);
+  await ok(berthAsync(['logout', '--authfile', authFile, host], { env }), 'berth logout');
+  const afterLogout = await berthAsync(['inspect', '--authfile', authFile, `docker://${host}/private/app:v1`], { env });
+  assert.equal(afterLogout.status, 4);
 
   const skopeoFile = join(dir, 'skopeo-auth.json');
   await ok(run(skopeo, ['login', '--tls-verify=false', '--authfile', skopeoFile, '-u', 'alice', '-p', 's3cret', host], { env }), 'skopeo login');
-  await ok(berth(['inspect', '--authfile', skopeoFile, `docker://${host}/private/app:v1`], { env }), 'berth reads skopeo login');
+  await ok(berthAsync(['inspect', '--authfile', skopeoFile, `docker://${host}/private/app:v1`], { env }), 'berth reads skopeo login');
 
   // The default file: $XDG_RUNTIME_DIR/containers/auth.json, as skopeo uses it.
-  await ok(berth(['login', '-u', 'alice', '--password-stdin', host], { env, input: 's3cret\n' }), 'login from stdin');
+  await ok(berthAsync(['login', '-u', 'alice', '--password-stdin', host], { env, input: 's3cret\n' }), 'login from stdin');
   assert.ok(existsSync(join(env.XDG_RUNTIME_DIR!, 'containers', 'auth.json')));
   await ok(run(skopeo, ['inspect', '--tls-verify=false', `docker://${host}/private/app:v1`], { env }), 'skopeo finds the default login');
-  await ok(berth(['inspect', `docker://${host}/private/app:v1`], { env }), 'berth finds the default login');
+  await ok(berthAsync(['inspect', `docker://${host}/private/app:v1`], { env }), 'berth finds the default login');
 });
 
 test('a real credential helper on PATH supplies credentials (credHelpers in docker config.json)', async (t) => {
@@ -81,7 +82,7 @@ test('a real credential helper on PATH supplies credentials (credHelpers in dock
   const dir = tempDir(t);
   const file = join(dir, 'htpasswd');
   writeFileSync(file, `${bcryptLine(htpasswd, 'bob', 'helper-pass')}\n`);
-  const setup = await registryFor(t, { htpasswdFile: file });
+  const setup = await dockerRegistryFor(t, { htpasswdFile: file });
   if (!setup) return;
   const host = setup.registry.host;
   const bin = join(dir, 'bin');
@@ -106,24 +107,24 @@ esac
   const env = isolatedEnv(dir, { PATH: `${bin}:${process.env.PATH}` });
   mkdirSync(env.DOCKER_CONFIG!, { recursive: true });
   writeFileSync(join(env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ credHelpers: { [host]: 'berthtest' } }));
-  await singleImageLayout(join(dir, 'layout'), 'v1');
+  await buildRandomLayout(join(dir, 'layout'), 'v1');
 
-  await ok(berth(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/helped/app:v1`], { env }), 'push with helper credentials');
-  await ok(berth(['inspect', `docker://${host}/helped/app:v1`], { env }), 'inspect with helper credentials');
+  await ok(berthAsync(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/helped/app:v1`], { env }), 'push with helper credentials');
+  await ok(berthAsync(['inspect', `docker://${host}/helped/app:v1`], { env }), 'inspect with helper credentials');
   assert.match(readFileSync(calls, 'utf8'), new RegExp(`^get ${host.replace(/\./g, '\\.')}$`, 'm'));
 
   // login through the helper the config names; logout erases there.
   const authFile = join(dir, 'auth.json');
   writeFileSync(authFile, JSON.stringify({ credHelpers: { [host]: 'berthtest' } }));
-  await ok(berth(['login', '--authfile', authFile, '-u', 'bob', '-p', 'helper-pass', host], { env }), 'login via helper');
+  await ok(berthAsync(['login', '--authfile', authFile, '-u', 'bob', '-p', 'helper-pass', host], { env }), 'login via helper');
   assert.deepEqual(JSON.parse(readFileSync(store, 'utf8')), { ServerURL: host, Username: 'bob', Secret: 'helper-pass' });
-  await ok(berth(['logout', '--authfile', authFile, host], { env }), 'logout via helper');
+  await ok(berthAsync(['logout', '--authfile', authFile, host], { env }), 'logout via helper');
   assert.equal(existsSync(store), false);
 
   const missingHelper = join(dir, 'missing.json');
   writeFileSync(missingHelper, JSON.stringify({ credHelpers: { [host]: 'nosuchhelper' } }));
-  const missing = await berth(['inspect', '--authfile', missingHelper, `docker://${host}/helped/app:v1`], { env });
-  assert.notEqual(missing.code, 0);
+  const missing = await berthAsync(['inspect', '--authfile', missingHelper, `docker://${host}/helped/app:v1`], { env });
+  assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /docker-credential-nosuchhelper is not on PATH/);
 });
 
@@ -141,49 +142,49 @@ test('Bearer tokens from a token server (berth registry): scopes merged for cros
   t.after(() => server.close());
   const host = server.host;
   const env = isolatedEnv(dir);
-  await singleImageLayout(join(dir, 'layout'), 'v1', [4000, 300_000]);
+  await buildRandomLayout(join(dir, 'layout'), 'v1', [{ file0: 4000 }, { file1: 300_000 }]);
 
-  const denied = await berth(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/team/app:v1`], { env });
-  assert.equal(denied.code, 4, denied.stderr);
-  await ok(berth(['copy', '--dest-creds', 'carol:tok-pass', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/team/app:v1`], { env }), 'push with a token');
-  const copied = JSON.parse((await ok(berth(['copy', '--format', 'json', '--src-creds', 'carol:tok-pass', '--dest-creds', 'carol:tok-pass', `docker://${host}/team/app:v1`, `docker://${host}/public/app:v1`], { env }), 'mount copy')).stdout) as { blobsCopied: number; blobsReused: number };
+  const denied = await berthAsync(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/team/app:v1`], { env });
+  assert.equal(denied.status, 4, denied.stderr);
+  await ok(berthAsync(['copy', '--dest-creds', 'carol:tok-pass', `oci:${join(dir, 'layout')}:v1`, `docker://${host}/team/app:v1`], { env }), 'push with a token');
+  const copied = JSON.parse((await ok(berthAsync(['copy', '--format', 'json', '--src-creds', 'carol:tok-pass', '--dest-creds', 'carol:tok-pass', `docker://${host}/team/app:v1`, `docker://${host}/public/app:v1`], { env }), 'mount copy')).stdout) as { blobsCopied: number; blobsReused: number };
   assert.equal(copied.blobsCopied, 0, 'blobs were mounted from team/app with a token scoped for both repositories');
   assert.equal(copied.blobsReused, 3);
-  await ok(berth(['inspect', `docker://${host}/public/app:v1`], { env }), 'anonymous pull of a public repository');
-  const anonymousPrivate = await berth(['inspect', `docker://${host}/team/app:v1`], { env });
-  assert.equal(anonymousPrivate.code, 4);
+  await ok(berthAsync(['inspect', `docker://${host}/public/app:v1`], { env }), 'anonymous pull of a public repository');
+  const anonymousPrivate = await berthAsync(['inspect', `docker://${host}/team/app:v1`], { env });
+  assert.equal(anonymousPrivate.status, 4);
   await ok(run(skopeo, ['inspect', '--tls-verify=false', '--creds', 'carol:tok-pass', `docker://${host}/team/app:v1`], { env }), 'skopeo reads through the token flow');
 
   // --registry-token: a token obtained elsewhere is used as is.
   const tokenRes = await fetch(`http://${host}/token?service=${encodeURIComponent('berth-registry')}&scope=repository:team/app:pull`, { headers: { authorization: `Basic ${Buffer.from('carol:tok-pass').toString('base64')}` } });
   const { token } = (await tokenRes.json()) as { token: string };
-  await ok(berth(['inspect', '--registry-token', token, `docker://${host}/team/app:v1`], { env }), 'inspect with --registry-token');
-  const badToken = await berth(['inspect', '--registry-token', 'not-a-token', `docker://${host}/team/app:v1`], { env });
-  assert.equal(badToken.code, 4);
+  await ok(berthAsync(['inspect', '--registry-token', token, `docker://${host}/team/app:v1`], { env }), 'inspect with --registry-token');
+  const badToken = await berthAsync(['inspect', '--registry-token', 'not-a-token', `docker://${host}/team/app:v1`], { env });
+  assert.equal(badToken.status, 4);
 });
 
 test('a token server of the test\'s own in front of docker-registry: password grant, refresh-token grant from auth.json identitytoken', async (t) => {
   const skopeo = peer(t, 'skopeo');
-  const setup = await registryFor(t);
+  const setup = await dockerRegistryFor(t);
   if (!skopeo || !setup) return;
   const { registry, dir } = setup;
   const gateway = await new TokenGateway({ port: registry.port }, { dave: 'pw' }, new Set(['refresh-abc'])).start();
   t.after(() => gateway.stop());
   const env = isolatedEnv(dir);
-  await singleImageLayout(join(dir, 'layout'), 'v1');
+  await buildRandomLayout(join(dir, 'layout'), 'v1');
 
-  await ok(berth(['copy', '--dest-creds', 'dave:pw', `oci:${join(dir, 'layout')}:v1`, `docker://${gateway.host}/team/app:v1`], { env }), 'push through the token server');
+  await ok(berthAsync(['copy', '--dest-creds', 'dave:pw', `oci:${join(dir, 'layout')}:v1`, `docker://${gateway.host}/team/app:v1`], { env }), 'push through the token server');
   assert.ok(gateway.grants.some((g) => g.grant === 'password' && g.scopes.includes('repository:team/app:pull,push')));
   await ok(run(skopeo, ['inspect', '--tls-verify=false', '--creds', 'dave:pw', `docker://${gateway.host}/team/app:v1`], { env }), 'skopeo through the same token server');
 
   const authFile = join(dir, 'identity.json');
   writeFileSync(authFile, JSON.stringify({ auths: { [gateway.host]: { identitytoken: 'refresh-abc' } } }));
   gateway.grants.length = 0;
-  await ok(berth(['inspect', '--authfile', authFile, `docker://${gateway.host}/team/app:v1`], { env }), 'inspect with an identity token');
+  await ok(berthAsync(['inspect', '--authfile', authFile, `docker://${gateway.host}/team/app:v1`], { env }), 'inspect with an identity token');
   assert.ok(gateway.grants.length > 0 && gateway.grants.every((g) => g.grant === 'refresh_token'));
 
   writeFileSync(authFile, JSON.stringify({ auths: { [gateway.host]: { identitytoken: 'revoked' } } }));
-  const revoked = await berth(['inspect', '--authfile', authFile, `docker://${gateway.host}/team/app:v1`], { env });
-  assert.equal(revoked.code, 4);
+  const revoked = await berthAsync(['inspect', '--authfile', authFile, `docker://${gateway.host}/team/app:v1`], { env });
+  assert.equal(revoked.status, 4);
   assert.match(revoked.stderr, /token server .* refused the credentials/);
 });

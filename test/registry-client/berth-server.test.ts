@@ -14,8 +14,8 @@ import { RegistryClient } from '../../registry/client/RegistryClient.js';
 import { startRegistryServer } from '../../registry/server/index.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
 import { peer, tempDir } from '../support/peers.js';
-import { singleImageLayout } from './support/ociLayout.js';
-import { berth, ok, run } from './support/run.js';
+import { buildRandomLayout } from '../support/ociImage.js';
+import { berthAsync, ok, run } from '../support/runCli.js';
 
 /** What docker-registry cannot show: chunked uploads on request, OCI tag deletion, TLS with a private CA, referrers. */
 test.after(() => closeDispatchers());
@@ -40,23 +40,23 @@ test('a registry that asks for chunks (OCI-Chunk-Min-Length) gets chunked upload
   await pipeline(blobStream(client, 'chunked/raw', descriptor), back, new Writable({ write: (_c, _e, done) => done() }));
 
   // Through the CLI: skopeo reads what berth pushed in chunks.
-  const image = await singleImageLayout(join(dir, 'layout'), 'v1', [2000, 3_500_000]);
-  await ok(berth(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${server.host}/chunked/app:v1`]), 'push');
+  const image = await buildRandomLayout(join(dir, 'layout'), 'v1', [{ file0: 2000 }, { file1: 3_500_000 }]);
+  await ok(berthAsync(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${server.host}/chunked/app:v1`]), 'push');
   const pulled = join(dir, 'pulled');
   await ok(run(skopeo, ['copy', '--src-tls-verify=false', `docker://${server.host}/chunked/app:v1`, `oci:${pulled}:v1`]), 'skopeo pull');
   const inspected = JSON.parse((await ok(run(skopeo, ['inspect', `oci:${pulled}:v1`]), 'inspect')).stdout) as { Digest: string };
-  assert.equal(inspected.Digest, image.digest);
+  assert.equal(inspected.Digest, image.manifest.digest);
 });
 
 test('berth delete of a tag removes only that tag where the registry supports OCI tag deletion', async (t) => {
   const dir = tempDir(t);
   const server = await startRegistryServer({ addr: '127.0.0.1:0', root: join(dir, 'root') });
   t.after(() => server.close());
-  await singleImageLayout(join(dir, 'layout'), 'v1');
-  for (const tag of ['a', 'b']) await ok(berth(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${server.host}/repo/img:${tag}`]), `push ${tag}`);
-  const result = JSON.parse((await ok(berth(['delete', '--format', 'json', `docker://${server.host}/repo/img:a`]), 'delete a')).stdout) as { method: string; removedTags: string[] };
+  await buildRandomLayout(join(dir, 'layout'), 'v1');
+  for (const tag of ['a', 'b']) await ok(berthAsync(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${server.host}/repo/img:${tag}`]), `push ${tag}`);
+  const result = JSON.parse((await ok(berthAsync(['delete', '--format', 'json', `docker://${server.host}/repo/img:a`]), 'delete a')).stdout) as { method: string; removedTags: string[] };
   assert.deepEqual(result, { image: `docker://${server.host}/repo/img:a`, method: 'tag', digest: null, removedTags: ['a'] });
-  const tags = JSON.parse((await ok(berth(['list-tags', `docker://${server.host}/repo/img`]), 'list-tags')).stdout) as { Tags: string[] };
+  const tags = JSON.parse((await ok(berthAsync(['list-tags', `docker://${server.host}/repo/img`]), 'list-tags')).stdout) as { Tags: string[] };
   assert.deepEqual(tags.Tags, ['b']);
 });
 
@@ -69,22 +69,22 @@ test('TLS: a private CA is refused by default, trusted with --cert-dir, skipped 
   execFileSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(certs, 'ca.crt')], { stdio: 'ignore' });
   const server = await startRegistryServer({ addr: '127.0.0.1:0', root: join(dir, 'root'), tls: { cert: join(certs, 'ca.crt'), key: join(dir, 'key.pem') } });
   t.after(() => server.close());
-  await singleImageLayout(join(dir, 'layout'), 'v1');
+  await buildRandomLayout(join(dir, 'layout'), 'v1');
   const target = `docker://${server.host}/secure/app:v1`;
-  const refused = await berth(['copy', '--retry-times', '0', `oci:${join(dir, 'layout')}:v1`, target]);
-  assert.notEqual(refused.code, 0);
+  const refused = await berthAsync(['copy', '--retry-times', '0', `oci:${join(dir, 'layout')}:v1`, target]);
+  assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /^berth: registry 127\.0\.0\.1:\d+: cannot reach registry: .*certificate/i);
-  await ok(berth(['copy', '--dest-cert-dir', certs, `oci:${join(dir, 'layout')}:v1`, target]), 'push trusting the CA');
-  await ok(berth(['inspect', '--tls-verify=false', target]), 'inspect without verification');
-  await ok(berth(['inspect', '--cert-dir', certs, target]), 'inspect with the CA');
+  await ok(berthAsync(['copy', '--dest-cert-dir', certs, `oci:${join(dir, 'layout')}:v1`, target]), 'push trusting the CA');
+  await ok(berthAsync(['inspect', '--tls-verify=false', target]), 'inspect without verification');
+  await ok(berthAsync(['inspect', '--cert-dir', certs, target]), 'inspect with the CA');
 });
 
 test('referrers: the API where the registry has it', async (t) => {
   const dir = tempDir(t);
   const server = await startRegistryServer({ addr: '127.0.0.1:0', root: join(dir, 'root') });
   t.after(() => server.close());
-  const image = await singleImageLayout(join(dir, 'layout'), 'v1');
-  await ok(berth(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${server.host}/ref/app:v1`]), 'push');
+  const image = await buildRandomLayout(join(dir, 'layout'), 'v1');
+  await ok(berthAsync(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${server.host}/ref/app:v1`]), 'push');
   const client = new RegistryClient(server.host, { retryTimes: 0 });
   const empty = Buffer.from('{}');
   const emptyDescriptor = { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(empty), size: empty.length };
@@ -95,10 +95,10 @@ test('referrers: the API where the registry has it', async (t) => {
     artifactType: 'application/vnd.example.sbom',
     config: emptyDescriptor,
     layers: [emptyDescriptor],
-    subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.digest, size: image.size },
+    subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.manifest.digest, size: image.manifest.size },
   }));
   const artifactDigest = await client.putManifest('ref/app', digestOf(artifact), artifact, 'application/vnd.oci.image.manifest.v1+json');
-  const { index, viaFallbackTag } = await client.referrers('ref/app', image.digest as Digest);
+  const { index, viaFallbackTag } = await client.referrers('ref/app', image.manifest.digest as Digest);
   assert.equal(viaFallbackTag, false);
   const listed = JSON.parse(index!.toString()) as { manifests: Array<{ digest: string; artifactType?: string }> };
   assert.deepEqual(listed.manifests.map((m) => [m.digest, m.artifactType]), [[artifactDigest, 'application/vnd.example.sbom']]);

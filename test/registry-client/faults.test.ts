@@ -6,9 +6,9 @@ import { RegistryClient } from '../../registry/client/RegistryClient.js';
 import { closeDispatchers } from '../../registry/client/dispatcher.js';
 import { FaultProxy, type Rule } from '../fault-proxy/faultProxy.js';
 import { peer, tempDir } from '../support/peers.js';
-import { singleImageLayout } from './support/ociLayout.js';
-import { berth, ok, run } from './support/run.js';
-import { registryFor } from './support/fixture.js';
+import { buildRandomLayout } from '../support/ociImage.js';
+import { berthAsync, ok, run } from '../support/runCli.js';
+import { dockerRegistryFor } from '../support/dockerRegistry.js';
 
 /**
  * Faults a registry can throw at a copy, injected by a proxy on loopback in
@@ -26,13 +26,13 @@ const FAST_RETRY = ['--retry-times', '3', '--retry-delay', '50ms'];
 
 async function setUp(t: TestContext): Promise<boolean> {
   skopeo = peer(t, 'skopeo');
-  const setup = await registryFor(t);
+  const setup = await dockerRegistryFor(t);
   if (!skopeo || !setup) return false;
   host = setup.registry.host;
   workDir = tempDir(t);
   const layout = join(setup.dir, 'layout');
-  const image = await singleImageLayout(layout, 'v1', [3000, 1_500_000]);
-  const manifest = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: Array<{ digest: string }> };
+  const image = await buildRandomLayout(layout, 'v1', [{ file0: 3000 }, { file1: 1_500_000 }]);
+  const manifest = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', image.manifest.digest.slice(7)), 'utf8')) as { layers: Array<{ digest: string }> };
   big = manifest.layers[1]!.digest;
   await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${host}/src/img:v1`]), 'seed');
   proxy = await new FaultProxy({ host: '127.0.0.1', port: setup.registry.port }).start();
@@ -45,13 +45,13 @@ async function setUp(t: TestContext): Promise<boolean> {
 
 const bigBlob = (): RegExp => new RegExp(`/blobs/${big.replace(':', ':')}`);
 
-async function copyThrough(side: 'source' | 'destination', rules: Rule[], extra: string[] = []): Promise<{ code: number; stderr: string; dest: string }> {
+async function copyThrough(side: 'source' | 'destination', rules: Rule[], extra: string[] = []): Promise<{ status: number; stderr: string; dest: string }> {
   proxy.set(rules);
   const dest = `dst${++counter}/img`;
   const from = side === 'source' ? `docker://${proxy.host}/src/img:v1` : `docker://${host}/src/img:v1`;
   const to = side === 'source' ? `docker://${host}/${dest}:v1` : `docker://${proxy.host}/${dest}:v1`;
-  const result = await berth(['copy', ...FAST_RETRY, ...extra, from, to]);
-  return { code: result.code, stderr: result.stderr, dest };
+  const result = await berthAsync(['copy', ...FAST_RETRY, ...extra, from, to]);
+  return { status: result.status, stderr: result.stderr, dest };
 }
 
 /** The destination holds a complete, correct image: skopeo (which verifies every digest) can pull it. */
@@ -74,7 +74,7 @@ test('copies through a fault-injecting proxy complete right or fail clearly', as
 
   await t.test('connection reset in the middle of a blob: resumed with Range, copy completes', async () => {
     const r = await copyThrough('source', [{ method: 'GET', path: bigBlob(), fault: { kind: 'reset', afterBytes: 400_000 }, times: 1 }]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     const resumed = proxy.log.filter((l) => l.path.includes(big) && l.range !== undefined);
     assert.ok(resumed.length >= 1, 'a Range request resumed the blob');
     assert.match(resumed[0]!.range!, /^bytes=[1-9]\d*-$/);
@@ -83,7 +83,7 @@ test('copies through a fault-injecting proxy complete right or fail clearly', as
 
   await t.test('truncated body (Content-Length promised, fewer bytes sent): resumed, copy completes', async () => {
     const r = await copyThrough('source', [{ method: 'GET', path: bigBlob(), fault: { kind: 'truncate', afterBytes: 700_000 }, times: 1 }]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     await assertComplete(r.dest);
   });
 
@@ -93,14 +93,14 @@ test('copies through a fault-injecting proxy complete right or fail clearly', as
       { method: 'GET', path: bigBlob(), fault: { kind: 'status', status: 502 }, times: 1 },
       { method: 'GET', path: /\/blobs\//, fault: { kind: 'status', status: 503 }, times: 1 },
     ]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(proxy.log.filter((l) => l.fault).map((l) => l.fault), ['status', 'status', 'status']);
     await assertComplete(r.dest);
   });
 
   await t.test('429 with Retry-After is honoured before asking again', async () => {
     const r = await copyThrough('source', [{ method: 'GET', path: bigBlob(), fault: { kind: 'status', status: 429, retryAfter: '1' }, times: 1 }]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     const hits = proxy.log.filter((l) => l.path.includes(big) && l.method === 'GET');
     assert.equal(hits.length, 2);
     assert.ok(hits[1]!.at - hits[0]!.at >= 900, 'waited for Retry-After (1 s), not the 50 ms backoff');
@@ -109,13 +109,13 @@ test('copies through a fault-injecting proxy complete right or fail clearly', as
 
   await t.test('a slow registry still delivers the right bytes', async () => {
     const r = await copyThrough('source', [{ method: 'GET', path: bigBlob(), fault: { kind: 'slow', bytesPerSecond: 1_500_000 }, times: 1 }]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     await assertComplete(r.dest);
   });
 
   await t.test('wrong bytes for a digest: the copy fails clearly and the destination trusts nothing', async () => {
     const r = await copyThrough('source', [{ method: 'GET', path: bigBlob(), fault: { kind: 'corrupt', at: 1000 }, times: Infinity }]);
-    assert.equal(r.code, 6, r.stderr);
+    assert.equal(r.status, 6, r.stderr);
     assert.match(r.stderr, /^berth: .*digest .* does not match/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
     await assertNothingTrusted(r.dest);
@@ -123,7 +123,7 @@ test('copies through a fault-injecting proxy complete right or fail clearly', as
 
   await t.test('a registry that keeps failing: bounded retries, then one clear error', async () => {
     const r = await copyThrough('source', [{ method: 'GET', path: bigBlob(), fault: { kind: 'status', status: 503 }, times: Infinity }], ['--retry-times', '2']);
-    assert.equal(r.code, 1);
+    assert.equal(r.status, 1);
     assert.match(r.stderr, /^berth: registry 127\.0\.0\.1:\d+: GET blob .*\(HTTP 503\)\n$/);
     assert.equal(proxy.log.filter((l) => l.path.includes(big)).length, 3, 'one try and two retries');
     await assertNothingTrusted(r.dest);
@@ -131,17 +131,17 @@ test('copies through a fault-injecting proxy complete right or fail clearly', as
 
   await t.test('destination 503 on upload start is retried; the push completes', async () => {
     const r = await copyThrough('destination', [{ method: 'POST', path: /\/blobs\/uploads\//, fault: { kind: 'status', status: 503 }, times: 2 }]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     await assertComplete(r.dest);
   });
 
   await t.test('destination connection dies mid-upload: clear failure, no manifest; a rerun completes', async () => {
     const r = await copyThrough('destination', [{ method: 'PATCH', path: /\/blobs\/uploads\//, fault: { kind: 'reset-request', afterBytes: 300_000 }, times: 1 }], ['--retry-times', '0']);
-    assert.notEqual(r.code, 0);
+    assert.notEqual(r.status, 0);
     assert.match(r.stderr, /^berth: registry 127\.0\.0\.1:\d+: upload blob .*\n$/);
     await assertNothingTrusted(r.dest);
     proxy.set([]);
-    await ok(berth(['copy', `docker://${host}/src/img:v1`, `docker://${proxy.host}/${r.dest}:v1`]), 'rerun');
+    await ok(berthAsync(['copy', `docker://${host}/src/img:v1`, `docker://${proxy.host}/${r.dest}:v1`]), 'rerun');
     await assertComplete(r.dest);
   });
 });

@@ -11,7 +11,7 @@ import { RegistryClient } from '../../registry/client/RegistryClient.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
 import { berthBin, peer, tempDir } from '../support/peers.js';
-import { startDockerRegistry } from './support/dockerRegistry.js';
+import { startDockerRegistry } from '../support/dockerRegistry.js';
 
 const FILE_SIZE = 1024 * 1024 * 1024;
 const RSS_LIMIT = 120 * 1024 * 1024;

@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { peer, tempDir } from '../support/peers.js';
-import { startDockerRegistry } from './support/dockerRegistry.js';
-import { singleImageLayout } from './support/ociLayout.js';
-import { berth, ok, run } from './support/run.js';
+import { startDockerRegistry } from '../support/dockerRegistry.js';
+import { buildRandomLayout } from '../support/ociImage.js';
+import { berthAsync, ok, run } from '../support/runCli.js';
 
 test('registries.conf: pulls go to a mirror first (by pull-from-mirror), pushes never do, blocked registries are refused', async (t) => {
   const skopeo = peer(t, 'skopeo');
@@ -16,7 +16,7 @@ test('registries.conf: pulls go to a mirror first (by pull-from-mirror), pushes 
   t.after(() => primary.stop());
   const mirror = await startDockerRegistry(binary, join(dir, 'mirror'));
   t.after(() => mirror.stop());
-  const image = await singleImageLayout(join(dir, 'layout'), 'v1');
+  const image = await buildRandomLayout(join(dir, 'layout'), 'v1');
   // Only the mirror holds the image.
   await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:v1`, `docker://${mirror.host}/lib/app:v1`]), 'seed mirror');
 
@@ -26,26 +26,26 @@ test('registries.conf: pulls go to a mirror first (by pull-from-mirror), pushes 
     return path;
   };
 
-  const viaMirror = await ok(berth(['inspect', '--registries-conf', conf('all'), '--no-tags', `docker://${primary.host}/team/app:v1`]), 'inspect through the mirror');
-  assert.equal((JSON.parse(viaMirror.stdout) as { Digest: string }).Digest, image.digest);
+  const viaMirror = await ok(berthAsync(['inspect', '--registries-conf', conf('all'), '--no-tags', `docker://${primary.host}/team/app:v1`]), 'inspect through the mirror');
+  assert.equal((JSON.parse(viaMirror.stdout) as { Digest: string }).Digest, image.manifest.digest);
 
   // digest-only: a tag is never looked up on the mirror, a digest is.
-  const byTag = await berth(['inspect', '--registries-conf', conf('digest-only'), '--no-tags', `docker://${primary.host}/team/app:v1`]);
-  assert.equal(byTag.code, 3, byTag.stderr);
-  await ok(berth(['inspect', '--registries-conf', conf('digest-only'), '--no-tags', `docker://${primary.host}/team/app@${image.digest}`]), 'by digest through the mirror');
+  const byTag = await berthAsync(['inspect', '--registries-conf', conf('digest-only'), '--no-tags', `docker://${primary.host}/team/app:v1`]);
+  assert.equal(byTag.status, 3, byTag.stderr);
+  await ok(berthAsync(['inspect', '--registries-conf', conf('digest-only'), '--no-tags', `docker://${primary.host}/team/app@${image.manifest.digest}`]), 'by digest through the mirror');
 
   // A copy pulls from the mirror and pushes to the primary, never to the mirror.
-  await ok(berth(['copy', '--registries-conf', conf('all'), `docker://${primary.host}/team/app:v1`, `docker://${primary.host}/team/copy:v1`]), 'copy');
+  await ok(berthAsync(['copy', '--registries-conf', conf('all'), `docker://${primary.host}/team/app:v1`, `docker://${primary.host}/team/copy:v1`]), 'copy');
   await ok(run(skopeo, ['inspect', '--tls-verify=false', `docker://${primary.host}/team/copy:v1`]), 'the copy is on the primary');
   const onMirror = await run(skopeo, ['inspect', '--tls-verify=false', `docker://${mirror.host}/lib/copy:v1`]);
-  assert.notEqual(onMirror.code, 0, 'nothing was pushed to the mirror');
+  assert.notEqual(onMirror.status, 0, 'nothing was pushed to the mirror');
 
-  const blocked = await berth(['inspect', '--registries-conf', conf('all'), 'docker://blocked.invalid/x:y']);
-  assert.equal(blocked.code, 5);
+  const blocked = await berthAsync(['inspect', '--registries-conf', conf('all'), 'docker://blocked.invalid/x:y']);
+  assert.equal(blocked.status, 5);
   assert.match(blocked.stderr, /^berth: registry blocked\.invalid is blocked in .*registries-all\.conf\n$/);
 
   writeFileSync(join(dir, 'bad.conf'), '[[registry]]\nprefix = ');
-  const bad = await berth(['inspect', '--registries-conf', join(dir, 'bad.conf'), `docker://${primary.host}/team/app:v1`]);
-  assert.notEqual(bad.code, 0);
+  const bad = await berthAsync(['inspect', '--registries-conf', join(dir, 'bad.conf'), `docker://${primary.host}/team/app:v1`]);
+  assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /^berth: .*bad\.conf/);
 });

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { singleImageLayout } from './support/ociLayout.js';
-import { berth, ok } from './support/run.js';
-import { registryFor } from './support/fixture.js';
+import { buildRandomLayout } from '../support/ociImage.js';
+import { berthAsync, ok } from '../support/runCli.js';
+import { dockerRegistryFor } from '../support/dockerRegistry.js';
 
 /** A forward HTTP proxy on loopback (absolute-form requests and CONNECT tunnels) that records what it carried. */
 async function forwardProxy(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
@@ -46,20 +46,20 @@ async function forwardProxy(): Promise<{ url: string; seen: string[]; close: () 
 }
 
 test('HTTP_PROXY / HTTPS_PROXY carry registry traffic; NO_PROXY bypasses them', async (t) => {
-  const setup = await registryFor(t);
+  const setup = await dockerRegistryFor(t);
   if (!setup) return;
   const { registry, dir } = setup;
   const proxy = await forwardProxy();
   t.after(() => proxy.close());
-  await singleImageLayout(join(dir, 'layout'), 'v1');
+  await buildRandomLayout(join(dir, 'layout'), 'v1');
   const clean = { ...process.env };
-  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) delete clean[name];
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) clean[name] = undefined;
 
-  await ok(berth(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${registry.host}/proxied/app:v1`], { env: { ...clean, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url } }), 'push through the proxy');
+  await ok(berthAsync(['copy', `oci:${join(dir, 'layout')}:v1`, `docker://${registry.host}/proxied/app:v1`], { env: { ...clean, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url } }), 'push through the proxy');
   // undici tunnels through the proxy (CONNECT) or sends absolute-form requests; either way the proxy carried it.
   assert.ok(proxy.seen.some((line) => line === `CONNECT ${registry.host}` || line.startsWith(`PUT http://${registry.host}/`)), proxy.seen.join('\n'));
 
   proxy.seen.length = 0;
-  await ok(berth(['inspect', `docker://${registry.host}/proxied/app:v1`], { env: { ...clean, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.1' } }), 'inspect bypassing the proxy');
+  await ok(berthAsync(['inspect', `docker://${registry.host}/proxied/app:v1`], { env: { ...clean, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.1' } }), 'inspect bypassing the proxy');
   assert.deepEqual(proxy.seen, []);
 });

@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import { RegistryClient } from '../../registry/client/RegistryClient.js';
 import { closeDispatchers } from '../../registry/client/dispatcher.js';
 import { peer } from '../support/peers.js';
-import { twoPlatformLayout, writeImage, writeLayoutIndex } from './support/ociLayout.js';
-import { berth, ok, run } from './support/run.js';
-import { registryFor } from './support/fixture.js';
+import { buildMultiArchLayout, writeImageBlobs, writeLayoutIndex } from '../support/ociImage.js';
+import { berthAsync, ok, run } from '../support/runCli.js';
+import { dockerRegistryFor } from '../support/dockerRegistry.js';
 
 test.after(() => closeDispatchers());
 
@@ -27,45 +27,45 @@ async function seedRepository(skopeo: string, dir: string, host: string, reposit
   const base = [{ name: 'base', content: randomBytes(50_000) }];
   const entries = [];
   for (let i = 0; i < count; i++) {
-    const image = await writeImage(layout, { layers: [base, [{ name: `app${i}`, content: randomBytes(2000) }]], label: `v${i}` });
-    entries.push({ tag: `1.${i}.0`, descriptor: image });
+    const image = await writeImageBlobs(layout, { layers: [base, [{ name: `app${i}`, content: randomBytes(2000) }]], label: `v${i}` });
+    entries.push({ tag: `1.${i}.0`, descriptor: image.manifest });
   }
-  writeLayoutIndex(layout, entries);
+  await writeLayoutIndex(layout, entries);
   for (const { tag } of entries) await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${host}/${repository}:${tag}`]), `seed ${tag}`);
   const multi = join(dir, `seed-multi-${repository.replace(/\//g, '-')}`);
-  await twoPlatformLayout(multi, 'multi');
+  await buildMultiArchLayout(multi, 'multi');
   await ok(run(skopeo, ['copy', '--all', '--dest-tls-verify=false', `oci:${multi}:multi`, `docker://${host}/${repository}:multi`]), 'seed multi');
 }
 
 test('berth sync leaves a registry exactly as skopeo sync does (whole repository, --all, tag filters, YAML, dry run)', async (t) => {
   const skopeo = peer(t, 'skopeo');
-  const setup = await registryFor(t);
+  const setup = await dockerRegistryFor(t);
   if (!skopeo || !setup) return;
   const { registry, dir } = setup;
   const host = registry.host;
   await seedRepository(skopeo, dir, host, 'upstream/app', 6);
 
   await ok(run(skopeo, ['sync', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${host}/upstream/app`, `${host}/by-skopeo`]), 'skopeo sync');
-  await ok(berth(['sync', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/by-berth`]), 'berth sync');
+  await ok(berthAsync(['sync', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/by-berth`]), 'berth sync');
   const skopeoState = await state(host, 'by-skopeo/app');
   assert.equal(Object.keys(skopeoState).length, 7);
   assert.deepEqual(await state(host, 'by-berth/app'), skopeoState);
 
   // (--scoped cannot be compared here: a registry host with a port is not a valid repository path component.)
   await ok(run(skopeo, ['sync', '--all', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${host}/upstream/app`, `${host}/all-skopeo`]), 'skopeo sync --all');
-  await ok(berth(['sync', '--all', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/all-berth`]), 'berth sync --all');
+  await ok(berthAsync(['sync', '--all', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/all-berth`]), 'berth sync --all');
   const allSkopeo = await state(host, 'all-skopeo/app');
   assert.equal(allSkopeo.multi, (await state(host, 'upstream/app')).multi, '--all keeps the index digest');
   assert.deepEqual(await state(host, 'all-berth/app'), allSkopeo);
 
   // Running again changes nothing and copies nothing.
-  const again = JSON.parse((await ok(berth(['sync', '--all', '--format', 'json', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/all-berth`]), 'berth sync again')).stdout) as Array<{ status: string }>;
+  const again = JSON.parse((await ok(berthAsync(['sync', '--all', '--format', 'json', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/all-berth`]), 'berth sync again')).stdout) as Array<{ status: string }>;
   assert.deepEqual([...new Set(again.map((r) => r.status))], ['unchanged']);
 
   const yaml = join(dir, 'sync.yaml');
   writeFileSync(yaml, `${host}:\n  tls-verify: false\n  images:\n    upstream/app:\n      - "1.0.0"\n  images-by-tag-regex:\n    upstream/app: ^1\\.[3-4]\\.0$\n`);
   await ok(run(skopeo, ['sync', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', yaml, `${host}/yaml-skopeo`]), 'skopeo sync yaml');
-  await ok(berth(['sync', '--src', 'yaml', '--dest', 'docker', yaml, `${host}/yaml-berth`]), 'berth sync yaml');
+  await ok(berthAsync(['sync', '--src', 'yaml', '--dest', 'docker', yaml, `${host}/yaml-berth`]), 'berth sync yaml');
   const yamlState = await state(host, 'yaml-skopeo/app');
   assert.deepEqual(Object.keys(yamlState), ['1.0.0', '1.3.0', '1.4.0']);
   assert.deepEqual(await state(host, 'yaml-berth/app'), yamlState);
@@ -73,25 +73,25 @@ test('berth sync leaves a registry exactly as skopeo sync does (whole repository
   // --keep-going: a missing image is reported, the others still land, the exit status says it failed.
   const broken = join(dir, 'broken.yaml');
   writeFileSync(broken, `${host}:\n  tls-verify: false\n  images:\n    upstream/app:\n      - "no-such-tag"\n      - "1.1.0"\n      - "1.2.0"\n`);
-  const kept = await berth(['sync', '--keep-going', '--parallel-images', '1', '--src', 'yaml', '--dest', 'docker', broken, `${host}/kept`]);
-  assert.notEqual(kept.code, 0);
+  const kept = await berthAsync(['sync', '--keep-going', '--parallel-images', '1', '--src', 'yaml', '--dest', 'docker', broken, `${host}/kept`]);
+  assert.notEqual(kept.status, 0);
   assert.match(kept.stderr, /sync docker:\/\/.*no-such-tag: .*manifest unknown/);
   assert.deepEqual(Object.keys(await state(host, 'kept/app')), ['1.1.0', '1.2.0']);
-  const stopped = await berth(['sync', '--parallel-images', '1', '--src', 'yaml', '--dest', 'docker', broken, `${host}/stopped`]);
-  assert.notEqual(stopped.code, 0);
+  const stopped = await berthAsync(['sync', '--parallel-images', '1', '--src', 'yaml', '--dest', 'docker', broken, `${host}/stopped`]);
+  assert.notEqual(stopped.status, 0);
   assert.deepEqual(await state(host, 'stopped/app'), {}, 'without --keep-going the first failure stops the sync');
 
-  await ok(berth(['sync', '--tag-semver', '>=1.2.0 <1.5.0', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/semver`]), 'berth sync semver');
+  await ok(berthAsync(['sync', '--tag-semver', '>=1.2.0 <1.5.0', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/semver`]), 'berth sync semver');
   assert.deepEqual(Object.keys(await state(host, 'semver/app')), ['1.2.0', '1.3.0', '1.4.0']);
 
-  const dry = await ok(berth(['sync', '--dry-run', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/dry`]), 'dry run');
+  const dry = await ok(berthAsync(['sync', '--dry-run', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/dry`]), 'dry run');
   assert.match(dry.stderr, /Would sync 7 image\(s\)/);
   assert.deepEqual(await state(host, 'dry/app'), {});
 });
 
 test('berth sync to dir matches skopeo sync to dir, and to an OCI layout skopeo can read', async (t) => {
   const skopeo = peer(t, 'skopeo');
-  const setup = await registryFor(t);
+  const setup = await dockerRegistryFor(t);
   if (!skopeo || !setup) return;
   const { registry, dir } = setup;
   const host = registry.host;
@@ -99,19 +99,19 @@ test('berth sync to dir matches skopeo sync to dir, and to an OCI layout skopeo 
   const skopeoDir = join(dir, 'dir-skopeo');
   const berthDir = join(dir, 'dir-berth');
   await ok(run(skopeo, ['sync', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', `${host}/src/tool`, skopeoDir]), 'skopeo sync to dir');
-  await ok(berth(['sync', '--src', 'docker', '--dest', 'dir', `${host}/src/tool`, berthDir]), 'berth sync to dir');
+  await ok(berthAsync(['sync', '--src', 'docker', '--dest', 'dir', `${host}/src/tool`, berthDir]), 'berth sync to dir');
   const names = readdirSync(skopeoDir).sort();
   assert.deepEqual(readdirSync(berthDir).sort(), names);
   for (const name of names) assert.equal(readFileSync(join(berthDir, name, 'manifest.json'), 'utf8'), readFileSync(join(skopeoDir, name, 'manifest.json'), 'utf8'), name);
 
   // And back: a directory of dir: images synced into a registry keeps every digest.
-  await ok(berth(['sync', '--src', 'dir', '--dest', 'docker', berthDir, `${host}/fromdir`]), 'berth sync from dir');
+  await ok(berthAsync(['sync', '--src', 'dir', '--dest', 'docker', berthDir, `${host}/fromdir`]), 'berth sync from dir');
   const fromDir = await state(host, 'fromdir/tool');
   const direct = await state(host, 'src/tool');
   for (const tag of ['1.0.0', '1.1.0', '1.2.0']) assert.equal(fromDir[tag], direct[tag], tag);
 
   const layout = join(dir, 'layout');
-  await ok(berth(['sync', '--src', 'docker', '--dest', 'oci', `${host}/src/tool`, layout]), 'berth sync to oci');
+  await ok(berthAsync(['sync', '--src', 'docker', '--dest', 'oci', `${host}/src/tool`, layout]), 'berth sync to oci');
   const upstream = await state(host, 'src/tool');
   for (const tag of ['1.0.0', '1.2.0']) {
     const inspected = JSON.parse((await ok(run(skopeo, ['inspect', `oci:${layout}:tool:${tag}`]), `skopeo inspect oci ${tag}`)).stdout) as { Digest: string };
@@ -122,41 +122,41 @@ test('berth sync to dir matches skopeo sync to dir, and to an OCI layout skopeo 
 
 test('berth delete removes exactly the tags it says, and refuses to remove others by surprise', async (t) => {
   const skopeo = peer(t, 'skopeo');
-  const setup = await registryFor(t);
+  const setup = await dockerRegistryFor(t);
   if (!skopeo || !setup) return;
   const { registry, dir } = setup;
   const host = registry.host;
   const layout = join(dir, 'layout');
-  const x = await writeImage(layout, { layers: [[{ name: 'x', content: randomBytes(1000) }]], label: 'x' });
-  const y = await writeImage(layout, { layers: [[{ name: 'y', content: randomBytes(1000) }]], label: 'y' });
-  const z = await writeImage(layout, { layers: [[{ name: 'z', content: randomBytes(1000) }]], label: 'z' });
-  writeLayoutIndex(layout, [{ tag: 'x', descriptor: x }, { tag: 'y', descriptor: y }, { tag: 'z', descriptor: z }]);
+  const x = await writeImageBlobs(layout, { layers: [[{ name: 'x', content: randomBytes(1000) }]], label: 'x' });
+  const y = await writeImageBlobs(layout, { layers: [[{ name: 'y', content: randomBytes(1000) }]], label: 'y' });
+  const z = await writeImageBlobs(layout, { layers: [[{ name: 'z', content: randomBytes(1000) }]], label: 'z' });
+  await writeLayoutIndex(layout, [{ tag: 'x', descriptor: x.manifest }, { tag: 'y', descriptor: y.manifest }, { tag: 'z', descriptor: z.manifest }]);
   for (const [from, tag] of [['x', 'a'], ['x', 'b'], ['y', 'c'], ['z', 'd']] as const) {
     await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${layout}:${from}`, `docker://${host}/repo/img:${tag}`]), `push ${tag}`);
   }
   assert.deepEqual(Object.keys(await state(host, 'repo/img')), ['a', 'b', 'c', 'd']);
 
   // c is the only tag of its manifest: deleting it removes c and nothing else.
-  const c = JSON.parse((await ok(berth(['delete', '--format', 'json', `docker://${host}/repo/img:c`]), 'delete c')).stdout) as { removedTags: string[] };
+  const c = JSON.parse((await ok(berthAsync(['delete', '--format', 'json', `docker://${host}/repo/img:c`]), 'delete c')).stdout) as { removedTags: string[] };
   assert.deepEqual(c.removedTags, ['c']);
   assert.deepEqual(Object.keys(await state(host, 'repo/img')), ['a', 'b', 'd']);
 
   // a shares its manifest with b: without --all-tags-of-digest berth refuses (docker-registry cannot delete a tag alone).
-  const refused = await berth(['delete', `docker://${host}/repo/img:a`]);
-  assert.notEqual(refused.code, 0);
+  const refused = await berthAsync(['delete', `docker://${host}/repo/img:a`]);
+  assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /also removes tag\(s\) b .*--all-tags-of-digest/);
   assert.deepEqual(Object.keys(await state(host, 'repo/img')), ['a', 'b', 'd']);
 
-  const both = JSON.parse((await ok(berth(['delete', '--all-tags-of-digest', '--format', 'json', `docker://${host}/repo/img:a`]), 'delete a and b')).stdout) as { removedTags: string[] };
+  const both = JSON.parse((await ok(berthAsync(['delete', '--all-tags-of-digest', '--format', 'json', `docker://${host}/repo/img:a`]), 'delete a and b')).stdout) as { removedTags: string[] };
   assert.deepEqual(both.removedTags, ['a', 'b']);
   assert.deepEqual(Object.keys(await state(host, 'repo/img')), ['d']);
 
   // By digest: the manifest and its tag go; skopeo agrees it is gone.
-  await ok(berth(['delete', `docker://${host}/repo/img@${z.digest}`]), 'delete by digest');
+  await ok(berthAsync(['delete', `docker://${host}/repo/img@${z.manifest.digest}`]), 'delete by digest');
   assert.deepEqual(await state(host, 'repo/img'), {});
-  const gone = await run(skopeo, ['inspect', '--tls-verify=false', `docker://${host}/repo/img@${z.digest}`]);
-  assert.notEqual(gone.code, 0);
+  const gone = await run(skopeo, ['inspect', '--tls-verify=false', `docker://${host}/repo/img@${z.manifest.digest}`]);
+  assert.notEqual(gone.status, 0);
 
-  const missing = await berth(['delete', `docker://${host}/repo/img:never`]);
-  assert.equal(missing.code, 3);
+  const missing = await berthAsync(['delete', `docker://${host}/repo/img:never`]);
+  assert.equal(missing.status, 3);
 });
