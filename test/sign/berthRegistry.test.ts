@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { startRegistryServer } from '../../registry/server/startRegistryServer.js';
 import { tempDir } from '../support/peers.js';
-import { berthAsync, sigTag } from './support/cli.js';
+import { berthAsync } from '../support/runCli.js';
+import { sigTag } from './support/rawLayout.js';
 
 const PW = { COSIGN_PASSWORD: 'pw' };
 

@@ -4,15 +4,16 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { peer, tempDir } from '../support/peers.js';
-import { berth, RawLayout, sigTag } from './support/cli.js';
-import { writeTinyLayout } from './support/tinyImage.js';
+import { berth } from '../support/runCli.js';
+import { RawLayout, sigTag } from './support/rawLayout.js';
+import { buildLayout } from '../support/ociImage.js';
 
 const PW = { COSIGN_PASSWORD: 'test-pass' };
 const IDENTITY = '127.0.0.1:5000/demo/app:v1';
 
 async function setup(t: TestContext) {
   const dir = tempDir(t);
-  const image = await writeTinyLayout(join(dir, 'layout'), 'v1', 'hello');
+  const image = await buildLayout(join(dir, 'layout'), 'v1', { layers: [[{ name: 'hello.txt', content: 'hello' }]], cmd: ['/hello'] });
   const gen = berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: PW });
   assert.equal(gen.status, 0, gen.stderr);
   return { dir, image, layout: new RawLayout(image.dir), ref: `oci:${image.dir}:v1`, key: join(dir, 'k.key'), pub: join(dir, 'k.pub') };
@@ -48,13 +49,13 @@ test('generate-key writes a cosign-format pair and refuses to overwrite it', asy
 test('sign + verify on an OCI layout: payload fields, annotations, exact identity', async (t) => {
   const { image, layout, ref, key, pub } = await setup(t);
   sign(['--key', key, '--identity', IDENTITY, '-a', 'build=42', ref]);
-  const sig = layout.manifestByTag(sigTag(image.manifestDigest));
+  const sig = layout.manifestByTag(sigTag(image.manifest.digest));
   assert.equal(sig.doc.layers.length, 1);
   assert.equal(sig.doc.layers[0].mediaType, 'application/vnd.dev.cosign.simplesigning.v1+json');
   assert.ok(sig.doc.layers[0].annotations['dev.cosignproject.cosign/signature']);
   const payload = JSON.parse(layout.blob(sig.doc.layers[0].digest).toString());
   assert.deepEqual(payload, {
-    critical: { identity: { 'docker-reference': IDENTITY }, image: { 'docker-manifest-digest': image.manifestDigest }, type: 'cosign container image signature' },
+    critical: { identity: { 'docker-reference': IDENTITY }, image: { 'docker-manifest-digest': image.manifest.digest }, type: 'cosign container image signature' },
     optional: { build: '42' },
   });
   const ok = berth(['verify', '--key', pub, '--check-identity', 'exact', '--identity', IDENTITY, '-a', 'build=42', ref]);
@@ -64,7 +65,7 @@ test('sign + verify on an OCI layout: payload fields, annotations, exact identit
   assertRejected(berth(['verify', '--key', pub, '--check-identity', 'exact', '--identity', '127.0.0.1:5000/demo/app:v2', ref]), /is not 127\.0\.0\.1:5000\/demo\/app:v2/);
   // A second signature is appended to the same .sig manifest.
   sign(['--key', key, '--identity', IDENTITY, ref]);
-  assert.equal(layout.manifestByTag(sigTag(image.manifestDigest)).doc.layers.length, 2);
+  assert.equal(layout.manifestByTag(sigTag(image.manifest.digest)).doc.layers.length, 2);
 });
 
 test('an Ed25519 signature that is already there is not appended twice', async (t) => {
@@ -77,7 +78,7 @@ test('an Ed25519 signature that is already there is not appended twice', async (
   const second = berth(['sign', '--key', ed, '--identity', IDENTITY, ref]);
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stderr, /Already signed/);
-  assert.equal(layout.manifestByTag(sigTag(image.manifestDigest)).doc.layers.length, 1);
+  assert.equal(layout.manifestByTag(sigTag(image.manifest.digest)).doc.layers.length, 1);
 });
 
 test('a signature made with the openssl command line, stored by hand as the .sig layout, verifies with berth', async (t) => {
@@ -89,7 +90,7 @@ test('a signature made with the openssl command line, stored by hand as the .sig
   execFileSync(openssl, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', priv]);
   execFileSync(openssl, ['ec', '-in', priv, '-pubout', '-out', pub], { stdio: 'ignore' });
   const payload = Buffer.from(
-    `{"critical":{"identity":{"docker-reference":"${IDENTITY}"},"image":{"docker-manifest-digest":"${image.manifestDigest}"},"type":"cosign container image signature"},"optional":null}`,
+    `{"critical":{"identity":{"docker-reference":"${IDENTITY}"},"image":{"docker-manifest-digest":"${image.manifest.digest}"},"type":"cosign container image signature"},"optional":null}`,
   );
   writeFileSync(join(dir, 'payload'), payload);
   execFileSync(openssl, ['dgst', '-sha256', '-sign', priv, '-out', join(dir, 'sig'), join(dir, 'payload')]);
@@ -97,7 +98,7 @@ test('a signature made with the openssl command line, stored by hand as the .sig
   const payloadBlob = layout.putBlob(payload);
   const config = layout.putBlob(Buffer.from('{}'));
   layout.tag(
-    sigTag(image.manifestDigest),
+    sigTag(image.manifest.digest),
     Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -109,7 +110,7 @@ test('a signature made with the openssl command line, stored by hand as the .sig
   );
   const r = berth(['verify', '--key', pub, '--identity', IDENTITY, ref]);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout)[0].critical.image['docker-manifest-digest'], image.manifestDigest);
+  assert.equal(JSON.parse(r.stdout)[0].critical.image['docker-manifest-digest'], image.manifest.digest);
 });
 
 test("berth's signatures verify with openssl dgst over the stored payload", async (t) => {
@@ -117,7 +118,7 @@ test("berth's signatures verify with openssl dgst over the stored payload", asyn
   if (!openssl) return;
   const { dir, image, layout, ref, key, pub } = await setup(t);
   sign(['--key', key, '--identity', IDENTITY, ref]);
-  const layer = layout.manifestByTag(sigTag(image.manifestDigest)).doc.layers[0];
+  const layer = layout.manifestByTag(sigTag(image.manifest.digest)).doc.layers[0];
   writeFileSync(join(dir, 'payload'), layout.blob(layer.digest));
   writeFileSync(join(dir, 'sig'), Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'], 'base64'));
   const good = spawnSync(openssl, ['dgst', '-sha256', '-verify', pub, '-signature', join(dir, 'sig'), join(dir, 'payload')], { encoding: 'utf8' });
@@ -131,12 +132,12 @@ test("berth's signatures verify with openssl dgst over the stored payload", asyn
 test('OCI 1.1 referrer mode stores one referrer per signature and verify finds it', async (t) => {
   const { image, layout, ref, key, pub } = await setup(t);
   sign(['--key', key, '--identity', IDENTITY, '--registry-referrers-mode', 'oci-1-1', ref]);
-  assert.equal(layout.index().manifests.some((m) => m.annotations?.['org.opencontainers.image.ref.name'] === sigTag(image.manifestDigest)), false);
+  assert.equal(layout.index().manifests.some((m) => m.annotations?.['org.opencontainers.image.ref.name'] === sigTag(image.manifest.digest)), false);
   const referrers = layout.index().manifests.filter((m) => m.annotations === undefined);
   assert.equal(referrers.length, 1);
   const doc = JSON.parse(layout.blob((referrers[0] as { digest: string }).digest).toString());
   assert.equal(doc.artifactType, 'application/vnd.dev.cosign.artifact.sig.v1+json');
-  assert.equal(doc.subject.digest, image.manifestDigest);
+  assert.equal(doc.subject.digest, image.manifest.digest);
   const r = berth(['verify', '--key', pub, '--identity', IDENTITY, ref]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).length, 1);
@@ -145,12 +146,12 @@ test('OCI 1.1 referrer mode stores one referrer per signature and verify finds i
 test('attack: payload edited after signing', async (t) => {
   const { image, layout, ref, key, pub } = await setup(t);
   sign(['--key', key, '--identity', IDENTITY, ref]);
-  const sig = layout.manifestByTag(sigTag(image.manifestDigest));
+  const sig = layout.manifestByTag(sigTag(image.manifest.digest));
   const payload = JSON.parse(layout.blob(sig.doc.layers[0].digest).toString());
   payload.critical.identity['docker-reference'] = '127.0.0.1:5000/evil/app:v1';
   const edited = layout.putBlob(Buffer.from(JSON.stringify(payload)));
   sig.doc.layers[0] = { ...sig.doc.layers[0], ...edited };
-  layout.tag(sigTag(image.manifestDigest), Buffer.from(JSON.stringify(sig.doc)));
+  layout.tag(sigTag(image.manifest.digest), Buffer.from(JSON.stringify(sig.doc)));
   assertRejected(berth(['verify', '--key', pub, ref]), /signature does not verify with the given key/);
 });
 
@@ -163,12 +164,12 @@ test('attack: signature from another key', async (t) => {
 
 test('attack: a valid signature of a different digest moved onto this image', async (t) => {
   const { dir, image, layout, ref, key, pub } = await setup(t);
-  const other = await writeTinyLayout(join(dir, 'other'), 'v1', 'another image');
+  const other = await buildLayout(join(dir, 'other'), 'v1', { layers: [[{ name: 'hello.txt', content: 'another image' }]], cmd: ['/hello'] });
   sign(['--key', key, '--identity', IDENTITY, `oci:${other.dir}:v1`]);
-  const stolen = new RawLayout(other.dir).manifestByTag(sigTag(other.manifestDigest));
+  const stolen = new RawLayout(other.dir).manifestByTag(sigTag(other.manifest.digest));
   for (const d of [stolen.doc.config.digest, ...stolen.doc.layers.map((l: { digest: string }) => l.digest)]) layout.putBlob(new RawLayout(other.dir).blob(d));
-  layout.tag(sigTag(image.manifestDigest), Buffer.from(JSON.stringify(stolen.doc)));
-  assertRejected(berth(['verify', '--key', pub, ref]), new RegExp(`signature is for digest ${other.manifestDigest}, not ${image.manifestDigest}`));
+  layout.tag(sigTag(image.manifest.digest), Buffer.from(JSON.stringify(stolen.doc)));
+  assertRejected(berth(['verify', '--key', pub, ref]), new RegExp(`signature is for digest ${other.manifest.digest}, not ${image.manifest.digest}`));
 });
 
 test('attack: a signature for another repository under an exact-repository check', async (t) => {
@@ -198,7 +199,7 @@ test('attack: a .sig manifest with garbage layers is refused with reasons, and c
       { mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...tampered, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' } },
     ],
   };
-  layout.tag(sigTag(image.manifestDigest), Buffer.from(JSON.stringify(garbage)));
+  layout.tag(sigTag(image.manifest.digest), Buffer.from(JSON.stringify(garbage)));
   const r = berth(['verify', '--key', pub, ref]);
   assertRejected(r, /layer 0: media type application\/octet-stream/);
   assert.match(r.stderr, /layer 1: no dev\.cosignproject\.cosign\/signature annotation/);
@@ -212,7 +213,7 @@ test('attack: a .sig manifest with garbage layers is refused with reasons, and c
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(JSON.parse(ok.stdout).length, 1);
   // A .sig tag that is not even a manifest.
-  layout.tag(sigTag(image.manifestDigest), Buffer.from('{"schemaVersion":2,"layers":"no"}'));
+  layout.tag(sigTag(image.manifest.digest), Buffer.from('{"schemaVersion":2,"layers":"no"}'));
   assertRejected(berth(['verify', '--key', pub, ref]), /tag sha256-[0-9a-f]{64}\.sig: .*layers must be an array/);
 });
 

@@ -14,9 +14,9 @@ import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { peer, tempDir } from '../support/peers.js';
-import { berth } from './support/cli.js';
-import { startDockerRegistry } from './support/dockerRegistry.js';
-import { writeTinyLayout } from './support/tinyImage.js';
+import { berth } from '../support/runCli.js';
+import { dockerRegistryFor } from '../support/dockerRegistry.js';
+import { buildLayout } from '../support/ociImage.js';
 
 /** A GnuPG home with one unprotected RSA signing key; its agent is stopped and the directory removed at the end. */
 function gnupgHome(t: TestContext, gpg: string, name: string): { home: string; fingerprint: string; publicKey: string; secretKey: string } {
@@ -40,10 +40,10 @@ async function setup(t: TestContext) {
   const skopeo = peer(t, 'skopeo');
   const gpg = peer(t, 'gpg');
   if (!skopeo || !gpg) return undefined;
-  const host = await startDockerRegistry(t);
+  const host = (await dockerRegistryFor(t))?.registry.host;
   if (!host) return undefined;
   const dir = tempDir(t);
-  const image = await writeTinyLayout(join(dir, 'layout'), 'v1', `gpg ${Math.random()}`);
+  const image = await buildLayout(join(dir, 'layout'), 'v1', { layers: [[{ name: 'hello.txt', content: `gpg ${Math.random()}` }]], cmd: ['/hello'] });
   const regd = join(dir, 'registries.d');
   mkdirSync(regd);
   const lookaside = join(dir, 'lookaside');
@@ -70,12 +70,12 @@ test('berth verifies an image skopeo signed with --sign-by (lookaside storage)',
   const ref = `docker://${s.host}/gpg/skopeo:v1`;
   const pushed = s.skopeoRun(s.open, ['copy', '--dest-tls-verify=false', '--sign-by', s.signer.fingerprint, `oci:${s.image.dir}:v1`, ref], { GNUPGHOME: s.signer.home });
   assert.equal(pushed.status, 0, pushed.stderr);
-  assert.ok(readdirSync(join(s.lookaside, 'gpg', 'skopeo@' + s.image.manifestDigest.replace(':', '='))).includes('signature-1'));
+  assert.ok(readdirSync(join(s.lookaside, 'gpg', 'skopeo@' + s.image.manifest.digest.replace(':', '='))).includes('signature-1'));
   const ok = berth(['verify', '--gpg-public-key', s.signer.publicKey, '--registries.d', s.regd, '--check-identity', 'exact', ref]);
   assert.equal(ok.status, 0, ok.stderr);
   const payload = JSON.parse(ok.stdout)[0];
   assert.equal(payload.critical.type, 'atomic container signature');
-  assert.equal(payload.critical.image['docker-manifest-digest'], s.image.manifestDigest);
+  assert.equal(payload.critical.image['docker-manifest-digest'], s.image.manifest.digest);
   const stranger = berth(['verify', '--gpg-public-key', s.stranger.publicKey, '--registries.d', s.regd, ref]);
   assert.equal(stranger.status, 5);
   assert.match(stranger.stderr, /not a trusted key/);
@@ -107,7 +107,7 @@ test('skopeo accepts an image berth signed with --gpg-key under a signedBy polic
   assert.equal(byFpr.status, 0, byFpr.stderr);
   // Within the same second RSA signs the same payload to the same bytes, which are then not stored twice.
   assert.match(byFpr.stderr, /^(Signed|Already signed) sha256:/);
-  const stored = readdirSync(join(s.lookaside, 'gpg', 'berth@' + s.image.manifestDigest.replace(':', '='))).sort();
+  const stored = readdirSync(join(s.lookaside, 'gpg', 'berth@' + s.image.manifest.digest.replace(':', '='))).sort();
   assert.deepEqual(stored, byFpr.stderr.startsWith('Signed') ? ['signature-1', 'signature-2'] : ['signature-1']);
 });
 
@@ -121,7 +121,7 @@ test('evaluatePolicy: signedBy accepts the signed image and denies an unsigned o
     const file = signedByPolicy(s.dir, s.host, keyPath, identity);
     return parsePolicy(readFileSync(file, 'utf8'), file);
   };
-  const subject = (ref: string) => ({ transport: 'docker', digest: s.image.manifestDigest as never, dockerReference: parseDockerReference(ref) });
+  const subject = (ref: string) => ({ transport: 'docker', digest: s.image.manifest.digest as never, dockerReference: parseDockerReference(ref) });
   const ok = await evaluatePolicy(policyFor(s.signer.publicKey), subject(`${s.host}/gpg/app:v1`), registriesD);
   assert.equal(ok.scope, `${s.host}/gpg`);
   assert.match(ok.satisfied[0] as string, new RegExp(`signedBy: 1 OpenPGP signature\\(s\\) by ${s.signer.fingerprint}`));
@@ -144,7 +144,7 @@ test('copy carries OpenPGP lookaside signatures between registries; into an OCI 
   const dst = parseImageReference(`docker://${s.host}/gpg/dst:v1`);
   await copyImage(src, dst, { sourceOptions: registry, destinationOptions: registry, afterCommit: carrySignatures({ registriesD }) });
   await copyImage(src, dst, { sourceOptions: registry, destinationOptions: registry, afterCommit: carrySignatures({ registriesD }) });
-  const copied = readdirSync(join(s.lookaside, 'gpg', 'dst@' + s.image.manifestDigest.replace(':', '=')));
+  const copied = readdirSync(join(s.lookaside, 'gpg', 'dst@' + s.image.manifest.digest.replace(':', '=')));
   assert.deepEqual(copied, ['signature-1'], 'carried once, not duplicated');
   const policy = signedByPolicy(s.dir, s.host, s.signer.publicKey, { type: 'matchRepository' });
   const byRepo = s.skopeoRun(policy, ['copy', '--remove-signatures', '--src-tls-verify=false', `docker://${s.host}/gpg/dst:v1`, `oci:${join(s.dir, 'dst-out')}:v1`]);

@@ -10,16 +10,16 @@ import { loadPolicy, parsePolicy } from '../../src/sign/policy/policy.js';
 import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
 import { OciLayoutStore } from '../../src/sign/store/ociLayoutStore.js';
 import { tempDir } from '../support/peers.js';
-import { berth } from './support/cli.js';
-import { writeTinyLayout } from './support/tinyImage.js';
+import { berth } from '../support/runCli.js';
+import { buildLayout } from '../support/ociImage.js';
 
 const PW = { COSIGN_PASSWORD: 'pw' };
 const SIGNED_AS = '127.0.0.1:5000/demo/app:v1';
 
 async function signedLayout(t: TestContext) {
   const dir = tempDir(t);
-  const image = await writeTinyLayout(join(dir, 'layout'), 'v1', 'policy');
-  const unsigned = await writeTinyLayout(join(dir, 'unsigned'), 'v1', 'nobody signed me');
+  const image = await buildLayout(join(dir, 'layout'), 'v1', { layers: [[{ name: 'hello.txt', content: 'policy' }]], cmd: ['/hello'] });
+  const unsigned = await buildLayout(join(dir, 'unsigned'), 'v1', { layers: [[{ name: 'hello.txt', content: 'nobody signed me' }]], cmd: ['/hello'] });
   assert.equal(berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: PW }).status, 0);
   assert.equal(berth(['generate-key', '--output-prefix', join(dir, 'other')], { env: PW }).status, 0);
   const r = berth(['sign', '--key', join(dir, 'k.key'), '--identity', SIGNED_AS, `oci:${image.dir}:v1`], { env: PW });
@@ -30,7 +30,7 @@ async function signedLayout(t: TestContext) {
     return loadPolicy(file);
   };
   const oci = (layoutDir: string, digest: string): PolicySubject => ({ transport: 'oci', digest: digest as Digest, ociLayout: { dir: layoutDir, tag: 'v1' }, store: new OciLayoutStore(layoutDir) });
-  const asDocker = (name: string): PolicySubject => ({ transport: 'docker', digest: image.manifestDigest as Digest, dockerReference: parseDockerReference(name), store: new OciLayoutStore(image.dir) });
+  const asDocker = (name: string): PolicySubject => ({ transport: 'docker', digest: image.manifest.digest as Digest, dockerReference: parseDockerReference(name), store: new OciLayoutStore(image.dir) });
   return { dir, image, unsigned, policy, oci, asDocker, pub: join(dir, 'k.pub'), otherPub: join(dir, 'other.pub') };
 }
 
@@ -43,28 +43,28 @@ function denied(pattern: RegExp) {
 test('sigstoreSigned with keyPath (relative to the policy file) and keyData; other keys and unsigned images are denied', async (t) => {
   const s = await signedLayout(t);
   const byPath = s.policy({ default: [{ type: 'sigstoreSigned', keyPath: 'k.pub', signedIdentity: { type: 'exactRepository', dockerRepository: '127.0.0.1:5000/demo/app' } }] });
-  const decision = await evaluatePolicy(byPath, s.oci(s.image.dir, s.image.manifestDigest), none);
+  const decision = await evaluatePolicy(byPath, s.oci(s.image.dir, s.image.manifest.digest), none);
   assert.deepEqual(decision, { scope: 'default', satisfied: ['sigstoreSigned: 1 signature(s)'] });
   const byData = s.policy({ default: [{ type: 'sigstoreSigned', keyData: readFileSync(s.pub).toString('base64'), signedIdentity: { type: 'exactReference', dockerReference: SIGNED_AS } }] });
-  await evaluatePolicy(byData, s.oci(s.image.dir, s.image.manifestDigest), none);
+  await evaluatePolicy(byData, s.oci(s.image.dir, s.image.manifest.digest), none);
   const otherKey = s.policy({ default: [{ type: 'sigstoreSigned', keyPath: s.otherPub, signedIdentity: { type: 'exactRepository', dockerRepository: '127.0.0.1:5000/demo/app' } }] });
-  await assert.rejects(evaluatePolicy(otherKey, s.oci(s.image.dir, s.image.manifestDigest), none), denied(/does not verify with the given key/));
-  await assert.rejects(evaluatePolicy(byPath, s.oci(s.unsigned.dir, s.unsigned.manifestDigest), none), denied(/is not trusted: no cosign signatures found/));
+  await assert.rejects(evaluatePolicy(otherKey, s.oci(s.image.dir, s.image.manifest.digest), none), denied(/does not verify with the given key/));
+  await assert.rejects(evaluatePolicy(byPath, s.oci(s.unsigned.dir, s.unsigned.manifest.digest), none), denied(/is not trusted: no cosign signatures found/));
 });
 
 test('attack: a signature for another repository under an exactRepository policy', async (t) => {
   const s = await signedLayout(t);
   const p = s.policy({ default: [{ type: 'sigstoreSigned', keyPath: s.pub, signedIdentity: { type: 'exactRepository', dockerRepository: '127.0.0.1:5000/production/app' } }] });
-  await assert.rejects(evaluatePolicy(p, s.oci(s.image.dir, s.image.manifestDigest), none), denied(/not in repository 127\.0\.0\.1:5000\/production\/app/));
+  await assert.rejects(evaluatePolicy(p, s.oci(s.image.dir, s.image.manifest.digest), none), denied(/not in repository 127\.0\.0\.1:5000\/production\/app/));
 });
 
 test('signedIdentity forms against the reference the image is pulled by', async (t) => {
   const s = await signedLayout(t);
   const req = (signedIdentity?: object) => s.policy({ default: [{ type: 'sigstoreSigned', keyPath: s.pub, ...(signedIdentity ? { signedIdentity } : {}) }] });
   await evaluatePolicy(req(), s.asDocker(SIGNED_AS), none);
-  await evaluatePolicy(req(), s.asDocker(`127.0.0.1:5000/demo/app@${s.image.manifestDigest}`), none);
+  await evaluatePolicy(req(), s.asDocker(`127.0.0.1:5000/demo/app@${s.image.manifest.digest}`), none);
   await assert.rejects(evaluatePolicy(req(), s.asDocker('127.0.0.1:5000/demo/app:v2'), none), denied(/is not 127\.0\.0\.1:5000\/demo\/app:v2/));
-  await assert.rejects(evaluatePolicy(req({ type: 'matchExact' }), s.asDocker(`127.0.0.1:5000/demo/app@${s.image.manifestDigest}`), none), denied(/has no tag/));
+  await assert.rejects(evaluatePolicy(req({ type: 'matchExact' }), s.asDocker(`127.0.0.1:5000/demo/app@${s.image.manifest.digest}`), none), denied(/has no tag/));
   await evaluatePolicy(req({ type: 'matchRepository' }), s.asDocker('127.0.0.1:5000/demo/app:v2'), none);
   await assert.rejects(evaluatePolicy(req({ type: 'matchRepository' }), s.asDocker('mirror.example/demo/app:v1'), none), denied(/signed for repository/));
   await evaluatePolicy(req({ type: 'remapIdentity', prefix: 'mirror.example/demo', signedPrefix: '127.0.0.1:5000/demo' }), s.asDocker('mirror.example/demo/app:v1'), none);
@@ -84,14 +84,14 @@ test('reject, insecureAcceptAnything and the most specific scope win', async (t)
     },
   };
   const p = s.policy(doc);
-  assert.equal((await evaluatePolicy(p, s.oci(s.image.dir, s.image.manifestDigest), none)).scope, s.image.dir);
-  await assert.rejects(evaluatePolicy(p, s.oci(s.unsigned.dir, s.unsigned.manifestDigest), none), denied(/no cosign signatures/));
+  assert.equal((await evaluatePolicy(p, s.oci(s.image.dir, s.image.manifest.digest), none)).scope, s.image.dir);
+  await assert.rejects(evaluatePolicy(p, s.oci(s.unsigned.dir, s.unsigned.manifest.digest), none), denied(/no cosign signatures/));
   assert.equal((await evaluatePolicy(p, s.asDocker('127.0.0.1:5000/demo/app:v1'), none)).scope, '127.0.0.1:5000/demo');
   await assert.rejects(evaluatePolicy(p, s.asDocker('127.0.0.1:5000/else/app:v1'), none), denied(/scope 127\.0\.0\.1:5000\).*policy rejects/));
   await assert.rejects(evaluatePolicy(p, s.asDocker('quay.io/x/y:1'), none), denied(/policy rejects/));
-  await assert.rejects(evaluatePolicy(p, { transport: 'dir', digest: s.image.manifestDigest as Digest }, none), denied(/policy rejects/));
+  await assert.rejects(evaluatePolicy(p, { transport: 'dir', digest: s.image.manifest.digest as Digest }, none), denied(/policy rejects/));
   const needsSignature = s.policy({ default: [{ type: 'sigstoreSigned', keyPath: s.pub }] });
-  await assert.rejects(evaluatePolicy(needsSignature, { transport: 'dir', digest: s.image.manifestDigest as Digest }, none), denied(/dir transport cannot carry/));
+  await assert.rejects(evaluatePolicy(needsSignature, { transport: 'dir', digest: s.image.manifest.digest as Digest }, none), denied(/dir transport cannot carry/));
 });
 
 test('policy files berth does not fully understand are refused, not half-enforced', () => {

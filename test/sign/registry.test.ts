@@ -9,18 +9,19 @@ import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { peer, tempDir } from '../support/peers.js';
-import { berth, RawLayout, sigTag } from './support/cli.js';
-import { startDockerRegistry } from './support/dockerRegistry.js';
-import { writeTinyLayout } from './support/tinyImage.js';
+import { berth } from '../support/runCli.js';
+import { RawLayout, sigTag } from './support/rawLayout.js';
+import { dockerRegistryFor } from '../support/dockerRegistry.js';
+import { buildLayout } from '../support/ociImage.js';
 
 const PW = { COSIGN_PASSWORD: 'pw' };
 
 async function setup(t: TestContext) {
   const skopeo = peer(t, 'skopeo');
-  const host = skopeo ? await startDockerRegistry(t) : undefined;
+  const host = skopeo ? (await dockerRegistryFor(t))?.registry.host : undefined;
   if (!skopeo || !host) return undefined;
   const dir = tempDir(t);
-  const image = await writeTinyLayout(join(dir, 'layout'), 'v1', `hello ${Math.random()}`);
+  const image = await buildLayout(join(dir, 'layout'), 'v1', { layers: [[{ name: 'hello.txt', content: `hello ${Math.random()}` }]], cmd: ['/hello'] });
   const policy = join(dir, 'policy.json');
   writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
   const regd = join(dir, 'registries.d');
@@ -37,13 +38,13 @@ test('sign and verify in a registry; the identity defaults to the reference used
   if (!s) return;
   const signed = berth(['sign', '--key', s.key, s.ref], { env: PW });
   assert.equal(signed.status, 0, signed.stderr);
-  assert.match(signed.stderr, new RegExp(`Signed ${s.image.manifestDigest} as ${s.host}/demo/app:v1`));
-  const raw = JSON.parse(s.skopeoRun('inspect', '--raw', '--tls-verify=false', `docker://${s.host}/demo/app:${sigTag(s.image.manifestDigest)}`));
+  assert.match(signed.stderr, new RegExp(`Signed ${s.image.manifest.digest} as ${s.host}/demo/app:v1`));
+  const raw = JSON.parse(s.skopeoRun('inspect', '--raw', '--tls-verify=false', `docker://${s.host}/demo/app:${sigTag(s.image.manifest.digest)}`));
   assert.equal(raw.layers[0].mediaType, 'application/vnd.dev.cosign.simplesigning.v1+json');
   const verified = berth(['verify', '--key', s.pub, '--check-identity', 'exact', s.ref]);
   assert.equal(verified.status, 0, verified.stderr);
   assert.equal(JSON.parse(verified.stdout)[0].critical.identity['docker-reference'], `${s.host}/demo/app:v1`);
-  const byDigest = berth(['verify', '--key', s.pub, `docker://${s.host}/demo/app@${s.image.manifestDigest}`]);
+  const byDigest = berth(['verify', '--key', s.pub, `docker://${s.host}/demo/app@${s.image.manifest.digest}`]);
   assert.equal(byDigest.status, 0, byDigest.stderr);
 });
 
@@ -52,7 +53,7 @@ test('skopeo with use-sigstore-attachments finds and copies berth .sig attachmen
   if (!s) return;
   assert.equal(berth(['sign', '--key', s.key, s.ref], { env: PW }).status, 0);
   s.skopeoRun('copy', '--src-tls-verify=false', '--dest-tls-verify=false', s.ref, `docker://${s.host}/mirror/app:v1`);
-  const carried = JSON.parse(s.skopeoRun('inspect', '--raw', '--tls-verify=false', `docker://${s.host}/mirror/app:${sigTag(s.image.manifestDigest)}`));
+  const carried = JSON.parse(s.skopeoRun('inspect', '--raw', '--tls-verify=false', `docker://${s.host}/mirror/app:${sigTag(s.image.manifest.digest)}`));
   assert.equal(carried.layers.length, 1);
   const mirror = `docker://${s.host}/mirror/app:v1`;
   const ok = berth(['verify', '--key', s.pub, '--identity', `${s.host}/demo/app`, mirror]);
@@ -68,7 +69,7 @@ test('OCI 1.1 referrers on a registry without the referrers API use the tag-sche
   if (!s) return;
   const r = berth(['sign', '--key', s.key, '--registry-referrers-mode', 'oci-1-1', s.ref], { env: PW });
   assert.equal(r.status, 0, r.stderr);
-  const index = JSON.parse(s.skopeoRun('inspect', '--raw', '--tls-verify=false', `docker://${s.host}/demo/app:${s.image.manifestDigest.replace(':', '-')}`));
+  const index = JSON.parse(s.skopeoRun('inspect', '--raw', '--tls-verify=false', `docker://${s.host}/demo/app:${s.image.manifest.digest.replace(':', '-')}`));
   assert.equal(index.manifests.length, 1);
   assert.equal(index.manifests[0].artifactType, 'application/vnd.dev.cosign.artifact.sig.v1+json');
   const v = berth(['verify', '--key', s.pub, s.ref]);
@@ -94,7 +95,7 @@ test('copy carries cosign signatures (tag and referrers) between registries and 
   const inLayout = berth(['verify', '--key', s.pub, '--identity', `${s.host}/demo/app`, `oci:${layoutDir}:v1`]);
   assert.equal(inLayout.status, 0, inLayout.stderr);
   assert.equal(JSON.parse(inLayout.stdout).length, 2);
-  assert.equal(new RawLayout(layoutDir).manifestByTag(sigTag(s.image.manifestDigest)).doc.layers.length, 1);
+  assert.equal(new RawLayout(layoutDir).manifestByTag(sigTag(s.image.manifest.digest)).doc.layers.length, 1);
   // An explicit use-sigstore-attachments: false for the destination's scope keeps attachments out of it.
   const optOut = join(s.dir, 'opt-out.d');
   mkdirSync(optOut);

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { peer, tempDir } from '../support/peers.js';
-import { berth } from './support/cli.js';
-import { writeTinyLayout } from './support/tinyImage.js';
+import { berth } from '../support/runCli.js';
+import { buildLayout } from '../support/ociImage.js';
 
 function signerHome(t: TestContext, gpg: string) {
   const home = mkdtempSync(join(tmpdir(), 'bs-'));
@@ -29,8 +29,8 @@ test('standalone signatures: skopeo verifies berth, berth verifies skopeo; wrong
   const gpg = peer(t, 'gpg');
   if (!skopeo || !gpg) return;
   const dir = tempDir(t);
-  const a = await writeTinyLayout(join(dir, 'a'), 'v1', 'a');
-  const b = await writeTinyLayout(join(dir, 'b'), 'v1', 'b');
+  const a = await buildLayout(join(dir, 'a'), 'v1', { layers: [[{ name: 'hello.txt', content: 'a' }]], cmd: ['/hello'] });
+  const b = await buildLayout(join(dir, 'b'), 'v1', { layers: [[{ name: 'hello.txt', content: 'b' }]], cmd: ['/hello'] });
   writeFileSync(join(dir, 'a.json'), a.manifestBytes);
   writeFileSync(join(dir, 'b.json'), b.manifestBytes);
   const k = signerHome(t, gpg);
@@ -40,21 +40,21 @@ test('standalone signatures: skopeo verifies berth, berth verifies skopeo; wrong
   execFileSync(skopeo, ['standalone-sign', join(dir, 'a.json'), ref, k.fingerprint, '-o', bySkopeo], { env: k.env, stdio: 'ignore' });
   const v1 = berth(['standalone-verify', '--public-key', k.pub, join(dir, 'a.json'), ref, bySkopeo]);
   assert.equal(v1.status, 0, v1.stderr);
-  assert.equal(v1.stdout.trim(), `Signature verified using fingerprint ${k.fingerprint}, digest ${a.manifestDigest}`);
+  assert.equal(v1.stdout.trim(), `Signature verified using fingerprint ${k.fingerprint}, digest ${a.manifest.digest}`);
 
   const byBerth = join(dir, 'berth.sig');
   const s = berth(['standalone-sign', '--gpg-key', k.sec, '-o', byBerth, join(dir, 'a.json'), ref]);
   assert.equal(s.status, 0, s.stderr);
   const v2 = spawnSync(skopeo, ['standalone-verify', join(dir, 'a.json'), ref, k.fingerprint, byBerth], { env: k.env, encoding: 'utf8' });
   assert.equal(v2.status, 0, v2.stderr);
-  assert.match(v2.stdout, new RegExp(`Signature verified.*${a.manifestDigest}`));
+  assert.match(v2.stdout, new RegExp(`Signature verified.*${a.manifest.digest}`));
 
   const otherRef = berth(['standalone-verify', '--public-key', k.pub, join(dir, 'a.json'), 'registry.example/team/app:2', byBerth]);
   assert.equal(otherRef.status, 5);
   assert.match(otherRef.stderr, /is not registry\.example\/team\/app:2/);
   const otherManifest = berth(['standalone-verify', '--public-key', k.pub, join(dir, 'b.json'), ref, bySkopeo]);
   assert.equal(otherManifest.status, 5);
-  assert.match(otherManifest.stderr, new RegExp(`signature is for digest ${a.manifestDigest}, not the manifest's ${b.manifestDigest}`));
+  assert.match(otherManifest.stderr, new RegExp(`signature is for digest ${a.manifest.digest}, not the manifest's ${b.manifest.digest}`));
   writeFileSync(join(dir, 'garbage.sig'), 'not an openpgp message');
   const garbage = berth(['standalone-verify', '--public-key', k.pub, join(dir, 'a.json'), ref, join(dir, 'garbage.sig')]);
   assert.equal(garbage.status, 5);
@@ -76,7 +76,7 @@ test('a passphrase-protected OpenPGP key signs with --passphrase-file, and says 
   writeFileSync(join(dir, 'sec.asc'), execFileSync(gpg, ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'sekret', '--armor', '--export-secret-keys', fingerprint], { env }));
   writeFileSync(join(dir, 'pub.asc'), execFileSync(gpg, ['--batch', '--armor', '--export', fingerprint], { env }));
   writeFileSync(join(dir, 'pass'), 'sekret\n');
-  const image = await writeTinyLayout(join(dir, 'img'), 'v1', 'p');
+  const image = await buildLayout(join(dir, 'img'), 'v1', { layers: [[{ name: 'hello.txt', content: 'p' }]], cmd: ['/hello'] });
   writeFileSync(join(dir, 'm.json'), image.manifestBytes);
   const ok = berth(['standalone-sign', '--gpg-key', join(dir, 'sec.asc'), '--passphrase-file', join(dir, 'pass'), '-o', join(dir, 'sig'), join(dir, 'm.json'), 'registry.example/p:1']);
   assert.equal(ok.status, 0, ok.stderr);

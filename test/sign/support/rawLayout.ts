@@ -1,39 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthBin } from '../../support/peers.js';
-
-export interface RunResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the built berth CLI; the passphrase env vars are cleared unless given, so no test reads the caller's. */
-export function berth(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): RunResult {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.COSIGN_PASSWORD;
-  delete env.BERTH_PASSWORD;
-  const result = spawnSync(process.execPath, [berthBin, ...args], { cwd: options.cwd, env: { ...env, ...options.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** Like `berth` but without blocking the event loop: needed when the registry runs in this process. */
-export function berthAsync(args: string[], options: { env?: Record<string, string> } = {}): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.COSIGN_PASSWORD;
-  delete env.BERTH_PASSWORD;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [berthBin, ...args], { env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** Raw access to an OCI layout, so tests can forge what an attacker would write without going through berth. */
 export class RawLayout {
