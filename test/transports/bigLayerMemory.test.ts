@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { berthBin, tempDir } from '../support/peers.js';
-import { buildLayoutWithBigLayer } from './support/imageFixtures.js';
+import { buildLayoutWithBigLayer } from '../support/ociImage.js';
 
 const LAYER_BYTES = 1024 * 1024 * 1024;
 const LIMIT_KB = 120 * 1024;

@@ -10,8 +10,8 @@ import type { Digest } from '../../src/oci/digest.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { tempDir } from '../support/peers.js';
-import { buildLayout } from './support/imageFixtures.js';
-import { berth } from './support/run.js';
+import { buildLayout } from '../support/ociImage.js';
+import { berth } from '../support/runCli.js';
 
 async function copy(from: string, to: string) {
   return copyImage(parseImageReference(from), parseImageReference(to));

@@ -9,7 +9,7 @@ import { isBerthError } from '../../src/errors/BerthError.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { tempDir } from '../support/peers.js';
-import { tarOf } from './support/imageFixtures.js';
+import { tarOf } from '../support/ociImage.js';
 
 const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 

@@ -7,8 +7,8 @@ import { copyImage } from '../../src/copy/copyImage.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { berthBin, peer, tempDir } from '../support/peers.js';
-import { buildLayout, buildLayoutWithBigLayer } from './support/imageFixtures.js';
-import { validateLayout } from './support/run.js';
+import { buildLayout, buildLayoutWithBigLayer } from '../support/ociImage.js';
+import { validateLayout } from './support/ociImageTool.js';
 
 const KILLS = 20;
 const IMAGE_BYTES = 50 * 1024 * 1024;

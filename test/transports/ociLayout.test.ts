@@ -9,8 +9,9 @@ import { copyImage } from '../../src/copy/copyImage.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { peer, tempDir } from '../support/peers.js';
-import { buildLayout, buildMultiArchLayout } from './support/imageFixtures.js';
-import { berthAsync, validateLayout } from './support/run.js';
+import { buildLayout, buildMultiArchLayout } from '../support/ociImage.js';
+import { berthAsync } from '../support/runCli.js';
+import { validateLayout } from './support/ociImageTool.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 

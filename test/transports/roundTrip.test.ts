@@ -10,8 +10,8 @@ import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import type { ImageSource } from '../../src/transports/types.js';
 import { peer, tempDir } from '../support/peers.js';
-import { buildLayout, buildMultiArchLayout } from './support/imageFixtures.js';
-import { validateLayout } from './support/run.js';
+import { buildLayout, buildMultiArchLayout } from '../support/ociImage.js';
+import { validateLayout } from './support/ociImageTool.js';
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 

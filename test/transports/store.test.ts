@@ -8,8 +8,9 @@ import '../../src/transports/allTransports.js';
 import { storeLayoutPath, storeRoot } from '../../src/transports/store/storeRoot.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { peer, tempDir } from '../support/peers.js';
-import { buildLayout, initLayout, writeImageBlobs, addIndexEntry } from './support/imageFixtures.js';
-import { berth, tool, validateLayout } from './support/run.js';
+import { buildLayout, initLayout, writeImageBlobs, addIndexEntry } from '../support/ociImage.js';
+import { berth, runSync } from '../support/runCli.js';
+import { validateLayout } from './support/ociImageTool.js';
 
 test('storeRoot follows $BERTH_ROOT, then $XDG_DATA_HOME/berth, then ~/.local/share/berth', () => {
   const saved = { root: process.env.BERTH_ROOT, xdg: process.env.XDG_DATA_HOME, home: process.env.HOME };
@@ -49,17 +50,17 @@ test('images lists the store; rmi removes the tag and only the blobs no other im
   await addIndexEntry(src, { ...one.manifest, annotations: { 'org.opencontainers.image.ref.name': 'one' } });
   await addIndexEntry(src, { ...two.manifest, annotations: { 'org.opencontainers.image.ref.name': 'two' } });
 
-  assert.equal(berth(['copy', '-q', `oci:${src}:one`, 'berth:localhost/app:1'], env).status, 0);
-  assert.equal(berth(['copy', '-q', `oci:${src}:two`, 'berth:busybox'], env).status, 0);
+  assert.equal(berth(['copy', '-q', `oci:${src}:one`, 'berth:localhost/app:1'], { env }).status, 0);
+  assert.equal(berth(['copy', '-q', `oci:${src}:two`, 'berth:busybox'], { env }).status, 0);
 
-  const table = berth(['images'], env);
+  const table = berth(['images'], { env });
   assert.equal(table.status, 0, table.stderr);
   const lines = table.stdout.trim().split('\n');
   assert.match(lines[0] ?? '', /^REPOSITORY\s+TAG\s+DIGEST\s+SIZE$/);
   assert.match(lines[1] ?? '', new RegExp(`^docker\\.io/library/busybox\\s+latest\\s+${two.manifest.digest.slice(0, 19)}\\s+\\d`));
   assert.match(lines[2] ?? '', new RegExp(`^localhost/app\\s+1\\s+${one.manifest.digest.slice(0, 19)}\\s+\\d`));
 
-  const listed = JSON.parse(berth(['images', '--format', 'json'], env).stdout) as { reference: string; digest: string; size: number }[];
+  const listed = JSON.parse(berth(['images', '--format', 'json'], { env }).stdout) as { reference: string; digest: string; size: number }[];
   assert.deepEqual(listed.map((i) => [i.reference, i.digest]), [
     ['docker.io/library/busybox:latest', two.manifest.digest],
     ['localhost/app:1', one.manifest.digest],
@@ -70,7 +71,7 @@ test('images lists the store; rmi removes the tag and only the blobs no other im
   const layout = join(dir, 'root', 'images');
   const blobs = (): string[] => readdirSync(join(layout, 'blobs', 'sha256')).sort();
   const before = blobs();
-  const removed = berth(['rmi', 'localhost/app:1'], env);
+  const removed = berth(['rmi', 'localhost/app:1'], { env });
   assert.equal(removed.status, 0, removed.stderr);
   assert.match(removed.stdout, /Untagged: localhost\/app:1/);
   const after = blobs();
@@ -86,19 +87,19 @@ test('images lists the store; rmi removes the tag and only the blobs no other im
   const skopeo = peer(t, 'skopeo');
   if (skopeo) {
     // The store is a plain OCI layout: other tools read it by the full reference.
-    const inspected = tool(skopeo, ['inspect', `oci:${layout}:docker.io/library/busybox:latest`]);
+    const inspected = runSync(skopeo, ['inspect', `oci:${layout}:docker.io/library/busybox:latest`]);
     assert.equal(inspected.status, 0, inspected.stderr);
     assert.equal((JSON.parse(inspected.stdout) as { Digest: string }).Digest, two.manifest.digest);
   }
 
-  const missing = berth(['rmi', 'localhost/app:1'], env);
+  const missing = berth(['rmi', 'localhost/app:1'], { env });
   assert.equal(missing.status, 3);
   assert.equal(missing.stderr.trim().split('\n').length, 1);
   assert.match(missing.stderr, /^berth: image localhost\/app:1 is not in the local store/);
 
-  assert.equal(berth(['rmi', 'berth:busybox'], env).status, 0);
+  assert.equal(berth(['rmi', 'berth:busybox'], { env }).status, 0);
   assert.deepEqual(blobs(), []);
-  assert.equal(berth(['images', '-q'], env).stdout, '');
+  assert.equal(berth(['images', '-q'], { env }).stdout, '');
   const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: unknown[] };
   assert.deepEqual(index.manifests, []);
 });
@@ -106,11 +107,11 @@ test('images lists the store; rmi removes the tag and only the blobs no other im
 test('images on a store that does not exist yet prints just the header; bad flags are refused', (t) => {
   const dir = tempDir(t);
   const env = { BERTH_ROOT: join(dir, 'nothing-here') };
-  const empty = berth(['images'], env);
+  const empty = berth(['images'], { env });
   assert.equal(empty.status, 0);
   assert.match(empty.stdout, /^REPOSITORY\s+TAG\s+DIGEST\s+SIZE\n$/);
-  assert.equal(berth(['images', '--format', 'yaml'], env).status, 2);
-  assert.equal(berth(['rmi'], env).status, 2);
+  assert.equal(berth(['images', '--format', 'yaml'], { env }).status, 2);
+  assert.equal(berth(['rmi'], { env }).status, 2);
   assert.equal(existsSync(join(dir, 'nothing-here')), false, 'listing must not create the store');
 });
 
