@@ -1,7 +1,7 @@
 import { statSync, writeFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
-import { removeCgroup, setUpCgroup, type ContainerCgroup } from '../cgroups/containerCgroup.js';
+import { cgroupPids, removeCgroup, setUpCgroup, type ContainerCgroup } from '../cgroups/containerCgroup.js';
 import { compileCreatePlan, type RootfsOverlay } from '../plan/compilePlan.js';
 import { loadSpec } from '../spec/loadSpec.js';
 import type { Spec } from '../spec/types.js';
@@ -127,12 +127,26 @@ function writePidFile(file: string, pid: number): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** A killed process leaves its cgroup a moment later; retry briefly so nothing is left behind. */
+/**
+ * A killed process leaves its cgroup a moment later (longer on a loaded machine); retry for up to
+ * ten seconds, killing whatever is still inside now and then, so nothing is left behind.
+ */
 export function removeCgroupSoon(cg: Pick<ContainerCgroup, 'created'>): void {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; attempt < 500; attempt++) {
     removeCgroup(cg);
-    if (cg.created.every((d) => !exists(d))) return;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    const left = cg.created.filter((d) => exists(d));
+    if (left.length === 0) return;
+    if (attempt % 50 === 49) {
+      for (const pid of cgroupPids(left)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    Atomics.wait(sleeper, 0, 0, 20);
   }
 }
 
