@@ -19,6 +19,7 @@ export interface ExecPlanInput {
 /** A process inside a running container: join every namespace and the cgroup of its init, then set up and exec. */
 export function compileExecPlan(input: ExecPlanInput): PlanStep[] {
   const steps: PlanStep[] = [];
+  if (input.process.apparmorProfile || input.process.selinuxLabel) throw new BerthError('UNSUPPORTED', 'berth-runc does not apply AppArmor profiles or SELinux labels');
   const types = new Set((input.spec.linux?.namespaces ?? []).map((n) => n.type));
   // cgroup paths are host paths: join before entering the container's mount namespace.
   for (const file of input.cgroupProcs) steps.push({ op: 'CGROUP_JOIN', args: [file] });

@@ -67,6 +67,9 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   if (!proc) throw new BerthError('CONFIG_INVALID', 'config.json: process is required to create a container');
   const steps: PlanStep[] = [];
   const linux = spec.linux ?? {};
+  // Confinement that cannot be given is refused, never silently dropped (runc does the same without AppArmor/SELinux).
+  if (proc.apparmorProfile) throw new BerthError('UNSUPPORTED', `process.apparmorProfile "${proc.apparmorProfile}": berth-runc does not apply AppArmor profiles`);
+  if (proc.selinuxLabel || linux.mountLabel) throw new BerthError('UNSUPPORTED', 'SELinux labels (process.selinuxLabel, linux.mountLabel): berth-runc does not apply SELinux labels');
   const namespaces = linux.namespaces ?? [];
   const types = new Set(namespaces.map((n) => n.type));
   // Without a mount namespace the rootfs set-up (propagation, mounts, pivot_root) would rewrite the host's.
