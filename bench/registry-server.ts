@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildOciLayout } from '../test/registry-server/support/ociLayout.js';
-import { startBerthProcess, startDockerRegistry, type RegistryTarget } from '../test/registry-server/support/targets.js';
+import { buildRandomLayout } from '../test/support/ociImage.js';
+import { startBerthProcess, startDockerRegistryTarget, type RegistryTarget } from '../test/registry-server/support/targets.js';
 
 const berthBin = new URL('../src/cli/main.js', import.meta.url).pathname;
 
@@ -51,10 +51,7 @@ async function main(): Promise<void> {
   try {
     const layerCount = 4;
     const perLayer = Math.floor((megabytes << 20) / layerCount);
-    const layout = await buildOciLayout(join(work, 'layout'), {
-      tag: 'v1',
-      layers: Array.from({ length: layerCount }, (_, i) => ({ [`data${i}.bin`]: perLayer })),
-    });
+    const layout = await buildRandomLayout(join(work, 'layout'), 'v1', Array.from({ length: layerCount }, (_, i) => ({ [`data${i}.bin`]: perLayer })));
     const kinds = ['berth', 'docker-registry'] as const;
     const results = new Map<string, { push: number[]; pull: number[]; rssKiB: number }>(kinds.map((k) => [k, { push: [], pull: [], rssKiB: 0 }]));
     for (let round = 0; round < runs; round++) {
@@ -63,7 +60,7 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? kinds : ([...kinds].reverse() as unknown as typeof kinds);
       for (const kind of order) {
         const root = join(work, `${kind}-root-${round}`);
-        const server = kind === 'berth' ? await startBerthProcess(berthBin, root) : await startDockerRegistry('docker-registry', root);
+        const server = kind === 'berth' ? await startBerthProcess(berthBin, root) : await startDockerRegistryTarget('docker-registry', root);
         servers.push(server);
         const ref = `docker://${server.host}/bench/app:v1`;
         const out = join(work, `pulled-${kind}-${round}`);
@@ -82,7 +79,7 @@ async function main(): Promise<void> {
       const t = results.get(kind)!;
       return { server: kind, push: median(t.push), pull: median(t.pull), total: median(t.push.map((p, i) => p + t.pull[i]!)), rssMiB: t.rssKiB / 1024 };
     });
-    console.log(`image: ${layout.layerDigests.length} layers, ~${megabytes} MB; skopeo push then pull; median of ${runs} runs`);
+    console.log(`image: ${layout.layers.length} layers, ~${megabytes} MB; skopeo push then pull; median of ${runs} runs`);
     for (const r of rows) {
       console.log(`${r.server.padEnd(16)} push ${r.push.toFixed(0).padStart(6)} ms   pull ${r.pull.toFixed(0).padStart(6)} ms   total ${r.total.toFixed(0).padStart(6)} ms   peak RSS ${r.rssMiB.toFixed(1)} MiB`);
     }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { berthBin, peer, tempDir, which } from '../support/peers.js';
-import { buildOciLayout } from './support/ociLayout.js';
+import { buildRandomLayout } from '../support/ociImage.js';
 import { startBerth } from './support/targets.js';
 
 const run = promisify(execFile);
@@ -47,7 +47,7 @@ test('htpasswd Basic auth: no or wrong credentials are refused, skopeo and berth
   const right = await fetch(`${registry.url}/v2/`, { headers: { Authorization: basic('alice', 's3cret') } });
   assert.equal(right.status, 200);
 
-  const image = await buildOciLayout(join(work, 'layout'), { tag: 'v1' });
+  const image = await buildRandomLayout(join(work, 'layout'), 'v1', [{ 'hello.txt': 64 }]);
   const skopeo = which('skopeo');
   if (skopeo) {
     await tool(skopeo, ['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:s3cret', `oci:${image.dir}:v1`, `docker://${registry.host}/basic/app:v1`]);
@@ -144,12 +144,12 @@ test('token auth: the built-in issuer grants per-repository rights and the regis
   assert.equal((await call('/v2/_catalog', bobCatalog)).status, 401);
 
   // Real clients through the whole challenge → token → retry flow.
-  const image = await buildOciLayout(join(work, 'layout'), { tag: 'v1' });
+  const image = await buildRandomLayout(join(work, 'layout'), 'v1', [{ 'hello.txt': 64 }]);
   const skopeo = which('skopeo') ?? peer(t, 'skopeo');
   if (skopeo) {
     await tool(skopeo, ['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:alice-pw', `oci:${image.dir}:v1`, `docker://${registry.host}/team/app:v1`]);
     const inspected = JSON.parse(await tool(skopeo, ['inspect', '--tls-verify=false', '--creds', 'bob:bob-pw', `docker://${registry.host}/team/app:v1`])) as { Digest: string };
-    assert.equal(inspected.Digest, image.manifestDigest);
+    assert.equal(inspected.Digest, image.manifest.digest);
     await assert.rejects(tool(skopeo, ['copy', '--dest-tls-verify=false', '--dest-creds', 'bob:bob-pw', `oci:${image.dir}:v1`, `docker://${registry.host}/team/bob:v1`]), 'bob cannot push');
     await assert.rejects(tool(skopeo, ['delete', '--tls-verify=false', '--creds', 'bob:bob-pw', `docker://${registry.host}/team/app:v1`]), 'bob cannot delete');
     await tool(skopeo, ['copy', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', 'alice:alice-pw', '--dest-creds', 'bob:bob-pw', `docker://${registry.host}/team/app:v1`, `docker://${registry.host}/scratch/app:v1`]);
@@ -168,10 +168,10 @@ test('no auth: berth copy and list-tags against the embedded registry', async (t
   const work = tempDir(t);
   const registry = await startBerth(join(work, 'root'));
   t.after(() => registry.close());
-  const image = await buildOciLayout(join(work, 'layout'), { tag: 'v1', layers: [{ a: 1000 }, { b: 2000 }] });
+  const image = await buildRandomLayout(join(work, 'layout'), 'v1', [{ a: 1000 }, { b: 2000 }]);
   await berth(['copy', '-q', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${registry.host}/plain/app:v1`]);
   const res = await fetch(`${registry.url}/v2/plain/app/manifests/v1`, { method: 'HEAD' });
-  assert.equal(res.headers.get('docker-content-digest'), image.manifestDigest);
+  assert.equal(res.headers.get('docker-content-digest'), image.manifest.digest);
   await berth(['copy', '-q', '--src-tls-verify=false', `docker://${registry.host}/plain/app:v1`, `oci:${join(work, 'back')}:v1`]);
   const tags = await berth(['list-tags', '--tls-verify=false', `docker://${registry.host}/plain/app`]);
   assert.deepEqual((JSON.parse(tags) as { Tags: string[] }).Tags, ['v1']);

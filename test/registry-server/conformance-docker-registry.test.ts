@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { peer, which } from '../support/peers.js';
 import { defineConformanceSuite } from './support/conformance.js';
-import { startDockerRegistry } from './support/targets.js';
+import { startDockerRegistryTarget } from './support/targets.js';
 
 const binary = which('docker-registry');
 
@@ -16,7 +16,7 @@ if (!binary) {
   // Where docker-registry 2.8 answers differently from the OCI distribution-spec v1.1 (found by running this suite).
   defineConformanceSuite('docker-registry', async () => {
     const root = mkdtempSync(join(tmpdir(), 'berth-docker-registry-'));
-    const target = await startDockerRegistry(binary, root);
+    const target = await startDockerRegistryTarget(binary, root);
     return {
       ...target,
       close: async () => {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { berthBin, tempDir, which } from '../support/peers.js';
 import { pushImage, sha256, type Fetcher } from './support/conformance.js';
-import { buildOciLayout } from './support/ociLayout.js';
+import { buildRandomLayout } from '../support/ociImage.js';
 import { startBerthProcess } from './support/targets.js';
 
 const run = promisify(execFile);
@@ -62,7 +62,7 @@ test('kill -9 of berth registry serve during uploads: no corrupt blob served aft
   // And a real client mid-push.
   const skopeo = which('skopeo');
   let skopeoExit: Promise<number | null> | undefined;
-  const layout = await buildOciLayout(join(work, 'layout'), { tag: 'v1', layers: [{ 'x.bin': 8 << 20 }] });
+  const layout = await buildRandomLayout(join(work, 'layout'), 'v1', [{ 'x.bin': 8 << 20 }]);
   if (skopeo) {
     const child = spawn(skopeo, ['copy', '--retry-times', '0', '--dest-tls-verify=false', `oci:${layout.dir}:v1`, `docker://${server.host}/crash/skopeo:v1`], { stdio: 'ignore' });
     skopeoExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -100,7 +100,7 @@ test('kill -9 of berth registry serve during uploads: no corrupt blob served aft
   if (skopeo) {
     await run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${layout.dir}:v1`, `docker://${server.host}/crash/skopeo:v1`]);
     const pushed = await f('/v2/crash/skopeo/manifests/v1', { method: 'HEAD' });
-    assert.equal(pushed.headers.get('docker-content-digest'), layout.manifestDigest, 'a push retried after the crash completes');
+    assert.equal(pushed.headers.get('docker-content-digest'), layout.manifest.digest, 'a push retried after the crash completes');
   }
   assert.ok(everyBlobMatchesItsName(root) >= 3);
   await server.close();
