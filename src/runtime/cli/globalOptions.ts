@@ -3,4 +3,6 @@ export interface GlobalOptions {
   log?: string;
   logFormat: 'text' | 'json';
   debug: boolean;
+  /** --rootless true|false; undefined (auto): rootless when not root. */
+  rootless?: boolean;
 }

@@ -67,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
     log: str(flags.log),
     logFormat: str(flags['log-format']) === 'json' ? 'json' : 'text',
     debug: flags.debug === true,
+    rootless: rootlessFlag(str(flags.rootless)),
   };
   logTarget = global;
   if (flags.version) {
@@ -84,6 +85,12 @@ async function main(argv: string[]): Promise<number> {
   const load = commands[name];
   if (!load) throw new BerthError('USAGE', `no such command: ${name}`);
   return (await load()).run(global, rest);
+}
+
+function rootlessFlag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === 'auto') return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new BerthError('USAGE', `--rootless must be true, false or auto, got "${value}"`);
 }
 
 let logTarget: GlobalOptions | undefined;

@@ -214,7 +214,8 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
         for (const d of [join(bundle, 'rootfs'), upper, work]) mkdirSync(d, { recursive: true, mode: 0o755 });
         rootfsOverlay = { lower: lowerRootfs, upper, work };
       } else {
-        await unpackImage(source, bundle, { onWarning: warn });
+        // Without root: no chown, container root mapped to the caller in a user namespace (unpackImage --rootless).
+        await unpackImage(source, bundle, { onWarning: warn, rootless: process.getuid?.() !== 0 });
         lowerRootfs = join(bundle, 'rootfs');
         spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Spec;
       }

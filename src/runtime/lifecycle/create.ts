@@ -18,6 +18,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** Unprivileged: cgroups only where writable (delegated), setgroups denied in the user namespace. Default: not root. */
+  rootless?: boolean;
   preserveFds?: number;
   /** The container's stdin, stdout, stderr (and preserved fds after them). Default: this process's 0, 1, 2. */
   stdio?: (number | 'pipe' | 'ignore' | 'inherit')[];
@@ -63,7 +65,18 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   let cgroup: ContainerCgroup | undefined;
   let pid = 0;
   try {
-    cgroup = setUpCgroup(spec.linux?.cgroupsPath || options.id, spec.linux?.resources);
+    const rootless = options.rootless ?? process.getuid?.() !== 0;
+    try {
+      cgroup = setUpCgroup(spec.linux?.cgroupsPath || options.id, spec.linux?.resources);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!rootless || !(code === 'EACCES' || code === 'EPERM' || code === 'EROFS')) throw err;
+      // As runc rootless: without a delegated cgroup the container runs in ours, and limits cannot apply.
+      const r = spec.linux?.resources;
+      if (r?.memory || r?.pids || r?.cpu || r?.blockIO || r?.hugepageLimits?.length)
+        process.stderr.write('berth-runc: warning: rootless: no writable cgroup, resource limits are not applied\n');
+      cgroup = { dirs: [], created: [] };
+    }
     const seccomp = spec.linux?.seccomp ? (await import('../seccomp/compileSeccomp.js')).compileSeccomp(spec.linux.seccomp) : undefined;
     const created = new Date().toISOString();
     const stateFor = (status: string, pidValue: number | string) =>
@@ -80,6 +93,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
       consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
       noPivot: options.noPivot,
       noNewKeyring: options.noNewKeyring,
+      denySetgroups: process.getuid?.() !== 0,
       preserveFds,
       extraEnv,
       cgroupProcs: cgroup.dirs.map((d) => join(d.dir, 'cgroup.procs')),

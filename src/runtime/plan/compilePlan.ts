@@ -30,6 +30,8 @@ export interface PlanInput {
   noPivot?: boolean;
   /** runc's --no-new-keyring: keep the caller's session keyring. */
   noNewKeyring?: boolean;
+  /** An unprivileged caller must write "deny" to setgroups before it may write a gid_map. */
+  denySetgroups?: boolean;
   preserveFds?: number;
   /** cgroup.procs files the init joins before it is cloned. */
   cgroupProcs?: string[];
@@ -102,6 +104,7 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   }
   if (userNs && !userNs.path) {
     if (!linux.uidMappings?.length || !linux.gidMappings?.length) throw new BerthError('CONFIG_INVALID', 'config.json: a new user namespace needs uidMappings and gidMappings');
+    if (input.denySetgroups) steps.push({ op: 'DENY_SETGROUPS', args: [] });
     steps.push({ op: 'UID_MAP', args: [linux.uidMappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('')] });
     steps.push({ op: 'GID_MAP', args: [linux.gidMappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('')] });
   }

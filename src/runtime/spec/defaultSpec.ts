@@ -47,8 +47,6 @@ export function defaultSpec(options: { rootless?: boolean; uid?: number; gid?: n
     spec.mounts.push({ destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
     const pts = spec.mounts.find((m) => m.destination === '/dev/pts');
     if (pts) pts.options = pts.options!.filter((o) => o !== 'gid=5');
-    const mq = spec.mounts.find((m) => m.destination === '/dev/mqueue');
-    if (mq) Object.assign(mq, { type: 'bind', source: '/dev/mqueue', options: ['rbind', 'nosuid', 'noexec', 'nodev'] });
   }
   return spec;
 }

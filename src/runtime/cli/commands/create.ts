@@ -25,6 +25,7 @@ export function createOptionsFrom(global: GlobalOptions, argv: string[], command
       consoleSocket: str(flags['console-socket']),
       noPivot: flags['no-pivot'] === true,
       noNewKeyring: flags['no-new-keyring'] === true,
+      rootless: global.rootless,
       preserveFds: Number(preserve),
     },
   };
