@@ -6,18 +6,13 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { packTar, type TarEntry } from '../../fixtures/tar/packTar.js';
 
 /**
  * Test images built by hand (tar-stream + zlib) into OCI image layouts, so the
  * tests do not depend on berth's own layer or layout code: what they check is
  * independent of it.
  */
-
-export interface FixtureFile {
-  name: string;
-  content: string | Buffer;
-  mode?: number;
-}
 
 export interface FixtureDescriptor {
   mediaType: string;
@@ -41,8 +36,8 @@ export interface LayoutImage extends FixtureImage {
 }
 
 export interface ImageSpec {
-  /** Layers as file lists; each becomes a gzip layer. */
-  layers: FixtureFile[][];
+  /** Layers as entry lists; each becomes a gzip layer. */
+  layers: TarEntry[][];
   architecture?: string;
   os?: string;
   cmd?: string[];
@@ -63,25 +58,6 @@ export const sha256 = (data: Buffer | string): string => `sha256:${createHash('s
 /** The descriptor with `tag` as its org.opencontainers.image.ref.name. */
 export function tagged(descriptor: FixtureDescriptor, tag: string): FixtureDescriptor {
   return { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME]: tag } };
-}
-
-/** An uncompressed tar of `files` (deterministic: fixed mtime, root owner). */
-export async function tarOf(files: FixtureFile[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: unknown) => {
-    chunks.push(chunk as Buffer);
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  for (const file of files) {
-    pack.entry({ name: file.name, mode: file.mode ?? 0o644, mtime: new Date(0), uid: 0, gid: 0 }, file.content);
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
 }
 
 /** Start (or reset) a layout: oci-layout, an empty index.json, the blobs directory. */
@@ -115,7 +91,7 @@ export async function writeImageBlobs(dir: string, spec: ImageSpec): Promise<Fix
   const layers: FixtureDescriptor[] = [];
   const diffIds: string[] = [];
   for (const files of spec.layers) {
-    const raw = await tarOf(files);
+    const raw = await packTar(files);
     diffIds.push(sha256(raw));
     const blob = spec.uncompressed ? raw : gzipSync(raw);
     layers.push({ mediaType: spec.uncompressed ? LAYER_TAR : LAYER_GZIP, digest: await putBlob(dir, blob), size: blob.length });

@@ -3,33 +3,17 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as tar from 'tar-stream';
 import { copyImage } from '../../src/copy/copyImage.js';
 import { isBerthError } from '../../src/errors/BerthError.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { tempDir } from '../support/peers.js';
-import { tarOf } from '../support/ociImage.js';
+import { packTar, type TarEntry } from '../../fixtures/tar/packTar.js';
 
 const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-type Member = { name: string; content?: Buffer | string; symlink?: string; type?: 'directory' };
-
-async function writeTar(file: string, members: Member[]): Promise<void> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  for (const m of members) {
-    if (m.symlink !== undefined) pack.entry({ name: m.name, type: 'symlink', linkname: m.symlink });
-    else if (m.type === 'directory') pack.entry({ name: m.name, type: 'directory' });
-    else pack.entry({ name: m.name }, m.content ?? '');
-  }
-  pack.finalize();
-  await done;
-  writeFileSync(file, Buffer.concat(chunks));
+async function writeTar(file: string, entries: TarEntry[]): Promise<void> {
+  writeFileSync(file, await packTar(entries));
 }
 
 function configFor(diffIds: string[], arch = 'amd64'): Buffer {
@@ -38,17 +22,17 @@ function configFor(diffIds: string[], arch = 'amd64'): Buffer {
 
 /** The legacy format docker save wrote before 25: `<id>/layer.tar`, shared layers as symlinks, `repositories`. */
 async function legacyArchive(file: string): Promise<{ layer1: Buffer; layer2: Buffer; config1: Buffer; config2: Buffer }> {
-  const layer1 = await tarOf([{ name: 'etc/os-release', content: 'ID=test\n' }]);
-  const layer2 = await tarOf([{ name: 'app/run', content: 'run\n' }]);
+  const layer1 = await packTar([{ name: 'etc/os-release', content: 'ID=test\n' }]);
+  const layer2 = await packTar([{ name: 'app/run', content: 'run\n' }]);
   const config1 = configFor([sha256(layer1), sha256(layer1)]);
   const config2 = configFor([sha256(layer2)], 'arm64');
   const [id1, id2, id3] = ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64)];
   await writeTar(file, [
-    { name: `${id1}/`, type: 'directory' },
+    { name: `${id1}/`, type: 'directory', mode: 0o755 },
     { name: `${id1}/VERSION`, content: '1.0' },
     { name: `${id1}/json`, content: '{}' },
     { name: `${id1}/layer.tar`, content: layer1 },
-    { name: `${id2}/layer.tar`, symlink: `../${id1}/layer.tar` },
+    { name: `${id2}/layer.tar`, type: 'symlink', linkname: `../${id1}/layer.tar` },
     { name: `${id3}/layer.tar`, content: layer2 },
     { name: `${sha256(config1).slice(7)}.json`, content: config1 },
     { name: `${sha256(config2).slice(7)}.json`, content: config2 },
@@ -98,12 +82,12 @@ test('docker-archive: reads legacy docker save archives, with symlinked shared l
 
 test('docker-archive: reads OCI-style archives (docker 25+: blobs/sha256 members)', async (t) => {
   const dir = tempDir(t);
-  const layer = await tarOf([{ name: 'hello', content: 'hi\n' }]);
+  const layer = await packTar([{ name: 'hello', content: 'hi\n' }]);
   const config = configFor([sha256(layer)]);
   const file = join(dir, 'oci-style.tar');
   await writeTar(file, [
-    { name: 'blobs/', type: 'directory' },
-    { name: 'blobs/sha256/', type: 'directory' },
+    { name: 'blobs/', type: 'directory', mode: 0o755 },
+    { name: 'blobs/sha256/', type: 'directory', mode: 0o755 },
     { name: `blobs/sha256/${sha256(layer).slice(7)}`, content: layer },
     { name: `blobs/sha256/${sha256(config).slice(7)}`, content: config },
     { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
@@ -120,18 +104,18 @@ test('docker-archive: reads OCI-style archives (docker 25+: blobs/sha256 members
 
 test('docker-archive: hostile or broken archives are refused with one clear error and nothing written outside', async (t) => {
   const dir = tempDir(t);
-  const layer = await tarOf([{ name: 'x', content: 'x' }]);
+  const layer = await packTar([{ name: 'x', content: 'x' }]);
   const config = configFor([sha256(layer)]);
-  const good = (extra: Member[], manifest?: unknown): Member[] => [
+  const good = (extra: TarEntry[], manifest?: unknown): TarEntry[] => [
     { name: 'layer.tar', content: layer },
     { name: 'config.json', content: config },
     { name: 'manifest.json', content: JSON.stringify(manifest ?? [{ Config: 'config.json', RepoTags: [], Layers: ['layer.tar'] }]) },
     ...extra,
   ];
-  const cases: { name: string; members: Member[]; code: string }[] = [
+  const cases: { name: string; members: TarEntry[]; code: string }[] = [
     { name: 'dotdot', members: good([{ name: '../escaped', content: 'x' }]), code: 'ARCHIVE_INVALID' },
-    { name: 'absolute-symlink', members: good([{ name: 'evil.tar', symlink: '/etc/passwd' }]), code: 'ARCHIVE_INVALID' },
-    { name: 'symlink-escape', members: good([{ name: 'evil.tar', symlink: '../../../etc/passwd' }]), code: 'ARCHIVE_INVALID' },
+    { name: 'absolute-symlink', members: good([{ name: 'evil.tar', type: 'symlink', linkname: '/etc/passwd' }]), code: 'ARCHIVE_INVALID' },
+    { name: 'symlink-escape', members: good([{ name: 'evil.tar', type: 'symlink', linkname: '../../../etc/passwd' }]), code: 'ARCHIVE_INVALID' },
     { name: 'missing-layer', members: good([], [{ Config: 'config.json', RepoTags: [], Layers: ['nope.tar'] }]), code: 'ARCHIVE_INVALID' },
     { name: 'layer-outside', members: good([], [{ Config: 'config.json', RepoTags: [], Layers: ['../../etc/passwd'] }]), code: 'ARCHIVE_INVALID' },
     { name: 'diff-ids', members: good([], [{ Config: 'config.json', RepoTags: [], Layers: ['layer.tar', 'layer.tar'] }]), code: 'ARCHIVE_INVALID' },
