@@ -142,12 +142,14 @@ function writePidFile(file: string, pid: number): void {
 }
 
 /**
- * A killed process leaves its cgroup a moment later (longer on a loaded machine); retry for up to
- * ten seconds, killing whatever is still inside now and then, so nothing is left behind.
+ * A killed process leaves its cgroup a moment later; retry, killing whatever is still inside now and
+ * then, so nothing is left behind.
  */
 export function removeCgroupSoon(cg: Pick<ContainerCgroup, 'created'>): void {
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (let attempt = 0; attempt < 500; attempt++) {
+  // Zombies keep a cgroup busy until reaped; a detached container is reaped by init (or a subreaper), which
+  // can take seconds on a loaded machine: wait up to 30 s.
+  for (let attempt = 0; attempt < 1500; attempt++) {
     removeCgroup(cg);
     const left = cg.created.filter((d) => exists(d));
     if (left.length === 0) return;
@@ -162,6 +164,8 @@ export function removeCgroupSoon(cg: Pick<ContainerCgroup, 'created'>): void {
     }
     Atomics.wait(sleeper, 0, 0, 20);
   }
+  const left = cg.created.filter((d) => exists(d));
+  if (left.length) process.stderr.write(`berth-runc: warning: cgroup ${left[0]} is still busy and was left behind\n`);
 }
 
 function exists(path: string): boolean {

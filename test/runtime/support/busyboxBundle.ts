@@ -49,7 +49,8 @@ export function busyboxBundle(t: TestContext, args: string[]): Bundle {
   spec.process!.terminal = false;
   spec.process!.args = args;
   spec.process!.env = ['PATH=/bin'];
-  spec.linux!.cgroupsPath = `/berth-runc-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const slug = t.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 24);
+  spec.linux!.cgroupsPath = `/berth-runc-test-${slug}-${Math.random().toString(36).slice(2, 8)}`;
   const bundle: Bundle = { dir, root, rootfs, spec, write: () => writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2)) };
   bundle.write();
   t.after(() => {
