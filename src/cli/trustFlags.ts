@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
 import type { CopyOptions } from '../copy/copyImage.js';
 import type { RegistryOptions } from '../../registry/client/options.js';
 import { BerthError } from '../errors/BerthError.js';
 import { carrySignatures } from '../sign/copySignatures.js';
 import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFlags } from '../sign/copyFlags.js';
-import { enforcePolicy } from '../sign/policy/evaluatePolicy.js';
-import { defaultPolicyPath } from '../sign/policy/policy.js';
+import { policyAdmission } from '../sign/policy/admission.js';
 import { registriesDirFlag } from '../sign/signingFlags.js';
 import { STORE_TRANSPORT } from '../transports/store/storeTransport.js';
 import type { ImageReference, TransportOptions } from '../transports/types.js';
@@ -37,19 +35,16 @@ export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptio
   const insecure = flags['insecure-policy'] === true;
   const named = typeof flags.policy === 'string' ? flags.policy : undefined;
   if (insecure && named) throw new BerthError('USAGE', '--policy and --insecure-policy cannot be used together');
-  const policyPath = insecure ? undefined : (named ?? (existsSync(defaultPolicyPath()) ? defaultPolicyPath() : undefined));
   const registriesDir = registriesDirFlag(flags);
   const signatures = await copySignatureOptionsFromFlags(flags);
   if (destination?.transport.name === STORE_TRANSPORT) signatures.carryExisting = false;
   const hooks: Pick<CopyOptions, 'admit' | 'afterCommit'> = { afterCommit: carrySignatures(signatures) };
-  if (policyPath !== undefined) {
-    hooks.admit = async ({ source, manifestDigest }) => {
-      await enforcePolicy(source, manifestDigest, {
-        policyPath,
-        ...(registriesDir !== undefined ? { registriesDir } : {}),
-        ...(sourceOptions?.registry ? { registry: sourceOptions.registry as RegistryOptions } : {}),
-      });
-    };
-  }
+  const admit = policyAdmission({
+    insecure,
+    ...(named !== undefined ? { policyPath: named } : {}),
+    ...(registriesDir !== undefined ? { registriesDir } : {}),
+    ...(sourceOptions?.registry ? { registry: sourceOptions.registry as RegistryOptions } : {}),
+  });
+  if (admit) hooks.admit = admit;
   return hooks;
 }

@@ -84,12 +84,12 @@ export async function copyImage(from: ImageReference, to: ImageReference, option
  * The caller keeps ownership of `source`.
  */
 export async function copyFromSource(source: ImageSource, to: ImageReference, options: CopyOptions = {}): Promise<CopyResult> {
+  const top = await readSourceManifest(source);
+  await options.admit?.({ source: source.reference, manifestDigest: top.digest });
   const destination = await to.newDestination(options.destinationOptions);
   try {
     const counters: Counters = { blobsCopied: 0, blobsReused: 0, blobsSkipped: 0, bytesCopied: 0 };
     const run = new CopyRun(source, destination, options, counters);
-    const top = await run.readManifest();
-    await options.admit?.({ source: source.reference, manifestDigest: top.digest });
     const written = top.kind === 'index' ? await run.copyIndex(top) : await run.copyImageManifest(top, false);
     await destination.commit();
     const copied: CopiedImage = { source: source.reference, destination: to, manifestDigest: written.digest, instanceDigests: written.instances };
@@ -98,6 +98,16 @@ export async function copyFromSource(source: ImageSource, to: ImageReference, op
   } finally {
     await destination.close();
   }
+}
+
+/** Read and validate a manifest of the source; an instance must have the digest its index names. */
+async function readSourceManifest(source: ImageSource, instance?: Descriptor): Promise<ParsedManifest> {
+  const blob = await source.getManifest(instance?.digest);
+  const parsed = parseManifest(blob.bytes, blob.mediaType);
+  if (instance && parsed.digest !== instance.digest) {
+    throw new BerthError('DIGEST_MISMATCH', `manifest ${instance.digest} from ${source.reference.toString()} has digest ${parsed.digest}`);
+  }
+  return parsed;
 }
 
 interface Written {
@@ -119,13 +129,8 @@ class CopyRun {
     private readonly counters: Counters,
   ) {}
 
-  async readManifest(instance?: Descriptor): Promise<ParsedManifest> {
-    const blob = await this.source.getManifest(instance?.digest);
-    const parsed = parseManifest(blob.bytes, blob.mediaType);
-    if (instance && parsed.digest !== instance.digest) {
-      throw new BerthError('DIGEST_MISMATCH', `manifest ${instance.digest} from ${this.source.reference.toString()} has digest ${parsed.digest}`);
-    }
-    return parsed;
+  private readManifest(instance: Descriptor): Promise<ParsedManifest> {
+    return readSourceManifest(this.source, instance);
   }
 
   async copyIndex(top: ParsedIndex): Promise<Written> {
