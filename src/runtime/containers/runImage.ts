@@ -5,6 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import { selectManifest, unpackImage } from '../../bundle/unpackImage.js';
 import { resolveUser } from '../../bundle/userLookup.js';
 import { copyImage } from '../../copy/copyImage.js';
+import { policyAdmission } from '../../sign/policy/admission.js';
+import type { RegistryOptions } from '../../../registry/client/options.js';
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import { RootResolver } from '../../layer/rootResolver.js';
 import { parseImageConfig, type ImageConfig } from '../../oci/config.js';
@@ -70,7 +72,8 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   }
   const remote = parseImageReference(`docker://${ref.dockerReference ?? ref.toString().replace(/^berth:/, '')}`);
   options.onProgress?.(`pulling ${remote.toString()}`);
-  await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions });
+  const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry as RegistryOptions } : {});
+  await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
 }
 
