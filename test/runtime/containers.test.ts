@@ -240,7 +240,8 @@ test('run --keep leaves a stopped container; delete --force removes a running on
   assert.equal(runtime(b, ['run', '--keep', 'kept']).status, 0);
   assert.equal(JSON.parse(runtime(b, ['state', 'kept']).stdout).status, 'stopped');
   assert.equal(runtime(b, ['delete', 'kept']).status, 0);
-  b.spec.process!.args = ['/bin/sleep', '60'];
+  // A detached container inherits the caller's stdio, as with runc: it must not hold the test's pipes open.
+  b.spec.process!.args = ['/bin/sh', '-c', 'exec /bin/sleep 60 </dev/null >/dev/null 2>&1'];
   b.write();
   assert.equal(runtime(b, ['run', '--detach', 'bg']).status, 0);
   assert.equal(JSON.parse(runtime(b, ['state', 'bg']).stdout).status, 'running');
