@@ -7,6 +7,9 @@ import { test } from 'node:test';
 import { berthRuncBin } from '../support/peers.js';
 import { busyboxBundle, helperPath, requireRuntime, runOnce, runtime } from './support/busyboxBundle.js';
 
+/** As with runc, a created or detached container keeps the caller's stdio: give it none, or the caller waits for its end. */
+const detachedStdio = { stdio: 'ignore' as const };
+
 const cgroupRoots = ['memory', 'pids', 'cpu', 'freezer', 'devices', 'unified'].map((c) => `/sys/fs/cgroup/${c}`).filter(existsSync);
 
 test('the container process is pid 1 with its own hostname, exit status passed through', (t) => {
@@ -187,7 +190,7 @@ test('the runtime executable cannot be opened for writing from inside', (t) => {
   const b = busyboxBundle(t, ['/bin/true']);
   b.write();
   const before = createHash('sha256').update(readFileSync(helperPath)).digest('hex');
-  assert.equal(runtime(b, ['create', 'exe']).status, 0);
+  assert.equal(runtime(b, ['create', 'exe'], detachedStdio).status, 0);
   const pid = JSON.parse(runtime(b, ['state', 'exe']).stdout).pid as number;
   // Until start, the init inside the container is the runtime's helper: attack it from within the container.
   const inside = spawnSync('nsenter', ['-t', String(pid), '-m', '-p', '/bin/sh', '-c', 'readlink /proc/1/exe; (echo x >> /proc/1/exe) && echo WROTE; true'], { encoding: 'utf8' });
@@ -203,7 +206,7 @@ test('create, start, state, kill, delete follow the lifecycle and delete leaves 
   const b = busyboxBundle(t, ['/bin/sleep', '60']);
   b.write();
   const pidFile = join(b.dir, 'pid');
-  assert.equal(runtime(b, ['create', '--pid-file', pidFile, 'life']).status, 0);
+  assert.equal(runtime(b, ['create', '--pid-file', pidFile, 'life'], detachedStdio).status, 0);
   const created = JSON.parse(runtime(b, ['state', 'life']).stdout);
   assert.equal(created.status, 'created');
   assert.equal(created.id, 'life');
@@ -243,7 +246,7 @@ test('run --keep leaves a stopped container; delete --force removes a running on
   // A detached container inherits the caller's stdio, as with runc: it must not hold the test's pipes open.
   b.spec.process!.args = ['/bin/sh', '-c', 'exec /bin/sleep 60 </dev/null >/dev/null 2>&1'];
   b.write();
-  assert.equal(runtime(b, ['run', '--detach', 'bg']).status, 0);
+  assert.equal(runtime(b, ['run', '--detach', 'bg'], detachedStdio).status, 0);
   assert.equal(JSON.parse(runtime(b, ['state', 'bg']).stdout).status, 'running');
   assert.equal(runtime(b, ['delete', '--force', 'bg']).status, 0);
   assert.equal(runtime(b, ['list', '-q']).stdout, '');

@@ -27,7 +27,8 @@ A container started with --rm is removed once stopped.
         const deadline = Date.now() + timeout * 1000;
         while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         if (running()) runtime.kill(record.id, 'KILL');
-        for (let i = 0; i < 100 && running(); i++) await new Promise((r) => setTimeout(r, 20));
+        for (let i = 0; i < 500 && running(); i++) await new Promise((r) => setTimeout(r, 20));
+        if (running()) throw new BerthError('RUNTIME_ERROR', `container ${name} did not stop after SIGKILL`);
       }
       if (record.autoRemove) {
         runtime.delete(record.id, true);
