@@ -7,12 +7,11 @@ import { LayerApplier, applierSink, applyDirectoryModes, type DirectoryModes } f
 import { decompressStream } from '../layer/compression.js';
 import { LayerDecoder } from '../layer/layerDecoder.js';
 import { RootResolver } from '../layer/rootResolver.js';
-import { parseImageConfig, type ImageConfig } from '../oci/config.js';
+import { readImageConfig, selectImageManifest } from '../image/selectImage.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { DigestingStream, type Digest } from '../oci/digest.js';
-import { parseManifest, type ImageManifest } from '../oci/manifest.js';
 import { isLayerMediaType } from '../oci/mediaTypes.js';
-import { formatPlatform, hostPlatform, platformMatches, type Platform } from '../oci/platform.js';
+import { hostPlatform, type Platform } from '../oci/platform.js';
 import type { ImageSource } from '../transports/types.js';
 import { idMapper } from './idMap.js';
 import { imageToRuntimeSpec } from './imageToSpec.js';
@@ -46,8 +45,6 @@ export interface UnpackResult {
 /** Layers at least this big are verified and inflated on a worker thread, in parallel with writing. */
 const OFF_THREAD_MIN_BYTES = 1024 * 1024;
 
-/** Image configs are small JSON; larger ones are refused before they are buffered. */
-const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 /**
  * Unpack an image into an OCI runtime bundle: `rootfs/` from the layers in
@@ -69,8 +66,8 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
   try {
     mkdirSync(rootfs, { mode: 0o755 });
     decoder.prestart();
-    const { manifest, digest } = await selectManifest(source, options.platform ?? hostPlatform());
-    const config = await readConfig(source, manifest.config);
+    const { manifest, digest } = await selectImageManifest(source, options.platform ?? hostPlatform());
+    const config = await readImageConfig(source, manifest);
     const diffIds = config.rootfs.diff_ids;
     if (diffIds.length !== manifest.layers.length) {
       throw new BerthError('MANIFEST_INVALID', `manifest has ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`);
@@ -136,37 +133,6 @@ function cleanup(bundle: string, createdBundle: boolean): void {
     return;
   }
   for (const name of readdirSync(bundle)) rmSync(join(bundle, name), { recursive: true, force: true });
-}
-
-async function readVerified(source: ImageSource, descriptor: Descriptor, limit: number, what: string): Promise<Buffer> {
-  if (descriptor.size > limit) throw new BerthError('MANIFEST_INVALID', `${what} declares ${descriptor.size} bytes, more than the ${limit}-byte limit`);
-  const verify = new DigestingStream({ digest: descriptor.digest, size: descriptor.size });
-  const parts: Buffer[] = [];
-  verify.on('data', (chunk: Buffer) => parts.push(chunk));
-  await pipeline(await source.getBlob(descriptor), verify);
-  return Buffer.concat(parts);
-}
-
-async function readConfig(source: ImageSource, descriptor: Descriptor): Promise<ImageConfig> {
-  return parseImageConfig(await readVerified(source, descriptor, MAX_CONFIG_BYTES, 'image config'));
-}
-
-/** The image manifest to unpack: the top-level one, or the instance of an index matching the platform. */
-export async function selectManifest(source: ImageSource, platform: Platform): Promise<{ manifest: ImageManifest; digest: Digest }> {
-  const top = await source.getManifest();
-  const parsed = parseManifest(top.bytes, top.mediaType);
-  if (parsed.kind === 'manifest') return { manifest: parsed.manifest, digest: parsed.digest };
-  const candidates = parsed.index.manifests.filter((m) => m.platform === undefined || platformMatches(platform, m.platform));
-  const chosen = candidates.find((m) => m.platform !== undefined) ?? (parsed.index.manifests.length === 1 ? candidates[0] : undefined);
-  if (!chosen) {
-    const have = parsed.index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : 'unknown')).join(', ');
-    throw new BerthError('PLATFORM_NOT_FOUND', `no image for ${formatPlatform(platform)} in the index (it has: ${have || 'nothing'})`);
-  }
-  const instance = await source.getManifest(chosen.digest);
-  const inner = parseManifest(instance.bytes, instance.mediaType);
-  if (inner.digest !== chosen.digest) throw new BerthError('DIGEST_MISMATCH', `manifest ${chosen.digest} has digest ${inner.digest}`);
-  if (inner.kind !== 'manifest') throw new BerthError('UNSUPPORTED', 'nested indexes are not supported by unpack');
-  return { manifest: inner.manifest, digest: inner.digest };
 }
 
 async function applyLayerBlob(

@@ -2,12 +2,12 @@ import { Readable } from 'node:stream';
 import { BerthError } from '../errors/BerthError.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { digestOf, type Digest } from '../oci/digest.js';
-import { parseImageConfig, type HistoryEntry, type ImageConfig } from '../oci/config.js';
-import { parseManifest, type ImageManifest } from '../oci/manifest.js';
+import type { HistoryEntry, ImageConfig } from '../oci/config.js';
+import type { ImageManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/mediaTypes.js';
-import { hostPlatform, platformMatches, type Platform } from '../oci/platform.js';
+import { hostPlatform, type Platform } from '../oci/platform.js';
 import type { ImageReference, ImageSource, ManifestBlob, Transport } from '../transports/types.js';
-import { readBlobBytes } from './readBlobBytes.js';
+import { readImageConfig, selectImageManifest } from './selectImage.js';
 
 /** A layer a builder made, offered lazily: its bytes are only read when a destination needs them. */
 export interface NewLayer {
@@ -46,10 +46,8 @@ const ociLayerType: Record<string, string> = {
  * base source (or are reused at the destination).
  */
 export async function mutateImage(base: ImageSource | undefined, mutation: ImageMutation): Promise<ImageSource> {
-  const baseImage = base ? await resolveBase(base, mutation.platform ?? hostPlatform()) : undefined;
-  const baseConfig: ImageConfig = baseImage
-    ? parseImageConfig(await readBlobBytes(base as ImageSource, baseImage.manifest.config))
-    : scratchConfig(mutation.platform ?? hostPlatform());
+  const baseImage = base ? await selectImageManifest(base, mutation.platform ?? hostPlatform()) : undefined;
+  const baseConfig: ImageConfig = base && baseImage ? await readImageConfig(base, baseImage.manifest) : scratchConfig(mutation.platform ?? hostPlatform());
 
   const layers = mutation.layers ?? [];
   const created = mutation.created ?? new Date().toISOString();
@@ -97,20 +95,6 @@ export async function mutateImage(base: ImageSource | undefined, mutation: Image
     },
     async close(): Promise<void> {},
   };
-}
-
-async function resolveBase(base: ImageSource, platform: Platform): Promise<{ manifest: ImageManifest }> {
-  const top = await base.getManifest();
-  const parsed = parseManifest(top.bytes, top.mediaType);
-  if (parsed.kind === 'manifest') return { manifest: parsed.manifest };
-  const match = parsed.index.manifests.find((m) => platformMatches(platform, m.platform));
-  if (!match) throw new BerthError('PLATFORM_NOT_FOUND', `base image ${base.reference.toString()} has no ${platform.os}/${platform.architecture} image`);
-  const instance = await base.getManifest(match.digest);
-  const parsedInstance = parseManifest(instance.bytes, instance.mediaType);
-  if (parsedInstance.kind !== 'manifest' || parsedInstance.digest !== match.digest) {
-    throw new BerthError('MANIFEST_INVALID', `base image instance ${match.digest} is not the image manifest its index names`);
-  }
-  return { manifest: parsedInstance.manifest };
 }
 
 function scratchConfig(platform: Platform): ImageConfig {

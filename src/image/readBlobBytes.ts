@@ -1,21 +1,20 @@
+import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/BerthError.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { DigestingStream } from '../oci/digest.js';
 import type { ImageSource } from '../transports/types.js';
 
-/** Small blobs that must be parsed (configs, signature payloads). Larger ones are refused rather than buffered. */
-export const MAX_SMALL_BLOB_BYTES = 16 * 1024 * 1024;
+/** Image configs and signature payloads are small JSON; larger ones are refused rather than buffered. */
+export const MAX_SMALL_BLOB_BYTES = 8 * 1024 * 1024;
 
-/** Read a small blob fully, verified against its descriptor. */
-export async function readBlobBytes(source: ImageSource, descriptor: Descriptor): Promise<Buffer> {
-  if (descriptor.size > MAX_SMALL_BLOB_BYTES) {
-    throw new BerthError('UNSUPPORTED', `blob ${descriptor.digest} is ${descriptor.size} bytes, more than the ${MAX_SMALL_BLOB_BYTES} read into memory`);
+/** Read a small blob fully, verified against its descriptor (size checked before anything is read). */
+export async function readBlobBytes(source: ImageSource, descriptor: Descriptor, limit = MAX_SMALL_BLOB_BYTES): Promise<Buffer> {
+  if (descriptor.size > limit) {
+    throw new BerthError('MANIFEST_INVALID', `blob ${descriptor.digest} declares ${descriptor.size} bytes, more than the ${limit} read into memory`);
   }
   const verifier = new DigestingStream({ digest: descriptor.digest, size: descriptor.size });
-  const raw = await source.getBlob(descriptor);
-  raw.on('error', (err) => verifier.destroy(err));
-  raw.pipe(verifier);
   const chunks: Buffer[] = [];
-  for await (const chunk of verifier) chunks.push(chunk as Buffer);
+  verifier.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await pipeline(await source.getBlob(descriptor), verifier);
   return Buffer.concat(chunks);
 }

@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { selectManifest, unpackImage } from '../../bundle/unpackImage.js';
+import { unpackImage } from '../../bundle/unpackImage.js';
+import { readImageConfig, selectImageManifest } from '../../image/selectImage.js';
 import { resolveUser } from '../../bundle/userLookup.js';
 import { copyImage } from '../../copy/copyImage.js';
 import { policyAdmission } from '../../sign/policy/admission.js';
 import type { RegistryOptions } from '../../../registry/client/options.js';
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import { RootResolver } from '../../layer/rootResolver.js';
-import { parseImageConfig, type ImageConfig } from '../../oci/config.js';
-import { DigestingStream } from '../../oci/digest.js';
+import type { ImageConfig } from '../../oci/config.js';
 import { hostPlatform } from '../../oci/platform.js';
 import { storeRoot } from '../../transports/store/storeRoot.js';
 import type { RootfsOverlay } from '../plan/compilePlan.js';
@@ -75,15 +74,6 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry as RegistryOptions } : {});
   await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
-}
-
-async function readImageConfig(source: ImageSource): Promise<{ config: ImageConfig; digest: string }> {
-  const { manifest, digest } = await selectManifest(source, hostPlatform());
-  const verify = new DigestingStream({ digest: manifest.config.digest, size: manifest.config.size });
-  const parts: Buffer[] = [];
-  verify.on('data', (c: Buffer) => parts.push(c));
-  await pipeline(await source.getBlob(manifest.config), verify);
-  return { config: parseImageConfig(Buffer.concat(parts)), digest };
 }
 
 /**
@@ -200,7 +190,8 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
   const useOverlay = !o.runtime && process.getuid?.() === 0;
   let rootfsOverlay: RootfsOverlay | undefined;
   try {
-    const { config, digest } = await readImageConfig(source);
+    const { manifest, digest } = await selectImageManifest(source, hostPlatform());
+    const config = await readImageConfig(source, manifest);
     const record: ContainerRecord = { id, name, image: o.image, command: [], created: new Date().toISOString(), ...(o.runtime ? { runtime: o.runtime } : {}), autoRemove: o.rm === true, ...(config.config?.StopSignal ? { stopSignal: config.config.StopSignal } : {}) };
     records.save(record);
     try {
