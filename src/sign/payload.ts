@@ -36,23 +36,24 @@ function bad(why: string): BerthError {
 /** Parse an untrusted payload; only called on bytes whose signature already verified, but still checked strictly. */
 export function parsePayload(bytes: Buffer, expectedType: SignatureType): SimpleSigningPayload {
   if (bytes.length > 1024 * 1024) throw bad('larger than 1 MiB');
-  let doc: any;
+  let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw bad('not valid JSON');
   }
-  const critical = doc?.critical;
-  if (!critical || typeof critical !== 'object' || Array.isArray(critical)) throw bad('missing "critical" object');
+  if (!isObject(doc)) throw bad('not a JSON object');
+  const critical = doc.critical;
+  if (!isObject(critical)) throw bad('missing "critical" object');
   for (const key of Object.keys(critical)) {
     if (!['identity', 'image', 'type'].includes(key)) throw bad(`unknown critical field "${key}"`);
   }
   if (critical.type !== expectedType) throw bad(`type is ${JSON.stringify(critical.type)}, expected "${expectedType}"`);
-  const reference = critical.identity?.['docker-reference'];
+  const reference = isObject(critical.identity) ? critical.identity['docker-reference'] : undefined;
   if (typeof reference !== 'string' || reference.length === 0) throw bad('missing critical.identity.docker-reference');
   let digest: Digest;
   try {
-    digest = parseDigest(critical.image?.['docker-manifest-digest']);
+    digest = parseDigest(isObject(critical.image) ? critical.image['docker-manifest-digest'] : undefined);
   } catch (err) {
     throw bad(`critical.image.docker-manifest-digest: ${(err as Error).message}`);
   }
@@ -73,4 +74,8 @@ export function parseAnnotationFlags(values: string[]): Record<string, string> {
     out[value.slice(0, eq)] = value.slice(eq + 1);
   }
   return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
