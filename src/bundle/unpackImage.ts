@@ -1,6 +1,5 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, toBerthError } from '../errors/BerthError.js';
 import { LayerApplier, applierSink, applyDirectoryModes, type DirectoryModes } from '../layer/applyLayer.js';
@@ -145,12 +144,15 @@ async function applyLayerBlob(
 ): Promise<void> {
   if (!isLayerMediaType(layer.mediaType)) throw new BerthError('LAYER_INVALID', `layer ${layer.digest} has media type ${layer.mediaType}, which is not a layer`);
   const applier = new LayerApplier(rootfs, options);
-  let blob: Readable | undefined;
   try {
-    blob = await source.getBlob(layer);
-    if (decoder) {
-      await pipeline(blob, decoder.decode({ digest: layer.digest, size: layer.size, diffId }), applierSink(applier));
+    const expected = { digest: layer.digest, size: layer.size, diffId };
+    const file = decoder ? await source.blobFile?.(layer) : undefined;
+    if (decoder && file !== undefined) {
+      await pipeline(decoder.decodeFile(file, expected), applierSink(applier));
+    } else if (decoder) {
+      await pipeline(await source.getBlob(layer), decoder.decode(expected), applierSink(applier));
     } else {
+      const blob = await source.getBlob(layer);
       await pipeline(
         blob,
         new DigestingStream({ digest: layer.digest, size: layer.size }),

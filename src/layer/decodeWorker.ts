@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
@@ -8,11 +9,13 @@ import { decompressStream } from './compression.js';
 /**
  * Worker side of the off-thread layer decoder (see layerDecoder.ts): verifies
  * the compressed stream against the descriptor, decompresses it, verifies the
- * result against the diff_id, and hands uncompressed chunks back. Jobs run one
- * at a time; the main thread never sends a second before the first is done.
+ * result against the diff_id, and hands uncompressed chunks back. The blob
+ * comes either as 'data' messages or, for a local file, straight from disk
+ * (`file`): then the main thread never touches the compressed bytes. Jobs run
+ * one at a time; the main thread never sends a second before the first is done.
  */
 export type ToWorker =
-  | { type: 'start'; job: number; digest?: Digest; size?: number; diffId?: Digest }
+  | { type: 'start'; job: number; digest?: Digest; size?: number; diffId?: Digest; file?: string }
   | { type: 'data'; chunk: Uint8Array }
   | { type: 'end' }
   | { type: 'pause' }
@@ -27,6 +30,8 @@ export type FromWorker =
   | { type: 'error'; job: number; code: string; message: string };
 
 const port = parentPort!;
+/** Reads of a local blob file: large, as nothing else shares this thread's memory or time. */
+const FILE_READ_CHUNK = 1024 * 1024;
 let input: Readable | undefined;
 let currentJob = 0;
 /** Bytes received but not yet taken by the pipeline: acknowledged when it reads again (back-pressure to the main thread). */
@@ -42,15 +47,17 @@ function startJob(job: Extract<ToWorker, { type: 'start' }>): void {
   const id = job.job;
   currentJob = id;
   resumeWaiter = undefined;
-  const source = new Readable({
-    highWaterMark: 1024 * 1024,
-    read() {
-      if (unacked > 0) {
-        post({ type: 'ack', job: id, bytes: unacked });
-        unacked = 0;
-      }
-    },
-  });
+  const source = job.file
+    ? createReadStream(job.file, { highWaterMark: FILE_READ_CHUNK })
+    : new Readable({
+        highWaterMark: 1024 * 1024,
+        read() {
+          if (unacked > 0) {
+            post({ type: 'ack', job: id, bytes: unacked });
+            unacked = 0;
+          }
+        },
+      });
   unacked = 0;
   input = source;
   paused = false;

@@ -1,4 +1,4 @@
-import { Duplex } from 'node:stream';
+import { Duplex, type Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { BerthError, type ErrorCode } from '../errors/BerthError.js';
 import type { Digest } from '../oci/digest.js';
@@ -41,6 +41,20 @@ export class LayerDecoder {
 
   /** A duplex: write the blob's bytes, read the verified uncompressed tar; errors carry the worker's BerthError code. */
   decode(expected: DecodeExpectation): Duplex {
+    return this.job(expected, undefined);
+  }
+
+  /**
+   * The verified uncompressed tar of a blob the worker reads from a local
+   * file itself: the compressed bytes never pass through this thread.
+   */
+  decodeFile(path: string, expected: DecodeExpectation): Readable {
+    const readable = this.job(expected, path);
+    readable.end();
+    return readable;
+  }
+
+  private job(expected: DecodeExpectation, file: string | undefined): Duplex {
     if (this.busy) throw new BerthError('INTERNAL', 'layer decoder is busy');
     this.busy = true;
     const worker = this.ensureWorker();
@@ -77,6 +91,10 @@ export class LayerDecoder {
       readableHighWaterMark: 4 * 1024 * 1024,
       writableHighWaterMark: 1024 * 1024,
       write(chunk: Buffer, _enc, done) {
+        if (file !== undefined) {
+          done(new BerthError('INTERNAL', 'layer decoder reads this blob from its file'));
+          return;
+        }
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes >= BATCH_BYTES) flush();
@@ -84,8 +102,10 @@ export class LayerDecoder {
         else waitingWrite = done;
       },
       final(done) {
-        flush();
-        send({ type: 'end' });
+        if (file === undefined) {
+          flush();
+          send({ type: 'end' });
+        }
         done();
       },
       read() {
@@ -140,7 +160,7 @@ export class LayerDecoder {
     };
     worker.on('message', onMessage);
     worker.on('error', onError);
-    send({ type: 'start', job, ...expected });
+    send({ type: 'start', job, ...expected, ...(file !== undefined ? { file } : {}) });
     return duplex;
   }
 

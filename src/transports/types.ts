@@ -51,6 +51,12 @@ export interface ImageSource {
   getManifest(instanceDigest?: Digest): Promise<ManifestBlob>;
   /** A stream of the blob's bytes; the caller verifies digest and size. */
   getBlob(descriptor: Descriptor): Promise<Readable>;
+  /**
+   * The path of a local file holding the blob's bytes, for consumers that read
+   * it themselves (unpack reads layers on a worker thread); undefined when the
+   * blob is not a plain local file. The bytes are as untrusted as getBlob's.
+   */
+  blobFile?(descriptor: Descriptor): Promise<string | undefined>;
   close(): Promise<void>;
 }
 

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { LayerDecoder } from '../../src/layer/layerDecoder.js';
 import type { Digest } from '../../src/oci/digest.js';
+import { tempDir } from '../support/peers.js';
 
 const sha = (b: Buffer): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
 
@@ -69,4 +72,26 @@ test('a job aborted midway does not disturb the next one', async (t) => {
   const out: Buffer[] = [];
   await pipeline(chunks(blob), decoder.decode({ diffId: sha(raw) }), slowSink(out));
   assert.ok(Buffer.concat(out).equals(raw));
+});
+
+test('the worker reads a local blob file itself, verifying it the same way', async (t) => {
+  const decoder = new LayerDecoder();
+  t.after(() => decoder.close());
+  const dir = tempDir(t);
+  const file = join(dir, 'blob');
+  writeFileSync(file, blob);
+  const out: Buffer[] = [];
+  await pipeline(decoder.decodeFile(file, { digest: sha(blob), size: blob.length, diffId: sha(raw) }), slowSink(out));
+  assert.ok(Buffer.concat(out).equals(raw));
+  const codeOf = async (path: string, expected: Parameters<LayerDecoder['decode']>[0]): Promise<string | undefined> => {
+    try {
+      await pipeline(decoder.decodeFile(path, expected), new Writable({ write: (_c, _e, done) => done() }));
+      return undefined;
+    } catch (err) {
+      return (err as { code?: string }).code;
+    }
+  };
+  writeFileSync(file, Buffer.concat([blob.subarray(0, 1000), Buffer.from([blob[1000]! ^ 1]), blob.subarray(1001)]));
+  assert.equal(await codeOf(file, { digest: sha(blob), size: blob.length }), 'DIGEST_MISMATCH');
+  assert.equal(await codeOf(join(dir, 'missing'), { digest: sha(blob) }), 'NOT_FOUND');
 });

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
@@ -5,6 +6,7 @@ import type { ImageIndex } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
 import type { LayoutReader } from './LayoutReader.js';
+import { OciLayout } from './OciLayout.js';
 import { resolveLayoutImage } from './resolveLayoutImage.js';
 
 /** Reads one image (or index) of an OCI layout (a directory or an archive), chosen by its ref.name tag. */
@@ -36,6 +38,14 @@ export class OciLayoutSource implements ImageSource {
 
   async getBlob(descriptor: Descriptor): Promise<Readable> {
     return this.layout.openBlob(descriptor);
+  }
+
+  /** Blobs of a layout directory are plain files; a missing one is left to getBlob, which reports it. */
+  async blobFile(descriptor: Descriptor): Promise<string | undefined> {
+    if (!(this.layout instanceof OciLayout)) return undefined;
+    const path = this.layout.blobPath(descriptor.digest);
+    const info = await stat(path).catch(() => undefined);
+    return info?.isFile() ? path : undefined;
   }
 
   async close(): Promise<void> {}
