@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from './http.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 import { resolveCredentials } from '../../src/credentials/resolve.js';
 import type { Credentials } from '../../src/credentials/types.js';
@@ -112,7 +113,7 @@ export class RegistryClient {
     for (const origin of candidates) {
       for (let attempt = 0; ; attempt++) {
         try {
-          const res = await request(`${origin}/v2/`, { method: 'GET', dispatcher: this.dispatcher, headers: { 'user-agent': this.userAgent } });
+          const res = await request(new URL(`${origin}/v2/`), { method: 'GET', dispatcher: this.dispatcher, headers: { 'user-agent': this.userAgent } });
           await discard(res.body);
           if (isRetryableStatus(res.statusCode) && attempt < this.retry.times) {
             await this.retry.wait(attempt, res.headers['retry-after']);

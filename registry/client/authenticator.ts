@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from './http.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 import type { Credentials } from '../../src/credentials/types.js';
 import { mergeScopes, parseChallenges, type Challenge } from './challenge.js';

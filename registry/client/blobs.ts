@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { request } from 'undici';
+import { request } from './http.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import type { Digest } from '../../src/oci/digest.js';

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, loadEnvHttpProxyAgent } from './http.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8's optimising tier-up of that module
@@ -23,7 +24,7 @@ export function dispatcherFor(tlsVerify: boolean, certDir: string | undefined): 
     const connect = { rejectUnauthorized: tlsVerify, ...(certDir ? tlsFilesFrom(certDir) : {}) };
     const options = { connect, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 };
     const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => process.env[name]);
-    dispatcher = proxied ? new EnvHttpProxyAgent(options) : new Agent(options);
+    dispatcher = proxied ? new (loadEnvHttpProxyAgent())(options) : new Agent(options);
     dispatchers.set(key, dispatcher);
   }
   return dispatcher;

@@ -1,7 +1,7 @@
 import type { CopyOptions } from '../copy/copyImage.js';
 import type { RegistryOptions } from '../../registry/client/options.js';
 import { BerthError } from '../errors/BerthError.js';
-import { carrySignatures } from '../sign/copySignatures.js';
+import { carrySignatures } from '../sign/carrySignatures.js';
 import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFlags } from '../sign/copyFlags.js';
 import { policyAdmission } from '../sign/policy/admission.js';
 import { registriesDirFlag } from '../sign/signingFlags.js';

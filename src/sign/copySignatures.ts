@@ -103,14 +103,3 @@ function requireStore(to: SignatureLocation, dst: ImageReference, what: string):
   if (!to.store) throw new BerthError('UNSUPPORTED', `${dst.toString()} (${to.transport} transport) cannot store ${what}; use --remove-signatures to copy without them`);
   return to.store;
 }
-
-/**
- * The copy pipeline's `afterCommit` hook that carries signatures: give it to
- * copyImage as `afterCommit: carrySignatures({...})`. Registry settings
- * default to the ones the copy used for each side.
- */
-export function carrySignatures(options: CopySignaturesOptions = {}): (image: { source: ImageReference; destination: ImageReference; manifestDigest: Digest; instanceDigests: Digest[] }) => Promise<void> {
-  return async (image) => {
-    await copySignatures(image.source, image.destination, [image.manifestDigest, ...image.instanceDigests], options);
-  };
-}

@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { copyImage } from '../../src/copy/copyImage.js';
 import { isBerthError } from '../../src/errors/BerthError.js';
 import { parseDockerReference } from '../../src/reference/dockerReference.js';
-import { carrySignatures } from '../../src/sign/copySignatures.js';
+import { carrySignatures } from '../../src/sign/carrySignatures.js';
 import { evaluatePolicy } from '../../src/sign/policy/evaluatePolicy.js';
 import { parsePolicy } from '../../src/sign/policy/policy.js';
 import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';

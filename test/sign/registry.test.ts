@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { copyImage } from '../../src/copy/copyImage.js';
-import { carrySignatures } from '../../src/sign/copySignatures.js';
+import { carrySignatures } from '../../src/sign/carrySignatures.js';
 import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { RegistryOptions } from '../../../registry/client/options.js';
 import type { CopyOptions } from '../../copy/copyImage.js';
-import { enforcePolicy } from './evaluatePolicy.js';
 import { defaultPolicyPath } from './policy.js';
 
 export interface AdmissionOptions {
@@ -25,6 +24,8 @@ export function policyAdmission(options: AdmissionOptions = {}): CopyOptions['ad
   const policyPath = options.policyPath ?? (existsSync(defaultPolicyPath()) ? defaultPolicyPath() : undefined);
   if (policyPath === undefined) return undefined;
   return async ({ source, manifestDigest }) => {
+    // The evaluator (keys, registries.d YAML, the registry client) loads only when a policy is in force.
+    const { enforcePolicy } = await import('./evaluatePolicy.js');
     await enforcePolicy(source, manifestDigest, {
       policyPath,
       ...(options.registriesDir !== undefined ? { registriesDir: options.registriesDir } : {}),

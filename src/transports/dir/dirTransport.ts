@@ -2,8 +2,6 @@ import { resolve } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { registerTransport } from '../transportRegistry.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport } from '../types.js';
-import { DirDestination } from './DirDestination.js';
-import { DirSource } from './DirSource.js';
 
 /** `dir:PATH`: one image (or index with its instances) as loose files, skopeo's format. */
 export class DirReference implements ImageReference {
@@ -23,11 +21,13 @@ export class DirReference implements ImageReference {
     return `dir:${this.within}`;
   }
 
-  newSource(): Promise<ImageSource> {
+  async newSource(): Promise<ImageSource> {
+    const { DirSource } = await import('./DirSource.js');
     return DirSource.open(this, this.dir);
   }
 
-  newDestination(): Promise<ImageDestination> {
+  async newDestination(): Promise<ImageDestination> {
+    const { DirDestination } = await import('./DirDestination.js');
     return DirDestination.open(this, this.dir);
   }
 }

@@ -3,8 +3,6 @@ import { BerthError } from '../../errors/BerthError.js';
 import { formatDockerReference, parseDockerReferenceWithDefaultTag } from '../../reference/dockerReference.js';
 import { registerTransport } from '../transportRegistry.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport, TransportOptions } from '../types.js';
-import { DockerArchiveDestination } from './DockerArchiveDestination.js';
-import { DockerArchiveSource } from './DockerArchiveSource.js';
 
 /**
  * `docker-archive:FILE[:REF]` — docker save/load format. REF is a docker
@@ -43,12 +41,14 @@ export class DockerArchiveReference implements ImageReference {
     return `docker-archive:${this.within}`;
   }
 
-  newSource(options?: TransportOptions): Promise<ImageSource> {
+  async newSource(options?: TransportOptions): Promise<ImageSource> {
+    const { DockerArchiveSource } = await import('./DockerArchiveSource.js');
     return DockerArchiveSource.open(this, this.file, { named: this.named, index: this.index ?? options?.sourceIndex });
   }
 
-  newDestination(): Promise<ImageDestination> {
+  async newDestination(): Promise<ImageDestination> {
     if (this.index !== undefined) throw new BerthError('USAGE', `${this.toString()}: @N selects an image to read; name the image to write with :NAME:TAG`);
+    const { DockerArchiveDestination } = await import('./DockerArchiveDestination.js');
     return DockerArchiveDestination.open(this, this.file, this.named);
   }
 }

@@ -2,8 +2,6 @@ import { resolve } from 'node:path';
 import { registerTransport } from '../transportRegistry.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport } from '../types.js';
 import { splitPathAndTag } from '../oci-layout/ociLayoutTransport.js';
-import { OciArchiveDestination } from './OciArchiveDestination.js';
-import { OciArchiveSource } from './OciArchiveSource.js';
 
 /** `oci-archive:FILE[:TAG]`: a tar of an OCI image layout. */
 export class OciArchiveReference implements ImageReference {
@@ -25,11 +23,13 @@ export class OciArchiveReference implements ImageReference {
     return `oci-archive:${this.within}`;
   }
 
-  newSource(): Promise<ImageSource> {
+  async newSource(): Promise<ImageSource> {
+    const { OciArchiveSource } = await import('./OciArchiveSource.js');
     return OciArchiveSource.open(this, this.file, this.tag);
   }
 
-  newDestination(): Promise<ImageDestination> {
+  async newDestination(): Promise<ImageDestination> {
+    const { OciArchiveDestination } = await import('./OciArchiveDestination.js');
     return OciArchiveDestination.open(this, this.file, this.tag);
   }
 }

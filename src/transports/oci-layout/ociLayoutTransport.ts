@@ -2,9 +2,7 @@ import { resolve } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { registerTransport } from '../transportRegistry.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport } from '../types.js';
-import { deleteLayoutImage } from './deleteLayoutImage.js';
 import { OciLayout } from './OciLayout.js';
-import { OciLayoutDestination } from './OciLayoutDestination.js';
 import { OciLayoutSource } from './OciLayoutSource.js';
 
 /** What an OCI ref.name may hold (image-spec annotations: alphanumerics and `-._:@/+`). */
@@ -47,12 +45,14 @@ export class OciLayoutReference implements ImageReference {
     return OciLayoutSource.open(this, this.layout(), this.tag);
   }
 
-  newDestination(): Promise<ImageDestination> {
+  async newDestination(): Promise<ImageDestination> {
+    const { OciLayoutDestination } = await import('./OciLayoutDestination.js');
     return OciLayoutDestination.open(this, this.layout(), this.tag);
   }
 
   async deleteImage(): Promise<void> {
     if (this.tag === undefined) throw new BerthError('USAGE', `delete ${this.toString()}: name the image to delete with :TAG`);
+    const { deleteLayoutImage } = await import('./deleteLayoutImage.js');
     await deleteLayoutImage(this.layout(), { tag: this.tag }, this.toString());
   }
 }

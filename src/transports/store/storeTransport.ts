@@ -1,9 +1,8 @@
 import { BerthError } from '../../errors/BerthError.js';
 import type { Digest } from '../../oci/digest.js';
 import { formatDockerReference, parseDockerReferenceWithDefaultTag } from '../../reference/dockerReference.js';
-import { deleteLayoutImage, type DeletedImage } from '../oci-layout/deleteLayoutImage.js';
+import type { DeletedImage } from '../oci-layout/deleteLayoutImage.js';
 import { OciLayout } from '../oci-layout/OciLayout.js';
-import { OciLayoutDestination } from '../oci-layout/OciLayoutDestination.js';
 import { OciLayoutSource } from '../oci-layout/OciLayoutSource.js';
 import { registerTransport } from '../transportRegistry.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport, TransportOptions } from '../types.js';
@@ -59,6 +58,7 @@ export class StoreReference implements ImageReference {
 
   async newDestination(options?: TransportOptions): Promise<ImageDestination> {
     if (this.name === undefined) throw new BerthError('USAGE', `${this.toString()}: images are stored under a tag; name one (NAME:TAG)`);
+    const { OciLayoutDestination } = await import('../oci-layout/OciLayoutDestination.js');
     return OciLayoutDestination.open(this, this.layout(options), this.name, { keepDockerManifests: true });
   }
 
@@ -71,6 +71,7 @@ export class StoreReference implements ImageReference {
     const layout = this.layout(options);
     await layout.check();
     const selector = this.name !== undefined ? { tag: this.name } : { digest: this.digest as Digest };
+    const { deleteLayoutImage } = await import('../oci-layout/deleteLayoutImage.js');
     return deleteLayoutImage(layout, selector, 'the local store').catch((err: unknown) => {
       if (err instanceof BerthError && err.code === 'NOT_FOUND') throw new BerthError('NOT_FOUND', `image ${this.dockerReference} is not in the local store`);
       throw err;

@@ -1,0 +1,21 @@
+import type { Digest } from '../oci/digest.js';
+import type { ImageReference } from '../transports/types.js';
+import type { CopySignaturesOptions } from './copySignatures.js';
+
+/**
+ * The copy pipeline's `afterCommit` hook that carries signatures: give it to
+ * copyImage as `afterCommit: carrySignatures({...})`. Registry settings
+ * default to the ones the copy used for each side.
+ *
+ * The signature code (cosign, OpenPGP, registries.d) starts loading when the
+ * hook is made and is awaited only after the commit, so a copy does not wait
+ * for it before moving its first byte.
+ */
+export function carrySignatures(options: CopySignaturesOptions = {}): (image: { source: ImageReference; destination: ImageReference; manifestDigest: Digest; instanceDigests: Digest[] }) => Promise<void> {
+  const loading = import('./copySignatures.js');
+  loading.catch(() => undefined);
+  return async (image) => {
+    const { copySignatures } = await loading;
+    await copySignatures(image.source, image.destination, [image.manifestDigest, ...image.instanceDigests], options);
+  };
+}
