@@ -4,7 +4,9 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { makeBaseImage } from '../../fixtures/base-image/makeBaseImage.js';
+import { startRegistryServer } from '../../registry/server/startRegistryServer.js';
 import { berthBin, peer, tempDir } from '../support/peers.js';
+import { berthAsync } from '../support/runCli.js';
 import { requireRuntime } from './support/busyboxBundle.js';
 
 /** An offline busybox image in an OCI layout and a private berth data root (store + containers). */
@@ -59,6 +61,38 @@ test('berth run from the local store; ps, stop and rm manage a detached containe
   assert.doesNotMatch(s.berth(['ps']).stdout, /sleeper/);
   assert.equal(s.berth(['rm', 'sleeper']).status, 0);
   assert.equal(s.berth(['ps', '-a', '-q']).stdout, '');
+});
+
+test('berth run pulls a missing image over docker:// as containers-policy.json allows, then runs it from the store', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  const server = await startRegistryServer({ addr: '127.0.0.1:0', root: join(s.dir, 'registry') });
+  t.after(() => server.close());
+  const pushed = await berthAsync(['copy', `oci:${s.layout}:bb`, `docker://${server.host}/pull/bb:1`]);
+  assert.equal(pushed.status, 0, pushed.stderr);
+  const policyHome = (name: string, policy: object) => {
+    const home = join(s.dir, name);
+    mkdirSync(join(home, '.config', 'containers'), { recursive: true });
+    writeFileSync(join(home, '.config', 'containers', 'policy.json'), JSON.stringify(policy));
+    return home;
+  };
+  const env = (home: string) => ({ BERTH_ROOT: join(s.dir, 'root'), HOME: home });
+  const image = `${server.host}/pull/bb:1`;
+
+  const rejected = await berthAsync(['run', '--rm', image, '/bin/true'], { env: env(policyHome('rejecting', { default: [{ type: 'reject' }] })) });
+  assert.notEqual(rejected.status, 0, 'a pull the policy rejects must not run');
+  assert.equal(rejected.stderr.trim().split('\n').filter((l) => !l.startsWith('berth: pulling')).length, 1, rejected.stderr);
+  assert.match(rejected.stderr, /reject/i);
+  assert.doesNotMatch((await berthAsync(['images'], { env: env(join(s.dir, 'rejecting')) })).stdout, /pull\/bb/, 'nothing of a rejected pull is stored');
+
+  const accepting = policyHome('accepting', { default: [{ type: 'insecureAcceptAnything' }] });
+  const first = await berthAsync(['run', '--rm', image, '/bin/sh', '-c', 'exit 7'], { env: env(accepting) });
+  assert.equal(first.status, 7, first.stderr);
+  assert.match(first.stderr, /pulling docker:\/\//);
+  const second = await berthAsync(['run', '--rm', image, '/bin/sh', '-c', 'echo again'], { env: env(accepting) });
+  assert.equal(second.status, 0, second.stderr);
+  assert.equal(second.stdout, 'again\n');
+  assert.doesNotMatch(second.stderr, /pulling/, 'the second run comes from the store');
 });
 
 test('berth run flags: user, workdir, read-only, volume, env-file, cap-drop, limits', async (t) => {

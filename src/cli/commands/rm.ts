@@ -20,7 +20,7 @@ Remove stopped containers (their runtime state and bundle). -f kills running one
       const runtime = new RuntimeClient(records.runtimeRoot, record.runtime);
       const status = runtime.status(record.id);
       if (status !== 'stopped' && status !== 'unknown' && !flags.force) throw new BerthError('CONTAINER_STATE', `container ${name} is ${status}: stop it first or use rm -f`);
-      if (status !== 'unknown') runtime.delete(record.id, true);
+      if (status !== 'unknown') await runtime.delete(record.id, true);
       records.remove(record.id);
       process.stdout.write(`${name}\n`);
     }

@@ -23,15 +23,15 @@ A container started with --rm is removed once stopped.
       const runtime = new RuntimeClient(records.runtimeRoot, record.runtime);
       const running = () => ['running', 'created', 'paused'].includes(runtime.status(record.id));
       if (running()) {
-        runtime.kill(record.id, record.stopSignal ?? 'TERM');
+        await runtime.kill(record.id, record.stopSignal ?? 'TERM');
         const deadline = Date.now() + timeout * 1000;
         while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        if (running()) runtime.kill(record.id, 'KILL');
+        if (running()) await runtime.kill(record.id, 'KILL');
         for (let i = 0; i < 500 && running(); i++) await new Promise((r) => setTimeout(r, 20));
         if (running()) throw new BerthError('RUNTIME_ERROR', `container ${name} did not stop after SIGKILL`);
       }
       if (record.autoRemove) {
-        runtime.delete(record.id, true);
+        await runtime.delete(record.id, true);
         records.remove(record.id);
       }
       process.stdout.write(`${name}\n`);

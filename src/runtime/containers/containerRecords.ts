@@ -40,6 +40,11 @@ export class ContainerRecords {
   save(record: ContainerRecord): void {
     if (this.all().some((r) => r.name === record.name && r.id !== record.id)) throw new BerthError('ALREADY_EXISTS', `the container name "${record.name}" is already in use`);
     mkdirSync(this.containerDir(record.id), { recursive: true, mode: 0o700 });
+    this.update(record);
+  }
+
+  /** Rewrite a saved record whose name is unchanged (no scan of every other record for the name). */
+  update(record: ContainerRecord): void {
     const file = join(this.containerDir(record.id), 'record.json');
     writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2));
     renameSync(`${file}.tmp`, file);

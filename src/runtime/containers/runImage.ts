@@ -1,14 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { unpackImage } from '../../bundle/unpackImage.js';
-import { readImageConfig, selectImageManifest } from '../../image/selectImage.js';
-import { resolveUser } from '../../bundle/userLookup.js';
-import { copyImage } from '../../copy/copyImage.js';
-import { policyAdmission } from '../../sign/policy/admission.js';
 import type { RegistryOptions } from '../../../registry/client/options.js';
+import { readImageConfig, selectImageManifest } from '../../image/selectImage.js';
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
-import { RootResolver } from '../../layer/rootResolver.js';
 import type { ImageConfig } from '../../oci/config.js';
 import { hostPlatform } from '../../oci/platform.js';
 import { storeRoot } from '../../transports/store/storeRoot.js';
@@ -60,7 +55,11 @@ export interface RunImageResult {
   status: number;
 }
 
-/** Open IMAGE: bare names and berth: come from the local store, pulled over docker:// when missing. */
+/**
+ * Open IMAGE: bare names and berth: come from the local store, pulled over docker:// when missing.
+ * The pull's modules (copy pipeline, signature policy) load only when a pull happens: a run from the
+ * store is most runs, and their start-up is the point.
+ */
 async function openImage(options: RunImageOptions): Promise<ImageSource> {
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
   const ref = parseImageReference(options.image, 'berth');
@@ -71,6 +70,7 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   }
   const remote = parseImageReference(`docker://${ref.dockerReference ?? ref.toString().replace(/^berth:/, '')}`);
   options.onProgress?.(`pulling ${remote.toString()}`);
+  const [{ copyImage }, { policyAdmission }] = await Promise.all([import('../../copy/copyImage.js'), import('../../sign/policy/admission.js')]);
   const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry as RegistryOptions } : {});
   await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
@@ -86,6 +86,7 @@ async function cachedBundle(source: ImageSource, cacheRoot: string, digest: stri
   mkdirSync(cacheRoot, { recursive: true, mode: 0o700 });
   const tmp = join(cacheRoot, `.tmp-${randomBytes(8).toString('hex')}`);
   try {
+    const { unpackImage } = await import('../../bundle/unpackImage.js');
     await unpackImage(source, tmp, { onWarning });
     renameSync(tmp, dir);
   } catch (err) {
@@ -125,7 +126,7 @@ function normalizeCap(c: string): string {
   return name;
 }
 
-function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: RunImageOptions, id: string): void {
+async function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: RunImageOptions, id: string): Promise<void> {
   const proc = spec.process!;
   const c = config.config ?? {};
   const entrypoint = o.entrypoint !== undefined ? (o.entrypoint === '' ? [] : [o.entrypoint]) : (c.Entrypoint ?? []);
@@ -138,6 +139,7 @@ function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: RunIma
   const extra = [...(o.envFiles ?? []).flatMap(readEnvFile), ...(o.env ?? [])];
   proc.env = mergeEnv(proc.env ?? [], extra);
   if (o.user !== undefined) {
+    const [{ resolveUser }, { RootResolver }] = await Promise.all([import('../../bundle/userLookup.js'), import('../../layer/rootResolver.js')]);
     const u = resolveUser(new RootResolver(rootfs), o.user);
     proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
   }
@@ -209,14 +211,15 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
         rootfsOverlay = { lower: lowerRootfs, upper, work };
       } else {
         // Without root: no chown, container root mapped to the caller in a user namespace (unpackImage --rootless).
+        const { unpackImage } = await import('../../bundle/unpackImage.js');
         await unpackImage(source, bundle, { onWarning: warn, rootless: process.getuid?.() !== 0 });
         lowerRootfs = join(bundle, 'rootfs');
         spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Spec;
       }
-      applyOptions(spec, config, lowerRootfs, o, id);
+      await applyOptions(spec, config, lowerRootfs, o, id);
       writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
       record.command = spec.process!.args;
-      records.save(record);
+      records.update(record);
     } catch (err) {
       records.remove(id);
       throw err;

@@ -1,8 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { BerthError } from '../../errors/BerthError.js';
-import { deleteContainer } from '../lifecycle/delete.js';
-import { killContainer } from '../lifecycle/kill.js';
-import { runContainer } from '../lifecycle/run.js';
 import type { RootfsOverlay } from '../plan/compilePlan.js';
 import { StateStore, type ContainerStatus } from '../state/stateStore.js';
 
@@ -11,12 +8,17 @@ type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
 /**
  * The runtime `berth run` drives: berth-runc in-process (no second Node start-up), or any
  * runc-CLI executable (runc, crun, runsc, kata-runtime) through its command line.
+ * Each lifecycle module loads when its operation is first used: `berth ps` needs none of them,
+ * `berth run` only run's.
  */
 export class RuntimeClient {
   constructor(readonly root: string, readonly executable?: string) {}
 
   async run(id: string, bundle: string, options: { detach: boolean; keep: boolean; stdio: Stdio; rootfsOverlay?: RootfsOverlay }): Promise<number> {
-    if (!this.executable) return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio, rootfsOverlay: options.rootfsOverlay });
+    if (!this.executable) {
+      const { runContainer } = await import('../lifecycle/run.js');
+      return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio, rootfsOverlay: options.rootfsOverlay });
+    }
     const args = ['--root', this.root, 'run', '--bundle', bundle, ...(options.detach ? ['--detach'] : []), ...(options.keep ? ['--keep'] : []), id];
     const child = spawn(this.executable, args, { stdio: options.stdio });
     return new Promise((resolve, reject) => {
@@ -43,13 +45,13 @@ export class RuntimeClient {
     }
   }
 
-  kill(id: string, signal: string): void {
-    if (!this.executable) return killContainer(this.root, id, signal, false);
+  async kill(id: string, signal: string): Promise<void> {
+    if (!this.executable) return (await import('../lifecycle/kill.js')).killContainer(this.root, id, signal, false);
     this.cli(['kill', id, signal]);
   }
 
-  delete(id: string, force: boolean): void {
-    if (!this.executable) return deleteContainer(this.root, id, force);
+  async delete(id: string, force: boolean): Promise<void> {
+    if (!this.executable) return (await import('../lifecycle/delete.js')).deleteContainer(this.root, id, force);
     this.cli(['delete', ...(force ? ['--force'] : []), id]);
   }
 

@@ -1,4 +1,4 @@
-import { statSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { cgroupPids, removeCgroup, setUpCgroup, type ContainerCgroup } from '../cgroups/containerCgroup.js';
@@ -151,7 +151,7 @@ export function removeCgroupSoon(cg: Pick<ContainerCgroup, 'created'>): void {
   // can take seconds on a loaded machine: wait up to 30 s.
   for (let attempt = 0; attempt < 1500; attempt++) {
     removeCgroup(cg);
-    const left = cg.created.filter((d) => exists(d));
+    const left = cg.created.filter((d) => existsSync(d));
     if (left.length === 0) return;
     if (attempt % 50 === 49) {
       for (const pid of cgroupPids(left)) {
@@ -164,15 +164,6 @@ export function removeCgroupSoon(cg: Pick<ContainerCgroup, 'created'>): void {
     }
     Atomics.wait(sleeper, 0, 0, 20);
   }
-  const left = cg.created.filter((d) => exists(d));
+  const left = cg.created.filter((d) => existsSync(d));
   if (left.length) process.stderr.write(`berth-runc: warning: cgroup ${left[0]} is still busy and was left behind\n`);
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
