@@ -22,6 +22,10 @@ export function progressDisplay(stream: NodeJS.WriteStream): ((event: CopyProgre
       case 'blob-start':
         started.set(event.descriptor.digest, Date.now());
         break;
+      case 'blob-retry':
+        started.set(event.descriptor.digest, Date.now());
+        line(`Copying blob ${short(event.descriptor.digest)} again from the start: ${event.reason}\n`);
+        break;
       case 'blob-progress': {
         const seconds = Math.max(0.001, (Date.now() - (started.get(event.descriptor.digest) ?? Date.now())) / 1000);
         line(`Copying blob ${short(event.descriptor.digest)} ${formatBytes(event.bytes)} / ${formatBytes(event.descriptor.size)} (${formatBytes(event.bytes / seconds)}/s)`);

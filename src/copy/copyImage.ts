@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { BerthError } from '../errors/BerthError.js';
+import { BerthError, isBerthError } from '../errors/BerthError.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { DigestingStream, digestOf, type Digest } from '../oci/digest.js';
 import { manifestBlobs, parseManifest, type ImageIndex, type ParsedManifest } from '../oci/manifest.js';
@@ -20,6 +20,12 @@ export interface CopyOptions {
   preserveDigests?: boolean;
   /** Blobs in flight at once. */
   parallelism?: number;
+  /**
+   * Times a blob whose transfer broke on the network is copied again from its
+   * start (default 0). Requests are retried by the registry client itself; this
+   * covers what it cannot replay, such as a streamed upload that died half-way.
+   */
+  blobRetries?: number;
   /** Copy non-distributable (foreign) layers too; by default they are referenced, not copied, as docker does. */
   includeForeignLayers?: boolean;
   sourceOptions?: TransportOptions;
@@ -236,17 +242,37 @@ class CopyRun {
       return;
     }
     progress?.({ type: 'blob-start', descriptor });
+    const retries = this.options.blobRetries ?? 0;
+    let bytes: number;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        bytes = await this.transferBlob(descriptor);
+        break;
+      } catch (err) {
+        if (!isBerthError(err, 'NETWORK_ERROR') || attempt >= retries) throw err;
+        progress?.({ type: 'blob-retry', descriptor, reason: err.message });
+      }
+    }
+    this.counters.blobsCopied++;
+    this.counters.bytesCopied += bytes;
+    progress?.({ type: 'blob-done', descriptor, bytes });
+  }
+
+  /** One attempt: a fresh source stream, verified while it goes to the destination. Resolves to the bytes moved. */
+  private async transferBlob(descriptor: Descriptor): Promise<number> {
+    const progress = this.options.onProgress;
     const verified = verifiedStream(await this.source.getBlob(descriptor), descriptor);
     const timer = progress ? setInterval(() => progress({ type: 'blob-progress', descriptor, bytes: verified.bytes }), PROGRESS_INTERVAL_MS) : undefined;
     try {
       await this.destination.putBlob(descriptor, verified);
+    } catch (err) {
+      verified.destroy();
+      throw err;
     } finally {
       clearInterval(timer);
     }
     if (!verified.writableFinished) throw new BerthError('INTERNAL', `destination stored ${descriptor.digest} before reading all of it`);
-    this.counters.blobsCopied++;
-    this.counters.bytesCopied += verified.bytes;
-    progress?.({ type: 'blob-done', descriptor, bytes: verified.bytes });
+    return verified.bytes;
   }
 }
 

@@ -6,6 +6,7 @@ export type CopyProgressEvent =
   | { type: 'image'; manifestDigest: Digest; blobs: number }
   | { type: 'blob-reused'; descriptor: Descriptor }
   | { type: 'blob-start'; descriptor: Descriptor }
+  | { type: 'blob-retry'; descriptor: Descriptor; reason: string }
   | { type: 'blob-progress'; descriptor: Descriptor; bytes: number }
   | { type: 'blob-done'; descriptor: Descriptor; bytes: number }
   | { type: 'blob-skipped'; descriptor: Descriptor; reason: string }

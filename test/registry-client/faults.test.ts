@@ -135,6 +135,15 @@ test('copies through a fault-injecting proxy complete right or fail clearly', as
     await assertComplete(r.dest);
   });
 
+  await t.test('destination connection dies mid-upload: the blob is copied again from its start and the push completes', async () => {
+    const r = await copyThrough('destination', [{ method: 'PATCH', path: /\/blobs\/uploads\//, fault: { kind: 'reset-request', afterBytes: 300_000 }, times: 1 }]);
+    assert.equal(r.status, 0, r.stderr);
+    await assertComplete(r.dest);
+    const patches = proxy.log.filter((entry) => entry.method === 'PATCH');
+    assert.equal(patches.filter((entry) => entry.fault === 'reset-request').length, 1, 'the fault fired once');
+    assert.ok(patches.length >= 2, 'the broken upload was sent again');
+  });
+
   await t.test('destination connection dies mid-upload: clear failure, no manifest; a rerun completes', async () => {
     const r = await copyThrough('destination', [{ method: 'PATCH', path: /\/blobs\/uploads\//, fault: { kind: 'reset-request', afterBytes: 300_000 }, times: 1 }], ['--retry-times', '0']);
     assert.notEqual(r.status, 0);

@@ -6,7 +6,7 @@ import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 import { formatBytes, progressDisplay } from '../progressDisplay.js';
-import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
+import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
 
 export const copyCommand: Command = {
@@ -54,15 +54,17 @@ Registry options (docker:// on either side):${registryFlagsUsageTwo}
     const source = parseImageReference(args[0] as string);
     const destination = parseImageReference(args[1] as string);
     const sourceOptions = transportOptionsFrom(flags, 'src-');
+    const destinationOptions = transportOptionsFrom(flags, 'dest-');
     const result = await copyImage(source, destination, {
       ...(await trustHooksFrom(flags, sourceOptions, destination)),
       all: flags.all === true,
       ...(platforms.length > 0 ? { platforms } : {}),
       preserveDigests: flags['preserve-digests'] === true,
       ...(parallel !== undefined ? { parallelism: parallel } : {}),
+      blobRetries: blobRetriesFrom(destinationOptions),
       onProgress: flags.quiet || format ? undefined : progressDisplay(process.stderr),
       sourceOptions,
-      destinationOptions: transportOptionsFrom(flags, 'dest-'),
+      destinationOptions,
     });
     if (flags.digestfile) await writeFile(String(flags.digestfile), result.manifestDigest);
     if (format === 'json') process.stdout.write(`${JSON.stringify(copyResultJson(result), null, 2)}\n`);

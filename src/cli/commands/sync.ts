@@ -4,7 +4,7 @@ import { runSync, type SyncDestinationKind, type SyncResult } from '../../sync/r
 import { compileTagRegex, dirSyncItems, dockerSyncItems, yamlSyncItems, type SyncItem } from '../../sync/syncSources.js';
 import '../../transports/allTransports.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
-import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
+import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
 
 export const syncCommand: Command = {
@@ -91,6 +91,7 @@ Registry options:${registryFlagsUsageTwo}
         ...(platforms.length > 0 ? { platforms } : {}),
         preserveDigests: flags['preserve-digests'] === true,
         parallelism: positive('image-parallel-copies', 4),
+        blobRetries: blobRetriesFrom(destinationOptions),
       },
       onResult: (r) => {
         if (r.status === 'failed') process.stderr.write(`berth: sync ${r.source}: ${r.error}\n`);
