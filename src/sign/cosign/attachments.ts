@@ -45,8 +45,11 @@ export async function readCosignSignatures(store: ArtifactStore, digest: Digest)
   const rejected: RejectedLayer[] = [];
   const manifests: { manifest: ImageManifest; location: string; mode: StorageMode }[] = [];
   const tag = signatureTag(digest);
+  // Both places are asked at once: a mirror job pays one round trip per image for the lookup, not two.
+  const [byTag, listed] = await Promise.allSettled([store.getManifest(tag), store.listReferrers(digest, COSIGN_SIG_ARTIFACT_TYPE)]);
   try {
-    const stored = await store.getManifest(tag);
+    if (byTag.status === 'rejected') throw byTag.reason;
+    const stored = byTag.value;
     if (stored) {
       const parsed = parseManifest(stored.bytes, stored.mediaType);
       if (parsed.kind !== 'manifest') rejected.push({ location: `tag ${tag}`, reason: 'is an index, not a signature manifest' });
@@ -56,10 +59,9 @@ export async function readCosignSignatures(store: ArtifactStore, digest: Digest)
     rejected.push({ location: `tag ${tag}`, reason: (err as Error).message });
   }
   let referrers: Descriptor[] = [];
-  try {
-    referrers = await store.listReferrers(digest, COSIGN_SIG_ARTIFACT_TYPE);
-  } catch (err) {
-    if (!(err instanceof BerthError && (err.code === 'NOT_FOUND' || err.code === 'UNSUPPORTED'))) rejected.push({ location: 'referrers', reason: (err as Error).message });
+  if (listed.status === 'fulfilled') referrers = listed.value;
+  else if (!(listed.reason instanceof BerthError && (listed.reason.code === 'NOT_FOUND' || listed.reason.code === 'UNSUPPORTED'))) {
+    rejected.push({ location: 'referrers', reason: (listed.reason as Error).message });
   }
   for (const referrer of referrers) {
     const location = `referrer ${referrer.digest}`;
