@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -41,30 +41,72 @@ export function defaultRegistriesConfPath(): string | undefined {
   return existsSync('/etc/containers/registries.conf') ? '/etc/containers/registries.conf' : undefined;
 }
 
+/** Drop-in directories (containers-registries.conf.d(5)), applied in this order: the system one, then the user's. */
+export function registriesConfDropInDirs(): string[] {
+  return ['/etc/containers/registries.conf.d', join(process.env.XDG_CONFIG_HOME ?? join(process.env.HOME ?? homedir(), '.config'), 'containers', 'registries.conf.d')];
+}
+
 const cache = new Map<string, RegistriesConf>();
 
+/** registries.conf (the explicit file, else the default one) with the *.conf drop-ins applied in name order. */
 export function loadRegistriesConf(explicit?: string): RegistriesConf {
   const path = explicit ?? defaultRegistriesConfPath();
-  if (path === undefined) return EMPTY;
-  const cached = cache.get(path);
+  const dropInDirs = registriesConfDropInDirs();
+  const key = [path ?? '', ...dropInDirs].join('\0');
+  const cached = cache.get(key);
   if (cached) return cached;
-  if (!existsSync(path)) {
-    if (explicit) throw new BerthError('NOT_FOUND', `registries configuration ${path} does not exist`);
-    return EMPTY;
+  let conf = EMPTY;
+  if (path !== undefined) {
+    if (existsSync(path)) conf = parseRegistriesConf(readFileSync(path, 'utf8'), path);
+    else if (explicit) throw new BerthError('NOT_FOUND', `registries configuration ${path} does not exist`);
   }
-  const conf = parseRegistriesConf(readFileSync(path, 'utf8'), path);
-  cache.set(path, conf);
+  for (const file of dropInDirs.flatMap(dropInFiles)) conf = applyDropIn(conf, readFileSync(file, 'utf8'), file);
+  cache.set(key, conf);
   return conf;
+}
+
+function dropInFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.endsWith('.conf')).sort().map((n) => join(dir, n));
+}
+
+/**
+ * A drop-in overrides what it sets: the search list and the short-name mode when present, aliases one by one, and
+ * [[registry]] entries by prefix (others are kept).
+ */
+export function applyDropIn(base: RegistriesConf, text: string, path: string): RegistriesConf {
+  const doc = parseTomlDocument(text, path);
+  const drop = confFromDocument(doc, path);
+  const keys = new Set(Object.keys(doc));
+  const replaced = new Set(drop.registries.map((r) => r.prefix));
+  return {
+    path: base.path ?? path,
+    unqualifiedSearchRegistries: keys.has('unqualified-search-registries') ? drop.unqualifiedSearchRegistries : base.unqualifiedSearchRegistries,
+    shortNameMode: keys.has('short-name-mode') ? drop.shortNameMode : base.shortNameMode,
+    aliases: { ...base.aliases, ...drop.aliases },
+    registries: [...base.registries.filter((r) => !replaced.has(r.prefix)), ...drop.registries],
+  };
 }
 
 /** Parse and check the file; mistakes are CONFIG_INVALID naming the file, never ignored. */
 export function parseRegistriesConf(text: string, path: string): RegistriesConf {
-  let doc: Record<string, unknown>;
+  return confFromDocument(parseTomlDocument(text, path), path);
+}
+
+function parseTomlDocument(text: string, path: string): Record<string, unknown> {
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    return parseToml(text) as Record<string, unknown>;
   } catch (err) {
     throw new BerthError('CONFIG_INVALID', `${path}: ${(err as Error).message.split('\n')[0]}`);
   }
+}
+
+function confFromDocument(doc: Record<string, unknown>, path: string): RegistriesConf {
   const bad = (why: string): BerthError => new BerthError('CONFIG_INVALID', `${path}: ${why}`);
   const strings = (value: unknown, what: string): string[] => {
     if (value === undefined) return [];

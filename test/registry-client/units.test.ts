@@ -9,7 +9,7 @@ import { isLoopbackHost } from '../../registry/client/dispatcher.js';
 import { responseError } from '../../registry/client/errors.js';
 import { findAuthEntry, normalizeAuthKey } from '../../src/credentials/authFiles.js';
 import { resolveCredentials } from '../../src/credentials/resolve.js';
-import { parseRegistriesConf } from '../../src/registries-conf/registriesConf.js';
+import { loadRegistriesConf, parseRegistriesConf } from '../../src/registries-conf/registriesConf.js';
 import { pullSources, pushTarget, resolveShortName } from '../../src/registries-conf/pullSources.js';
 import { renderTemplate } from '../../src/inspect/template.js';
 import { filterTags, tagVersion } from '../../src/sync/syncSources.js';
@@ -113,6 +113,32 @@ blocked = true
   assert.throws(() => resolveShortName('busybox', conf), /ambiguous.*a\.example, b\.example/);
   assert.throws(() => parseRegistriesConf('[[registry]]\nprefix = 3', 'x.conf'), /x\.conf/);
   assert.throws(() => parseRegistriesConf('[registries.search]\nregistries = ["a"]', 'v1.conf'), /v1 format/);
+});
+
+test('registries.conf.d drop-ins: applied in name order over the main file, overriding only what they set', (t) => {
+  const home = tempDir(t);
+  const dropIns = join(home, 'containers', 'registries.conf.d');
+  mkdirSync(dropIns, { recursive: true });
+  const main = join(home, 'registries.conf');
+  writeFileSync(main, 'unqualified-search-registries = ["a.example"]\nshort-name-mode = "permissive"\n[aliases]\n"app" = "a.example/app"\n[[registry]]\nprefix = "x.example"\nlocation = "x-old.example"\n[[registry]]\nlocation = "kept.example"\ninsecure = true\n');
+  writeFileSync(join(dropIns, '10-search.conf'), 'unqualified-search-registries = ["b.example"]\n[aliases]\n"tool" = "b.example/tools/tool"\n');
+  writeFileSync(join(dropIns, '20-relocate.conf'), '[aliases]\n"app" = "c.example/app"\n[[registry]]\nprefix = "x.example"\nlocation = "x-new.example"\n');
+  writeFileSync(join(dropIns, 'ignored.txt'), 'not toml at all [');
+  const saved = process.env.XDG_CONFIG_HOME;
+  process.env.XDG_CONFIG_HOME = home;
+  t.after(() => (saved === undefined ? delete process.env.XDG_CONFIG_HOME : (process.env.XDG_CONFIG_HOME = saved)));
+  const conf = loadRegistriesConf(main);
+  assert.deepEqual(conf.unqualifiedSearchRegistries, ['b.example']);
+  assert.equal(conf.shortNameMode, 'permissive', 'a drop-in that does not set the mode keeps the main file\'s');
+  assert.equal(resolveShortName('app', conf), 'c.example/app', 'the later drop-in wins an alias');
+  assert.equal(resolveShortName('tool:1', conf), 'b.example/tools/tool:1');
+  assert.equal(resolveShortName('other', conf), 'b.example/other');
+  assert.deepEqual(pullSources('x.example', 'r', false, conf).map((s) => s.host), ['x-new.example']);
+  assert.equal(pullSources('kept.example', 'r', false, conf)[0]!.insecure, true, 'entries a drop-in does not name are kept');
+  writeFileSync(join(dropIns, '30-broken.conf'), 'unqualified-search-registries = [');
+  const withBroken = join(home, 'other.conf');
+  writeFileSync(withBroken, '');
+  assert.throws(() => loadRegistriesConf(withBroken), /30-broken\.conf/, 'a broken drop-in is an error naming it, never skipped');
 });
 
 test('inspect templates: fields, json, index, range; unknown syntax refused', () => {
