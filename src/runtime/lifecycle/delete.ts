@@ -1,9 +1,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
 import { cgroupPids } from '../cgroups/containerCgroup.js';
+import { removeCgroupSoon } from '../cgroups/removeCgroupSoon.js';
 import { isSameLiveProcess } from '../state/processInfo.js';
 import { StateStore, type StoredState } from '../state/stateStore.js';
-import { removeCgroupSoon } from './create.js';
 import { runHooks } from './hooks.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
