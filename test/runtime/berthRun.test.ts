@@ -95,6 +95,40 @@ test('berth run pulls a missing image over docker:// as containers-policy.json a
   assert.doesNotMatch(second.stderr, /pulling/, 'the second run comes from the store');
 });
 
+test('berth run SHORT-NAME: registries.conf names the registry (alias or the one search registry); never a guess', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  const server = await startRegistryServer({ addr: '127.0.0.1:0', root: join(s.dir, 'registry') });
+  t.after(() => server.close());
+  const pushed = await berthAsync(['copy', `oci:${s.layout}:bb`, `docker://${server.host}/shorty:1`]);
+  assert.equal(pushed.status, 0, pushed.stderr);
+  const home = join(s.dir, 'home');
+  mkdirSync(join(home, '.config', 'containers'), { recursive: true });
+  writeFileSync(join(home, '.config', 'containers', 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  const conf = (name: string, text: string) => {
+    const file = join(s.dir, name);
+    writeFileSync(file, text);
+    return { BERTH_ROOT: join(s.dir, 'root'), HOME: home, CONTAINERS_REGISTRIES_CONF: file };
+  };
+
+  const none = await berthAsync(['run', '--rm', 'shorty:1', '/bin/true'], { env: conf('none.conf', '') });
+  assert.notEqual(none.status, 0);
+  assert.match(none.stderr, /^berth: short name "shorty:1": no unqualified-search-registries .*\n$/);
+  const two = await berthAsync(['run', '--rm', 'shorty:1', '/bin/true'], { env: conf('two.conf', `unqualified-search-registries = ["${server.host}", "other.invalid"]\n`) });
+  assert.notEqual(two.status, 0);
+  assert.match(two.stderr, /ambiguous/);
+
+  const aliased = conf('alias.conf', `[aliases]\n"shorty" = "${server.host}/shorty"\n`);
+  const first = await berthAsync(['run', '--rm', 'shorty:1', '/bin/sh', '-c', 'echo from alias'], { env: aliased });
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(first.stdout, 'from alias\n');
+  assert.match(first.stderr, new RegExp(`pulling docker://${server.host}/shorty:1`));
+  assert.match((await berthAsync(['images'], { env: aliased })).stdout, new RegExp(`${server.host}/shorty`), 'stored under the name it resolved to');
+  const again = await berthAsync(['run', '--rm', 'shorty:1', '/bin/true'], { env: conf('search.conf', `unqualified-search-registries = ["${server.host}"]\n`) });
+  assert.equal(again.status, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /pulling/, 'the one search registry names the same image, already in the store');
+});
+
 test('berth run flags: user, workdir, read-only, volume, env-file, cap-drop, limits', async (t) => {
   if (!requireRuntime(t)) return;
   const s = await setUp(t);

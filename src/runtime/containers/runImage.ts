@@ -62,18 +62,40 @@ export interface RunImageResult {
  */
 async function openImage(options: RunImageOptions): Promise<ImageSource> {
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
-  const ref = parseImageReference(options.image, 'berth');
+  let ref = parseImageReference(options.image, 'berth');
   try {
     return await ref.newSource(transportOptions);
   } catch (err) {
     if (!(isBerthError(err, 'NOT_FOUND') && ref.transport.name === 'berth')) throw err;
   }
-  const remote = parseImageReference(`docker://${ref.dockerReference ?? ref.toString().replace(/^berth:/, '')}`);
+  const name = options.image.replace(/^berth:/, '');
+  if (isShortName(name)) {
+    // A short name is not pulled from a guessed registry: registries.conf names it (an alias or the one
+    // search registry), as podman does; it may already be in the store under that name.
+    const { resolveShortName } = await import('../../registries-conf/pullSources.js');
+    const { loadRegistriesConf } = await import('../../registries-conf/registriesConf.js');
+    const registriesConf = (transportOptions.registry as RegistryOptions | undefined)?.registriesConf;
+    ref = parseImageReference(`berth:${resolveShortName(name, loadRegistriesConf(registriesConf))}`);
+    try {
+      return await ref.newSource(transportOptions);
+    } catch (err) {
+      if (!isBerthError(err, 'NOT_FOUND')) throw err;
+    }
+  }
+  const remote = parseImageReference(`docker://${ref.dockerReference}`);
   options.onProgress?.(`pulling ${remote.toString()}`);
   const [{ copyImage }, { policyAdmission }] = await Promise.all([import('../../copy/copyImage.js'), import('../../sign/policy/admission.js')]);
   const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry as RegistryOptions } : {});
   await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
+}
+
+/** No registry in the name (`busybox`, `library/busybox:1`): its first component is not a host (docker's rule). */
+function isShortName(name: string): boolean {
+  const slash = name.indexOf('/');
+  if (slash < 0) return true;
+  const first = name.slice(0, slash);
+  return !(first.includes('.') || first.includes(':') || first === 'localhost');
 }
 
 /**
