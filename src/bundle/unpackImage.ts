@@ -30,6 +30,8 @@ export interface UnpackOptions {
   onLayer?: (index: number, count: number, descriptor: Descriptor) => void;
   /** Layers of at least this many bytes are verified and inflated on a worker thread (default 1 MiB). */
   offThreadMinBytes?: number;
+  /** A decode worker already started (prestart) by the caller, who closes it; by default unpack starts and closes its own. */
+  decoder?: LayerDecoder;
 }
 
 export interface UnpackResult {
@@ -61,7 +63,10 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
     warnings.push(message);
     options.onWarning?.(message);
   };
-  const decoder = new LayerDecoder();
+  const decoder = options.decoder ?? new LayerDecoder();
+  const closeDecoder = async (): Promise<void> => {
+    if (!options.decoder) await decoder.close();
+  };
   try {
     mkdirSync(rootfs, { mode: 0o755 });
     decoder.prestart();
@@ -92,7 +97,7 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
       }
       if (directoryModes) applyDirectoryModes(rootfs, directoryModes);
     } finally {
-      await decoder.close();
+      await closeDecoder();
     }
     const { spec, warnings: specWarnings } = imageToRuntimeSpec(config, new RootResolver(rootfs), manifest.annotations ?? {});
     specWarnings.forEach(warn);
@@ -102,7 +107,7 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
     renameSync(tmp, join(bundle, 'config.json'));
     return { bundleDir: bundle, manifestDigest: digest, configDigest: manifest.config.digest, layers: manifest.layers.length, spec, warnings };
   } catch (err) {
-    await decoder.close();
+    await closeDecoder();
     cleanup(bundle, createdBundle);
     throw toBerthError(err);
   }
