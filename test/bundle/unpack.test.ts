@@ -268,6 +268,16 @@ test('unpack reads any transport: dir: and docker-archive: copies give the same 
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(rootfsListing(join(work, name, 'rootfs')), expected, name);
   }
+  // dir: layers are read by the decode worker straight from their files: still verified.
+  const dirManifest = JSON.parse(readFileSync(join(work, 'd', 'manifest.json'), 'utf8'));
+  const dirLayer = join(work, 'd', dirManifest.layers[0].digest.slice(7));
+  const bytes = readFileSync(dirLayer);
+  bytes[bytes.length - 20] ^= 0xff;
+  writeFileSync(dirLayer, bytes);
+  const corrupted = berth('unpack', '-q', `dir:${join(work, 'd')}`, join(work, 'corrupted'));
+  assert.notEqual(corrupted.status, 0);
+  assert.match(corrupted.stderr, /^berth: .*(digest|gzip|invalid)[^\n]*\n$/);
+  assert.equal(existsSync(join(work, 'corrupted')), false);
 });
 
 test('multi-layer image with deletions and replacements (umoci whiteouts): same rootfs as umoci unpack', (t) => {

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
@@ -49,6 +49,13 @@ export class DirSource implements ImageSource {
       throw err;
     });
     return handle.createReadStream({ highWaterMark: BLOB_READ_CHUNK });
+  }
+
+  /** Blobs are plain files named by digest; a missing one is left to getBlob, which reports it. */
+  async blobFile(descriptor: Descriptor): Promise<string | undefined> {
+    const path = blobFile(this.dir, descriptor.digest);
+    const info = await stat(path).catch(() => undefined);
+    return info?.isFile() ? path : undefined;
   }
 
   async close(): Promise<void> {}
