@@ -5,8 +5,8 @@
  * Run: node dist/bench/sync.js [runs]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDockerRegistry } from '../test/support/dockerRegistry.js';
 import { writeImageBlobs, writeLayoutIndex } from '../test/support/ociImage.js';
@@ -37,13 +37,38 @@ try {
   await writeLayoutIndex(layout, entries);
   for (const { tag } of entries) await ok(run(skopeo, ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${source.host}/bench/app:${tag}`]), `seed ${tag}`);
 
+  /** CPU seconds (user + system) a process has used, from /proc: what the destination registry spends serving a sync. */
+  const cpuSeconds = (pid: number): number => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  /** CPU seconds of this process's waited-for children (the berth or skopeo run). */
+  const childrenCpuSeconds = (): number => {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  };
+  const cores = availableParallelism();
+  /** CPU of the whole exchange (client, source and destination registry) per run: wall time is at least this / cores. */
+  const exchangeCpu: Record<'berth' | 'skopeo', number[]> = { berth: [], skopeo: [] };
+  const registryCpu: Record<'berth' | 'skopeo', number[]> = { berth: [], skopeo: [] };
+  /** CPU of both registries alone per run: no client, however frugal, makes them need less. */
+  const registriesCpu: Record<'berth' | 'skopeo', number[]> = { berth: [], skopeo: [] };
   const time = async (tool: 'berth' | 'skopeo'): Promise<number> => {
     const target = await startDockerRegistry(registryBin, join(dir, `${tool}-${Date.now()}`));
     try {
+      const cpuBefore = cpuSeconds(target.pid);
+      const sourceBefore = cpuSeconds(source.pid);
+      const clientBefore = childrenCpuSeconds();
       const started = process.hrtime.bigint();
       if (tool === 'berth') await ok(berthAsync(['sync', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), '--src', 'docker', '--dest', 'docker', `${source.host}/bench/app`, `${target.host}/mirror`]), 'berth sync');
       else await ok(run(skopeo, ['sync', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${source.host}/bench/app`, `${target.host}/mirror`]), 'skopeo sync');
-      return Number(process.hrtime.bigint() - started) / 1e6;
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+      const destination = cpuSeconds(target.pid) - cpuBefore;
+      const registries = destination + cpuSeconds(source.pid) - sourceBefore;
+      registryCpu[tool].push(destination);
+      registriesCpu[tool].push(registries);
+      exchangeCpu[tool].push(registries + childrenCpuSeconds() - clientBefore);
+      return elapsed;
     } finally {
       await target.stop();
     }
@@ -61,6 +86,11 @@ try {
   console.log(`sync of ${TAGS} tags sharing an 8 MB base, registry -> registry (${runs} runs, median)`);
   console.log(`  berth  ${b.toFixed(0)} ms   (${berthTimes.map((x) => x.toFixed(0)).join(', ')})`);
   console.log(`  skopeo ${s.toFixed(0)} ms   (${skopeoTimes.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(`  destination registry CPU (median): ${median(registryCpu.berth).toFixed(2)} s serving berth, ${median(registryCpu.skopeo).toFixed(2)} s serving skopeo`);
+  const bound = (median(exchangeCpu.berth) / cores) * 1000;
+  console.log(`  CPU of berth's whole exchange (berth + both registries): ${median(exchangeCpu.berth).toFixed(2)} s, so at least ${bound.toFixed(0)} ms on ${cores} cores = ${(bound / s).toFixed(2)} of skopeo`);
+  const registriesBound = (median(registriesCpu.berth) / cores) * 1000;
+  console.log(`  of which the two registries: ${median(registriesCpu.berth).toFixed(2)} s, at least ${registriesBound.toFixed(0)} ms = ${(registriesBound / s).toFixed(2)} of skopeo with a client that costs nothing`);
   console.log(`  ratio berth/skopeo = ${(b / s).toFixed(2)} (goal <= 0.25)`);
 } finally {
   for (const stop of stops.reverse()) await stop();
