@@ -15,6 +15,7 @@ import { capabilityNumbers } from '../plan/capabilities.js';
 import type { Spec } from '../spec/types.js';
 import { ContainerRecords, type ContainerRecord } from './containerRecords.js';
 import { RuntimeClient } from './runtimeClient.js';
+import { startConsoleRelay, type RelayExit } from '../console/consoleRelay.js';
 
 export interface RunImageOptions {
   image: string;
@@ -157,7 +158,7 @@ async function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: 
     if (args.length === 0) throw new BerthError('USAGE', 'no command: the image has none and none was given');
     proc.args = args;
   }
-  proc.terminal = false;
+  proc.terminal = o.tty === true;
   const extra = [...(o.envFiles ?? []).flatMap(readEnvFile), ...(o.env ?? [])];
   proc.env = mergeEnv(proc.env ?? [], extra);
   if (o.user !== undefined) {
@@ -204,7 +205,9 @@ async function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: 
 
 /** `berth run`: image → bundle (unpackImage) → runtime; the container's exit status in the foreground. */
 export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
-  if (o.tty) throw new BerthError('NOT_IMPLEMENTED', '-t/--tty: berth run cannot hold a pseudo-terminal yet; run without -t');
+  if (o.tty && o.detach) throw new BerthError('NOT_IMPLEMENTED', '-d with -t: a detached container cannot hold a pseudo-terminal yet; use -d without -t');
+  // runc and crun refuse --console-socket in the foreground: they hold the pty themselves, on the caller's terminal.
+  if (o.tty && o.runtime && !process.stdin.isTTY) throw new BerthError('NOT_IMPLEMENTED', `-t with --runtime ${o.runtime}: the runtime holds the pseudo-terminal itself and needs stdin to be a terminal`);
   const records = new ContainerRecords(o.storeRoot);
   const id = randomBytes(16).toString('hex');
   const name = o.name ?? `berth_${id.slice(0, 12)}`;
@@ -250,19 +253,56 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
     await source.close();
   }
   const runtime = new RuntimeClient(records.runtimeRoot, o.runtime);
-  let logFd: number | undefined;
-  const stdio: (number | 'ignore' | 'inherit')[] = o.detach
-    ? ['ignore', (logFd = openSync(join(records.containerDir(id), 'output.log'), 'a')), logFd]
-    : [o.interactive ? 0 : 'ignore', 1, 2];
   let status: number;
   try {
-    status = await runtime.run(id, records.bundleDir(id), { detach: o.detach === true, keep: !o.rm, stdio, rootfsOverlay });
+    status = o.tty ? await runWithTerminal(runtime, records, id, o, rootfsOverlay) : await runWithStdio(runtime, records, id, o, rootfsOverlay);
   } catch (err) {
     records.remove(id);
     throw err;
-  } finally {
-    if (logFd !== undefined) closeSync(logFd);
   }
   if (!o.detach && o.rm) records.remove(id);
   return { id, name, status };
 }
+
+async function runWithStdio(runtime: RuntimeClient, records: ContainerRecords, id: string, o: RunImageOptions, rootfsOverlay: RootfsOverlay | undefined): Promise<number> {
+  let logFd: number | undefined;
+  const stdio: (number | 'ignore' | 'inherit')[] = o.detach
+    ? ['ignore', (logFd = openSync(join(records.containerDir(id), 'output.log'), 'a')), logFd]
+    : [o.interactive ? 0 : 'ignore', 1, 2];
+  try {
+    return await runtime.run(id, records.bundleDir(id), { detach: o.detach === true, keep: !o.rm, stdio, rootfsOverlay });
+  } finally {
+    if (logFd !== undefined) closeSync(logFd);
+  }
+}
+
+/**
+ * -t in the foreground. berth-runc sends the pty master over a console socket to berth-console-relay,
+ * which copies it to and from our stdio; a relay that fails (bad message, a second connection) stops
+ * the container. Another runtime holds the pty itself on our terminal (runc and crun refuse a console
+ * socket without --detach, and then nobody could report the exit status).
+ */
+async function runWithTerminal(runtime: RuntimeClient, records: ContainerRecords, id: string, o: RunImageOptions, rootfsOverlay: RootfsOverlay | undefined): Promise<number> {
+  const bundle = records.bundleDir(id);
+  if (runtime.executable) return runtime.run(id, bundle, { detach: false, keep: !o.rm, stdio: [o.interactive ? 0 : 'ignore', 1, 2] });
+  const relay = await startConsoleRelay({ readStdin: o.interactive === true });
+  let relayFailure: RelayExit | undefined;
+  try {
+    const container = runtime.run(id, bundle, { detach: false, keep: !o.rm, stdio: ['ignore', 1, 2], rootfsOverlay, consoleSocket: relay.socketPath });
+    const first = await Promise.race([container.then(() => undefined, () => undefined), relay.finished]);
+    if (first && first.status !== 0) {
+      relayFailure = first;
+      await runtime.kill(id, 'KILL').catch(() => {});
+    }
+    const status = await container;
+    // The pty closes when the container's last process exits; what it wrote is still being copied out.
+    const exit = await relay.close(relayGraceMs);
+    if (!relayFailure && exit.status !== 0 && exit.status !== 143) relayFailure = exit;
+    if (relayFailure) throw new BerthError('RUNTIME_ERROR', relayFailure.message || `berth-console-relay exited with status ${relayFailure.status}`);
+    return status;
+  } finally {
+    await relay.close();
+  }
+}
+
+const relayGraceMs = 5_000;

@@ -11,3 +11,5 @@ fi
 mkdir -p "$out"
 "$cc" -O2 -Wall -Wextra -Wno-unused-parameter -o "$out/berth-runc-init.tmp" "$here/init.c"
 mv "$out/berth-runc-init.tmp" "$out/berth-runc-init"
+"$cc" -O2 -Wall -Wextra -Wno-unused-parameter -o "$out/berth-console-relay.tmp" "$here/console-relay.c"
+mv "$out/berth-console-relay.tmp" "$out/berth-console-relay"
