@@ -6,6 +6,7 @@ import { berthRuncBin, isRoot, tempDir } from '../../support/peers.js';
 import type { Spec } from '../../../src/runtime/spec/types.js';
 
 export const helperPath = new URL('../../../native/berth-runc-init', import.meta.url).pathname;
+export const relayPath = new URL('../../../native/berth-console-relay', import.meta.url).pathname;
 const buildScript = new URL('../../../../src/runtime/native/build.sh', import.meta.url).pathname;
 
 /** Skip unless root with busybox-static; make sure the C helper is built. */
@@ -19,7 +20,7 @@ export function requireRuntime(t: TestContext): boolean {
     t.skip('/bin/busybox (busybox-static) is not installed');
     return false;
   }
-  if (!existsSync(helperPath)) execFileSync('sh', [buildScript], { stdio: 'inherit' });
+  if (!existsSync(helperPath) || !existsSync(relayPath)) execFileSync('sh', [buildScript], { stdio: 'inherit' });
   return true;
 }
 
