@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -113,6 +113,24 @@ test('berth run -it --runtime runc: runc holds the pty on the caller\'s terminal
   const piped = s.berth(['run', '-t', '--rm', '--runtime', 'runc', s.image, 'true']);
   assert.equal(piped.status, 7);
   assert.match(piped.stderr, /^berth: -t with --runtime runc: .*terminal\n$/);
+});
+
+test('berth run -d -t: the pty\'s output goes to the container\'s log, with berth-runc and with runc', async (t) => {
+  if (!requireRuntime(t) || !peer(t, 'runc')) return;
+  const s = await setUp(t);
+  for (const runtimeFlags of [[], ['--runtime', 'runc']]) {
+    const name = `detached${runtimeFlags.length}`;
+    const r = s.berth(['run', '-d', '-t', '--name', name, ...runtimeFlags, s.image, '/bin/sh', '-c', 'tty; test -t 0 && echo in-tty; sleep 0.2; echo later']);
+    assert.equal(r.status, 0, r.stderr);
+    const log = join(s.dir, 'root', 'containers', r.stdout.trim(), 'output.log');
+    let text = '';
+    for (let i = 0; i < 500 && !/later\r\n$/.test(text); i++) {
+      await sleep(20);
+      text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    }
+    assert.match(text, /^\/dev\/pts\/\d+\r\nin-tty\r\nlater\r\n$/, runtimeFlags.join(' '));
+    assert.equal(s.berth(['rm', '-f', name]).status, 0);
+  }
 });
 
 /** Start the relay on a socket in dir; resolves once it listens. */

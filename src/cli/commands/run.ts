@@ -48,8 +48,8 @@ Options:
   -v, --volume SRC:DST[:ro]  bind mount a host path (repeatable)
       --network none|host    no network (default: its own namespace with only loopback) or the host's
   -i, --interactive          pass stdin to the container
-  -t, --tty                  give the container a pseudo-terminal (-it for a shell; not with -d;
-                             with --runtime, stdin must be a terminal)
+  -t, --tty                  give the container a pseudo-terminal (-it for a shell; with -d its
+                             output goes to the log; --runtime without -d needs stdin a terminal)
       --hostname NAME        hostname inside (default: the container id's first 12 characters)
       --read-only            mount the root file system read-only
       --cap-add CAP          add a capability (repeatable; ALL for all)

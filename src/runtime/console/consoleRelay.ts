@@ -18,6 +18,8 @@ export interface ConsoleRelay {
   finished: Promise<RelayExit>;
   /** Wait up to graceMs for the relay to finish on its own, then stop it; remove its directory. */
   close(graceMs?: number): Promise<RelayExit>;
+  /** Let a detached relay run on after we exit (the runtime already connected); remove its directory. */
+  leave(): void;
 }
 
 const readyTimeoutMs = 10_000;
@@ -27,16 +29,19 @@ const readyTimeoutMs = 10_000;
  * Node cannot receive the pty master (no SCM_RIGHTS in node:net); the relay takes it and copies
  * bytes between the pty and this process's stdio (stdin only when readStdin).
  */
-export async function startConsoleRelay(options: { readStdin: boolean }): Promise<ConsoleRelay> {
+export async function startConsoleRelay(options: { readStdin: boolean; detachedOutput?: number }): Promise<ConsoleRelay> {
   const binary = consoleRelayBinary();
   const dir = mkdtempSync(join(tmpdir(), 'berth-console-'));
   const socketPath = join(dir, 'console.sock');
-  const child = spawn(binary, [...(options.readStdin ? [] : ['--no-stdin']), socketPath], {
-    stdio: [options.readStdin ? 'inherit' : 'ignore', 'inherit', 'pipe'],
+  const out = options.detachedOutput;
+  // Detached (berth run -d -t): its own session, output and errors into the container's log.
+  const child = spawn(binary, [...(options.readStdin && out === undefined ? [] : ['--no-stdin']), socketPath], {
+    stdio: out !== undefined ? ['ignore', out, out] : [options.readStdin ? 'inherit' : 'ignore', 'inherit', 'pipe'],
+    detached: out !== undefined,
   });
   let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4096);
   });
   let exited = false;
@@ -63,13 +68,17 @@ export async function startConsoleRelay(options: { readStdin: boolean }): Promis
     rmSync(dir, { recursive: true, force: true });
     return result;
   };
+  const leave = () => {
+    child.unref();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     await listening(dir, socketPath, finished);
   } catch (err) {
     await close();
     throw err;
   }
-  return { socketPath, finished, close };
+  return { socketPath, finished, close, leave };
 }
 
 /** The relay renames its socket into place once it listens: the path existing means it is ready. */

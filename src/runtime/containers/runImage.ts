@@ -205,9 +205,8 @@ async function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: 
 
 /** `berth run`: image → bundle (unpackImage) → runtime; the container's exit status in the foreground. */
 export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
-  if (o.tty && o.detach) throw new BerthError('NOT_IMPLEMENTED', '-d with -t: a detached container cannot hold a pseudo-terminal yet; use -d without -t');
   // runc and crun refuse --console-socket in the foreground: they hold the pty themselves, on the caller's terminal.
-  if (o.tty && o.runtime && !process.stdin.isTTY) throw new BerthError('NOT_IMPLEMENTED', `-t with --runtime ${o.runtime}: the runtime holds the pseudo-terminal itself and needs stdin to be a terminal`);
+  if (o.tty && o.runtime && !o.detach && !process.stdin.isTTY) throw new BerthError('NOT_IMPLEMENTED', `-t with --runtime ${o.runtime}: the runtime holds the pseudo-terminal itself and needs stdin to be a terminal`);
   const records = new ContainerRecords(o.storeRoot);
   const id = randomBytes(16).toString('hex');
   const name = o.name ?? `berth_${id.slice(0, 12)}`;
@@ -277,13 +276,30 @@ async function runWithStdio(runtime: RuntimeClient, records: ContainerRecords, i
 }
 
 /**
- * -t in the foreground. berth-runc sends the pty master over a console socket to berth-console-relay,
- * which copies it to and from our stdio; a relay that fails (bad message, a second connection) stops
- * the container. Another runtime holds the pty itself on our terminal (runc and crun refuse a console
- * socket without --detach, and then nobody could report the exit status).
+ * -t. The runtime sends the pty master over a console socket to berth-console-relay, which copies it to
+ * and from our stdio (or, detached, into the container's log and lives on until the pty closes); a relay
+ * that fails (bad message, a second connection) stops the container. In the foreground another runtime
+ * holds the pty itself on our terminal: runc and crun refuse a console socket without --detach, and a
+ * detached runtime could not report the exit status.
  */
 async function runWithTerminal(runtime: RuntimeClient, records: ContainerRecords, id: string, o: RunImageOptions, rootfsOverlay: RootfsOverlay | undefined): Promise<number> {
   const bundle = records.bundleDir(id);
+  if (o.detach) {
+    const logFd = openSync(join(records.containerDir(id), 'output.log'), 'a');
+    try {
+      const relay = await startConsoleRelay({ readStdin: false, detachedOutput: logFd });
+      try {
+        await runtime.run(id, bundle, { detach: true, keep: true, stdio: ['ignore', logFd, logFd], rootfsOverlay, consoleSocket: relay.socketPath });
+      } catch (err) {
+        await relay.close();
+        throw err;
+      }
+      relay.leave();
+      return 0;
+    } finally {
+      closeSync(logFd);
+    }
+  }
   if (runtime.executable) return runtime.run(id, bundle, { detach: false, keep: !o.rm, stdio: [o.interactive ? 0 : 'ignore', 1, 2] });
   const relay = await startConsoleRelay({ readStdin: o.interactive === true });
   let relayFailure: RelayExit | undefined;
