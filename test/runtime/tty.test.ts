@@ -100,6 +100,27 @@ test('berth run -it on a real terminal: window size and its changes arrive, type
   assert.match(after, /(^|[\s;])echo[\s;]/);
 });
 
+test('berth run -it: a relay killed mid-run restores the terminal, and berth stops the container and says so', async (t) => {
+  if (!requireRuntime(t) || !peer(t, 'script')) return;
+  const s = await setUp(t);
+  const flag = join(s.dir, 'kill-now');
+  const command = [
+    `${s.berthCommand} run -it --rm ${quote(s.image)} /bin/sh -c 'echo ready; sleep 60' </dev/tty &`,
+    'berth=$!',
+    `while [ ! -e ${quote(flag)} ]; do sleep 0.05; done`,
+    'kill -TERM $(pgrep -P $berth berth-console)',
+    'wait $berth; echo "berth-status=$?"',
+    'stty -a',
+  ].join('\n');
+  const r = await onTerminal(command, s.env, [{ when: /ready/, run: () => writeFileSync(flag, '') }]);
+  assert.match(r.output, /berth: berth-console-relay exited with status 143\r?\n/);
+  assert.match(r.output, /berth-status=[1-9]/);
+  const after = r.output.slice(r.output.indexOf('berth-status='));
+  assert.match(after, /(^|[\s;])icanon[\s;]/);
+  assert.match(after, /(^|[\s;])echo[\s;]/);
+  assert.equal(s.berth(['ps', '-a', '-q']).stdout, '', 'the container was stopped and removed');
+});
+
 test('berth run -it --runtime runc: runc holds the pty on the caller\'s terminal; without one it is refused in one line', async (t) => {
   if (!requireRuntime(t) || !peer(t, 'runc') || !peer(t, 'script')) return;
   const s = await setUp(t);
