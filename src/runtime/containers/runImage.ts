@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isatty } from 'node:tty';
 import type { RegistryOptions } from '../../../registry/client/options.js';
 import { readImageConfig, selectImageManifest } from '../../image/selectImage.js';
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
@@ -206,7 +207,7 @@ async function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: 
 /** `berth run`: image → bundle (unpackImage) → runtime; the container's exit status in the foreground. */
 export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
   // runc and crun refuse --console-socket in the foreground: they hold the pty themselves, on the caller's terminal.
-  if (o.tty && o.runtime && !o.detach && !process.stdin.isTTY) throw new BerthError('NOT_IMPLEMENTED', `-t with --runtime ${o.runtime}: the runtime holds the pseudo-terminal itself and needs stdin to be a terminal`);
+  if (o.tty && o.runtime && !o.detach && !isatty(0)) throw new BerthError('NOT_IMPLEMENTED', `-t with --runtime ${o.runtime}: the runtime holds the pseudo-terminal itself and needs stdin to be a terminal`);
   const records = new ContainerRecords(o.storeRoot);
   const id = randomBytes(16).toString('hex');
   const name = o.name ?? `berth_${id.slice(0, 12)}`;
@@ -314,7 +315,11 @@ async function runWithTerminal(runtime: RuntimeClient, records: ContainerRecords
     // The pty closes when the container's last process exits; what it wrote is still being copied out.
     const exit = await relay.close(relayGraceMs);
     if (!relayFailure && exit.status !== 0 && exit.status !== 143) relayFailure = exit;
-    if (relayFailure) throw new BerthError('RUNTIME_ERROR', relayFailure.message || `berth-console-relay exited with status ${relayFailure.status}`);
+    if (relayFailure) {
+      // The record goes (runImage's catch); so does the runtime's state a kept container would leave.
+      await runtime.delete(id, true).catch(() => {});
+      throw new BerthError('RUNTIME_ERROR', relayFailure.message || `berth-console-relay exited with status ${relayFailure.status}`);
+    }
     return status;
   } finally {
     await relay.close();
