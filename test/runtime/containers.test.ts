@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { berthRuncBin } from '../support/peers.js';
@@ -234,6 +234,29 @@ test('create, start, state, kill, delete follow the lifecycle and delete leaves 
   const missing = runtime(b, ['state', 'life']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /^berth-runc: container does not exist: life\n$/);
+});
+
+test('without namespaces in config.json the container inherits every one of the runtime, mounts included, and the host mount table is untouched', (t) => {
+  if (!requireRuntime(t)) return;
+  const b = busyboxBundle(t, ['/bin/sleep', '60']);
+  b.spec.linux!.namespaces = [];
+  delete b.spec.hostname;
+  delete b.spec.linux!.maskedPaths;
+  delete b.spec.linux!.readonlyPaths;
+  b.spec.root!.readonly = false;
+  b.write();
+  assert.equal(runtime(b, ['create', 'inherit'], detachedStdio).status, 0);
+  const pid = JSON.parse(runtime(b, ['state', 'inherit']).stdout).pid as number;
+  for (const ns of ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts']) {
+    assert.equal(readlinkSync(`/proc/${pid}/ns/${ns}`), readlinkSync(`/proc/self/ns/${ns}`), `${ns} namespace inherited`);
+  }
+  assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(b.dir), 'nothing of the bundle was mounted on the host');
+  assert.equal(runtime(b, ['delete', '--force', 'inherit']).status, 0);
+  b.spec.linux!.maskedPaths = ['/proc/kcore'];
+  b.write();
+  const masked = runtime(b, ['create', 'masked']);
+  assert.equal(masked.status, 1);
+  assert.match(masked.stderr, /^berth-runc: .*maskedPaths.*private mount namespace.*\n$/);
 });
 
 test('run --keep leaves a stopped container; delete --force removes a running one', (t) => {

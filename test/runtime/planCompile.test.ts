@@ -54,6 +54,25 @@ test('namespaces with a path are joined, user first, and not created', () => {
   assert.equal(Number(steps.find((s) => s.op === 'CLONE')!.args[0]), 0x00020000);
 });
 
+test('without a mount namespace the container keeps the runtime\'s mounts: nothing is mounted, pivoted or masked', () => {
+  const spec = nonTerminal();
+  spec.linux!.namespaces = [];
+  delete spec.hostname;
+  delete spec.linux!.maskedPaths;
+  delete spec.linux!.readonlyPaths;
+  spec.root!.readonly = false;
+  spec.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
+  assert.throws(() => plan(spec), /own network namespace/, 'a sysctl of the host\'s network namespace is refused');
+  delete spec.linux!.sysctl;
+  const ops = plan(spec).map((s) => s.op);
+  for (const op of ['ROOT_PROPAGATION', 'ROOTFS', 'MOUNT', 'MKNOD', 'SYMLINK', 'MKDIR', 'PIVOT_ROOT', 'NO_PIVOT', 'MASK', 'READONLY', 'ROOT_READONLY']) {
+    assert.ok(!ops.includes(op as PlanStep['op']), `${op} would change the host's mounts`);
+  }
+  assert.equal(Number(plan(spec).find((s) => s.op === 'CLONE')!.args[0]), 0, 'no namespace is created');
+  spec.root!.readonly = true;
+  assert.throws(() => plan(spec), /read-only root .*: only with a private mount namespace/);
+});
+
 test('with no_new_privs the seccomp filter goes on last; without, before the user switch', () => {
   const spec = nonTerminal();
   spec.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
@@ -99,6 +118,9 @@ test('config.json validation refuses what would be acted on wrongly', () => {
     ['unknown capability', (s) => (s.process!.capabilities!.bounding = ['CAP_FLY']), /unknown capability "CAP_FLY"/],
     ['soft above hard', (s) => (s.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 5 }]), /soft limit exceeds hard/],
     ['sysctl path escape', (s) => (s.linux!.sysctl = { '../../etc/x': '1' }), /not a sysctl name/],
+    ['host-wide sysctl', (s) => (s.linux!.sysctl = { 'kernel.panic': '1' }), /"kernel.panic" is not namespaced/],
+    ['net sysctl, host network', (s) => ((s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' }), (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'network'))), /own network namespace/],
+    ['masked paths, host mounts', (s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount')), /maskedPaths .*: only with a private mount namespace/],
     ['old version', (s) => (s.ociVersion = '0.9.0'), /ociVersion/],
   ];
   for (const [what, mutate, message] of bad) {

@@ -74,10 +74,24 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
   if (proc.selinuxLabel || linux.mountLabel) throw new BerthError('UNSUPPORTED', 'SELinux labels (process.selinuxLabel, linux.mountLabel): berth-runc does not apply SELinux labels');
   const namespaces = linux.namespaces ?? [];
   const types = new Set(namespaces.map((n) => n.type));
-  // Without a mount namespace the rootfs set-up (propagation, mounts, pivot_root) would rewrite the host's.
-  if (!types.has('mount')) throw new BerthError('CONFIG_INVALID', 'config.json: berth-runc needs a mount namespace (new, or joined by path) in linux.namespaces');
+  // Without a mount namespace the container inherits the runtime's mounts and root (runtime-spec), as with runc:
+  // nothing is mounted, pivoted or masked then, because each of those would change the host's own tree.
+  const ownMounts = types.has('mount');
+  if (!ownMounts) {
+    const needs = (what: string): BerthError => new BerthError('CONFIG_INVALID', `config.json: ${what}: only with a private mount namespace (add one to linux.namespaces)`);
+    if (linux.maskedPaths?.length || linux.readonlyPaths?.length) throw needs('linux.maskedPaths and linux.readonlyPaths');
+    if (spec.root?.readonly) throw needs('a read-only root (root.readonly)');
+    if (input.rootfsOverlay) throw needs('an overlay rootfs');
+    if (linux.rootfsPropagation) throw needs('linux.rootfsPropagation');
+  }
   if (spec.hostname !== undefined && !types.has('uts')) throw new BerthError('CONFIG_INVALID', 'config.json: hostname needs a new uts namespace');
   if (spec.domainname !== undefined && !types.has('uts')) throw new BerthError('CONFIG_INVALID', 'config.json: domainname needs a new uts namespace');
+  for (const key of Object.keys(linux.sysctl ?? {})) {
+    const owner = sysctlNamespace(key.replace(/\//g, '.'));
+    // A sysctl outside the container's own namespaces would change the host's kernel settings (runc refuses too).
+    if (!owner) throw new BerthError('CONFIG_INVALID', `config.json: sysctl "${key}" is not namespaced; a container may not set it`);
+    if (!types.has(owner)) throw new BerthError('CONFIG_INVALID', `config.json: sysctl "${key}" needs the container's own ${owner} namespace`);
+  }
   const userNs = namespaces.find((n) => n.type === 'user');
   if ((linux.uidMappings?.length || linux.gidMappings?.length) && !(userNs && !userNs.path))
     throw new BerthError('CONFIG_INVALID', 'config.json: uid/gid mappings need a new user namespace');
@@ -118,6 +132,36 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
     steps.push({ op: 'SETSID', args: [] });
   }
   if (!input.noNewKeyring) steps.push({ op: 'NEW_KEYRING', args: [] });
+  if (ownMounts) steps.push(...rootfsSteps(spec, input));
+  // prestart/createRuntime: the caller runs them in its namespaces while we wait, before pivot_root.
+  if (spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length) steps.push({ op: 'SYNC_HOOKS', args: [] });
+  // createContainer: in the container's namespaces, before pivot_root (its path resolves as on the host).
+  steps.push(...hookSteps(spec.hooks?.createContainer, input.hookState));
+  if (ownMounts) steps.push({ op: input.noPivot ? 'NO_PIVOT' : 'PIVOT_ROOT', args: [] });
+  if (linux.rootfsPropagation) steps.push({ op: 'ROOT_PROPAGATION', args: [s(propagationFlag(linux.rootfsPropagation))] });
+  if (proc.terminal) steps.push({ op: 'CONSOLE_SETUP', args: consoleSize(proc) });
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) steps.push({ op: 'SYSCTL', args: [key, value] });
+  for (const p of linux.maskedPaths ?? []) steps.push({ op: 'MASK', args: [p] });
+  for (const p of linux.readonlyPaths ?? []) steps.push({ op: 'READONLY', args: [p] });
+  if (spec.root?.readonly) steps.push({ op: 'ROOT_READONLY', args: [] });
+  if (spec.hostname !== undefined) steps.push({ op: 'HOSTNAME', args: [spec.hostname] });
+  if (spec.domainname !== undefined) steps.push({ op: 'DOMAINNAME', args: [spec.domainname] });
+  steps.push(...processSteps(proc, { preserveFds: input.preserveFds ?? 0, extraEnv: input.extraEnv ?? [], seccomp: input.seccomp, waitFifo: true, startHooks: hookSteps(spec.hooks?.startContainer, input.hookState) }));
+  return steps;
+}
+
+/** The namespace a sysctl belongs to (as runc allows them), or undefined for one that is global to the host. */
+function sysctlNamespace(name: string): 'network' | 'ipc' | 'uts' | undefined {
+  if (name.startsWith('net.')) return 'network';
+  if (name.startsWith('fs.mqueue.') || ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'].includes(name)) return 'ipc';
+  if (name === 'kernel.hostname' || name === 'kernel.domainname') return 'uts';
+  return undefined;
+}
+
+/** The rootfs in the container's own mount namespace: propagation, the root, mounts, /dev, the cwd. */
+function rootfsSteps(spec: Spec, input: PlanInput): PlanStep[] {
+  const steps: PlanStep[] = [];
+  const linux = spec.linux ?? {};
   // As runc: rootfsPropagation (default rslave) applies to the whole tree first, and again to the new root after pivot_root.
   const rootPropagation = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : MS.SLAVE | MS.REC;
   steps.push({ op: 'ROOT_PROPAGATION', args: [s(rootPropagation)] });
@@ -170,21 +214,7 @@ export function compileCreatePlan(input: PlanInput): PlanStep[] {
     if (hasDevPts) steps.push({ op: 'SYMLINK', args: ['pts/ptmx', '/dev/ptmx'] });
   }
   // As runc: a missing cwd is created (inside the root) before the root may turn read-only.
-  steps.push({ op: 'MKDIR', args: [proc.cwd] });
-  // prestart/createRuntime: the caller runs them in its namespaces while we wait, before pivot_root.
-  if (spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length) steps.push({ op: 'SYNC_HOOKS', args: [] });
-  // createContainer: in the container's namespaces, before pivot_root (its path resolves as on the host).
-  steps.push(...hookSteps(spec.hooks?.createContainer, input.hookState));
-  steps.push({ op: input.noPivot ? 'NO_PIVOT' : 'PIVOT_ROOT', args: [] });
-  if (linux.rootfsPropagation) steps.push({ op: 'ROOT_PROPAGATION', args: [s(rootPropagation)] });
-  if (proc.terminal) steps.push({ op: 'CONSOLE_SETUP', args: consoleSize(proc) });
-  for (const [key, value] of Object.entries(linux.sysctl ?? {})) steps.push({ op: 'SYSCTL', args: [key, value] });
-  for (const p of linux.maskedPaths ?? []) steps.push({ op: 'MASK', args: [p] });
-  for (const p of linux.readonlyPaths ?? []) steps.push({ op: 'READONLY', args: [p] });
-  if (spec.root?.readonly) steps.push({ op: 'ROOT_READONLY', args: [] });
-  if (spec.hostname !== undefined) steps.push({ op: 'HOSTNAME', args: [spec.hostname] });
-  if (spec.domainname !== undefined) steps.push({ op: 'DOMAINNAME', args: [spec.domainname] });
-  steps.push(...processSteps(proc, { preserveFds: input.preserveFds ?? 0, extraEnv: input.extraEnv ?? [], seccomp: input.seccomp, waitFifo: true, startHooks: hookSteps(spec.hooks?.startContainer, input.hookState) }));
+  steps.push({ op: 'MKDIR', args: [spec.process!.cwd] });
   return steps;
 }
 
