@@ -1,36 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { makeBaseImage } from '../../fixtures/base-image/makeBaseImage.js';
 import { startRegistryServer } from '../../registry/server/startRegistryServer.js';
-import { berthBin, peer, tempDir } from '../support/peers.js';
+import { peer } from '../support/peers.js';
 import { berthAsync } from '../support/runCli.js';
 import { requireRuntime } from './support/busyboxBundle.js';
+import { berthSandbox } from './support/berthSandbox.js';
 
-/** An offline busybox image in an OCI layout and a private berth data root (store + containers). */
 async function setUp(t: TestContext) {
-  const dir = tempDir(t, 'berth-run-');
-  const layout = join(dir, 'layout');
-  await makeBaseImage(layout, { tag: 'bb' });
-  const env = { ...process.env, BERTH_ROOT: join(dir, 'root') };
-  const berth = (args: string[], options: SpawnSyncOptions = {}) => {
-    const r = spawnSync(process.execPath, [berthBin, ...args], { encoding: 'utf8', env, timeout: 60_000, ...options });
-    return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
-  };
-  t.after(() => {
-    for (const id of berth(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean)) berth(['rm', '-f', id]);
-    // runc (--runtime) leaves the parent of its cgroups; ours are named /berth/ID.
-    for (const h of readdirSync('/sys/fs/cgroup')) {
-      try {
-        rmdirSync(join('/sys/fs/cgroup', h, 'berth'));
-      } catch {
-        // busy (another berth run going) or absent
-      }
-    }
-  });
-  return { dir, layout, berth, containers: join(dir, 'root', 'containers') };
+  const sandbox = await berthSandbox(t, 'berth-run-');
+  return { ...sandbox, containers: join(sandbox.dir, 'root', 'containers') };
 }
 
 test('berth run: an image from a layout runs with the exit status of its command', async (t) => {

@@ -1,37 +1,20 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeBaseImage } from '../../fixtures/base-image/makeBaseImage.js';
 import { berthBin, peer, tempDir } from '../support/peers.js';
 import { busyboxBundle, relayPath, requireRuntime, runtime } from './support/busyboxBundle.js';
+import { berthSandbox } from './support/berthSandbox.js';
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** An offline busybox image and a private berth data root. */
 async function setUp(t: TestContext) {
-  const dir = tempDir(t, 'berth-tty-');
-  const layout = join(dir, 'layout');
-  await makeBaseImage(layout, { tag: 'bb' });
-  const env = { ...process.env, BERTH_ROOT: join(dir, 'root') };
-  const berth = (args: string[], input = '') => {
-    const r = spawnSync(process.execPath, [berthBin, ...args], { encoding: 'utf8', env, input, timeout: 60_000 });
-    return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
-  };
-  t.after(() => {
-    for (const id of berth(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean)) berth(['rm', '-f', id]);
-    for (const h of readdirSync('/sys/fs/cgroup')) {
-      try {
-        rmdirSync(join('/sys/fs/cgroup', h, 'berth'));
-      } catch {
-        // busy (another berth run going) or absent
-      }
-    }
-  });
-  return { dir, image: `oci:${layout}:bb`, env, berth, berthCommand: `${quote(process.execPath)} ${quote(berthBin)}` };
+  const sandbox = await berthSandbox(t, 'berth-tty-');
+  const berth = (args: string[], input = '') => sandbox.berth(args, { input });
+  return { dir: sandbox.dir, image: `oci:${sandbox.layout}:bb`, env: sandbox.env, berth, berthCommand: `${quote(process.execPath)} ${quote(berthBin)}` };
 }
 
 /**
