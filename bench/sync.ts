@@ -37,15 +37,11 @@ try {
   await writeLayoutIndex(layout, entries);
   for (const { tag } of entries) await ok(run(skopeo, ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${source.host}/bench/app:${tag}`]), `seed ${tag}`);
 
-  /** CPU seconds (user + system) a process has used, from /proc: what the destination registry spends serving a sync. */
-  const cpuSeconds = (pid: number): number => {
+  /** CPU seconds from /proc/PID/stat: user + system of the process itself, or of its waited-for children. */
+  const cpuSeconds = (pid: number | 'self', of: 'itself' | 'children' = 'itself'): number => {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  };
-  /** CPU seconds of this process's waited-for children (the berth or skopeo run). */
-  const childrenCpuSeconds = (): number => {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[13]) + Number(fields[14])) / 100;
+    const first = of === 'itself' ? 11 : 13;
+    return (Number(fields[first]) + Number(fields[first + 1])) / 100;
   };
   const cores = availableParallelism();
   /** CPU of the whole exchange (client, source and destination registry) per run: wall time is at least this / cores. */
@@ -58,7 +54,7 @@ try {
     try {
       const cpuBefore = cpuSeconds(target.pid);
       const sourceBefore = cpuSeconds(source.pid);
-      const clientBefore = childrenCpuSeconds();
+      const clientBefore = cpuSeconds('self', 'children');
       const started = process.hrtime.bigint();
       if (tool === 'berth') await ok(berthAsync(['sync', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), '--src', 'docker', '--dest', 'docker', `${source.host}/bench/app`, `${target.host}/mirror`]), 'berth sync');
       else await ok(run(skopeo, ['sync', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${source.host}/bench/app`, `${target.host}/mirror`]), 'skopeo sync');
@@ -67,7 +63,7 @@ try {
       const registries = destination + cpuSeconds(source.pid) - sourceBefore;
       registryCpu[tool].push(destination);
       registriesCpu[tool].push(registries);
-      exchangeCpu[tool].push(registries + childrenCpuSeconds() - clientBefore);
+      exchangeCpu[tool].push(registries + cpuSeconds('self', 'children') - clientBefore);
       return elapsed;
     } finally {
       await target.stop();

@@ -79,7 +79,7 @@ function dropInFiles(dir: string): string[] {
  * A drop-in overrides what it sets: the search list and the short-name mode when present, aliases one by one, and
  * [[registry]] entries by prefix (others are kept).
  */
-export function applyDropIn(base: RegistriesConf, text: string, path: string): RegistriesConf {
+function applyDropIn(base: RegistriesConf, text: string, path: string): RegistriesConf {
   const doc = parseTomlDocument(text, path);
   const drop = confFromDocument(doc, path);
   const keys = new Set(Object.keys(doc));

@@ -7,6 +7,7 @@ import { readImageConfig, selectImageManifest } from '../../image/selectImage.js
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import type { ImageConfig } from '../../oci/config.js';
 import { hostPlatform } from '../../oci/platform.js';
+import { isFullyQualified } from '../../reference/dockerReference.js';
 import { storeRoot } from '../../transports/store/storeRoot.js';
 import type { RootfsOverlay } from '../plan/compilePlan.js';
 import '../../transports/allTransports.js';
@@ -71,7 +72,7 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
     if (!(isBerthError(err, 'NOT_FOUND') && ref.transport.name === 'berth')) throw err;
   }
   const name = options.image.replace(/^berth:/, '');
-  if (isShortName(name)) {
+  if (!isFullyQualified(name)) {
     // A short name is not pulled from a guessed registry: registries.conf names it (an alias or the one
     // search registry), as podman does; it may already be in the store under that name.
     const { resolveShortName } = await import('../../registries-conf/pullSources.js');
@@ -90,14 +91,6 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry as RegistryOptions } : {});
   await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
-}
-
-/** No registry in the name (`busybox`, `library/busybox:1`): its first component is not a host (docker's rule). */
-function isShortName(name: string): boolean {
-  const slash = name.indexOf('/');
-  if (slash < 0) return true;
-  const first = name.slice(0, slash);
-  return !(first.includes('.') || first.includes(':') || first === 'localhost');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
@@ -6,6 +6,7 @@ import type { Digest } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
 import { readBounded } from '../files/readBounded.js';
+import { regularFile } from '../files/regularFile.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
 import { blobFile, manifestFile, VERSION_FILE } from './dirFormat.js';
 import { BLOB_READ_CHUNK } from '../files/blobReadChunk.js';
@@ -52,10 +53,8 @@ export class DirSource implements ImageSource {
   }
 
   /** Blobs are plain files named by digest; a missing one is left to getBlob, which reports it. */
-  async blobFile(descriptor: Descriptor): Promise<string | undefined> {
-    const path = blobFile(this.dir, descriptor.digest);
-    const info = await stat(path).catch(() => undefined);
-    return info?.isFile() ? path : undefined;
+  blobFile(descriptor: Descriptor): Promise<string | undefined> {
+    return regularFile(blobFile(this.dir, descriptor.digest));
   }
 
   async close(): Promise<void> {}

@@ -1,10 +1,10 @@
-import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
 import type { ImageIndex } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
+import { regularFile } from '../files/regularFile.js';
 import type { LayoutReader } from './LayoutReader.js';
 import { OciLayout } from './OciLayout.js';
 import { resolveLayoutImage } from './resolveLayoutImage.js';
@@ -43,9 +43,7 @@ export class OciLayoutSource implements ImageSource {
   /** Blobs of a layout directory are plain files; a missing one is left to getBlob, which reports it. */
   async blobFile(descriptor: Descriptor): Promise<string | undefined> {
     if (!(this.layout instanceof OciLayout)) return undefined;
-    const path = this.layout.blobPath(descriptor.digest);
-    const info = await stat(path).catch(() => undefined);
-    return info?.isFile() ? path : undefined;
+    return regularFile(this.layout.blobPath(descriptor.digest));
   }
 
   async close(): Promise<void> {}
