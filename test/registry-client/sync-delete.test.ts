@@ -9,6 +9,7 @@ import { peer } from '../support/peers.js';
 import { buildMultiArchLayout, writeImageBlobs, writeLayoutIndex } from '../support/ociImage.js';
 import { berthAsync, ok, run } from '../support/runCli.js';
 import { dockerRegistryFor } from '../support/dockerRegistry.js';
+import { FaultProxy } from '../fault-proxy/faultProxy.js';
 
 test.after(() => closeDispatchers());
 
@@ -87,6 +88,30 @@ test('berth sync leaves a registry exactly as skopeo sync does (whole repository
   const dry = await ok(berthAsync(['sync', '--dry-run', '--src', 'docker', '--dest', 'docker', `${host}/upstream/app`, `${host}/dry`]), 'dry run');
   assert.match(dry.stderr, /Would sync 7 image\(s\)/);
   assert.deepEqual(await state(host, 'dry/app'), {});
+});
+
+test('images synced in parallel ask for, mount or upload a shared layer once per destination repository', async (t) => {
+  const skopeo = peer(t, 'skopeo');
+  const setup = await dockerRegistryFor(t);
+  if (!skopeo || !setup) return;
+  const { registry, dir } = setup;
+  await seedRepository(skopeo, dir, registry.host, 'shared/app', 8);
+  const proxy = await new FaultProxy({ host: '127.0.0.1', port: registry.port }).start();
+  t.after(() => proxy.stop());
+
+  await ok(berthAsync(['sync', '--parallel-images', '8', '--src', 'docker', '--dest', 'docker', `${proxy.host}/shared/app`, `${proxy.host}/mirror`]), 'berth sync');
+  // docker-registry rewrites a repository's link to a blob in place each time the blob is mounted or uploaded into it;
+  // a second link while another image's manifest PUT reads it makes that PUT fail with DIGEST_INVALID.
+  const placements = new Map<string, number>();
+  for (const { method, path } of proxy.log) {
+    if (!path.startsWith('/v2/mirror/app/blobs/')) continue;
+    const digest = method === 'HEAD' ? path.split('/').pop()! : /[?&](?:mount|digest)=([^&]+)/.exec(path)?.[1];
+    if (digest) placements.set(`${method} ${decodeURIComponent(digest)}`, (placements.get(`${method} ${decodeURIComponent(digest)}`) ?? 0) + 1);
+  }
+  const repeated = [...placements].filter(([, n]) => n > 1);
+  assert.deepEqual(repeated, [], 'no blob asked for, mounted or uploaded twice');
+  assert.ok([...placements.keys()].some((k) => k.startsWith('POST')), 'the layers were mounted from the source repository');
+  assert.deepEqual(Object.keys(await state(registry.host, 'mirror/app')), Object.keys(await state(registry.host, 'shared/app')));
 });
 
 test('berth sync to dir matches skopeo sync to dir, and to an OCI layout skopeo can read', async (t) => {

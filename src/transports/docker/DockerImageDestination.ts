@@ -9,9 +9,13 @@ import type { DockerImageReference } from './DockerImageReference.js';
 import { destinationEndpoint, type Endpoint } from './endpoints.js';
 
 /**
- * Uploads in flight in this process, by registry/repository/digest: images
- * synced in parallel often share layers, and the second one waits for the
- * first upload instead of sending the same bytes again.
+ * Blobs being placed in a repository by this process (asked for, mounted or
+ * uploaded), by registry/repository/digest. Images synced in parallel often
+ * share layers: the second one waits for the first instead of sending the same
+ * bytes again, and never links a blob into a repository while the first
+ * image's manifest is being checked against it (docker-registry rewrites the
+ * link file in place, and a manifest PUT that reads it half-written is
+ * refused with DIGEST_INVALID).
  */
 const inFlight = new Map<string, Promise<void>>();
 
@@ -49,34 +53,37 @@ export class DockerImageDestination implements ImageDestination {
 
   async tryReuseBlob(descriptor: Descriptor): Promise<boolean> {
     const { client, host, repository } = this.endpoint;
-    const pending = inFlight.get(this.uploadKey(descriptor));
-    if (pending) {
-      // Reuse only what the registry confirms; a failed or lying upload means upload it ourselves.
-      await pending.catch(() => undefined);
-    }
+    const key = this.uploadKey(descriptor);
+    // Another image claimed this blob: wait, and ask again (it may have failed, or a third image claimed it since).
+    for (let pending = inFlight.get(key); pending; pending = inFlight.get(key)) await pending.catch(() => undefined);
     // Known to be there already in this process (e.g. a base layer shared by the images of a sync): no HEAD needed.
     // If the registry lost it meanwhile, the manifest PUT fails with MANIFEST_BLOB_UNKNOWN rather than pointing at nothing.
     if (knownIn(descriptor.digest, host, repository)) return true;
-    if (await blobExists(client, repository, descriptor.digest)) {
-      recordBlobLocation(descriptor.digest, host, repository);
-      return true;
-    }
-    for (const from of knownRepositories(descriptor.digest, host, repository)) {
-      if (await mountBlob(client, repository, from, descriptor.digest)) {
-        recordBlobLocation(descriptor.digest, host, repository);
-        return true;
-      }
-    }
-    const key = this.uploadKey(descriptor);
-    const racing = inFlight.get(key);
-    if (racing) {
-      // Another image claimed this upload while we asked the registry: wait for it, then ask again.
-      await racing.catch(() => undefined);
-      if (await blobExists(client, repository, descriptor.digest)) return true;
-    }
     const claim = newClaim();
     this.claims.set(key, claim);
     inFlight.set(key, claim.promise);
+    try {
+      if (await this.foundOrMounted(descriptor)) {
+        recordBlobLocation(descriptor.digest, host, repository);
+        claim.settle();
+        this.release(key);
+        return true;
+      }
+    } catch (err) {
+      claim.settle(err);
+      this.release(key);
+      throw err;
+    }
+    // The claim stays until putBlob (or close) settles it.
+    return false;
+  }
+
+  private async foundOrMounted(descriptor: Descriptor): Promise<boolean> {
+    const { client, host, repository } = this.endpoint;
+    if (await blobExists(client, repository, descriptor.digest)) return true;
+    for (const from of knownRepositories(descriptor.digest, host, repository)) {
+      if (await mountBlob(client, repository, from, descriptor.digest)) return true;
+    }
     return false;
   }
 
@@ -86,6 +93,7 @@ export class DockerImageDestination implements ImageDestination {
     const claim = this.claims.get(key);
     try {
       await uploadBlob(client, repository, descriptor, content);
+      recordBlobLocation(descriptor.digest, host, repository);
       claim?.settle();
     } catch (err) {
       claim?.settle(err);
@@ -93,7 +101,6 @@ export class DockerImageDestination implements ImageDestination {
     } finally {
       this.release(key);
     }
-    recordBlobLocation(descriptor.digest, host, repository);
   }
 
   private release(key: string): void {
