@@ -53,9 +53,9 @@ function main(): void {
     const times = { skopeoSign: [] as number[], berthSign: [] as number[], skopeoVerify: [] as number[], berthVerify: [] as number[] };
     for (let i = 0; i < runs; i++) {
       times.skopeoSign.push(timed('skopeo', ['standalone-sign', manifest, ref, fpr, '-o', join(home, 'skopeo.sig')], env));
-      times.berthSign.push(timed(process.execPath, [berthBin, 'standalone-sign', '-o', join(home, 'berth.sig'), manifest, ref, fpr], env));
+      times.berthSign.push(timed(berthBin, ['standalone-sign', '-o', join(home, 'berth.sig'), manifest, ref, fpr], env));
       times.skopeoVerify.push(timed('skopeo', ['standalone-verify', manifest, ref, fpr, join(home, 'berth.sig')], env));
-      times.berthVerify.push(timed(process.execPath, [berthBin, 'standalone-verify', manifest, ref, fpr, join(home, 'skopeo.sig')], env));
+      times.berthVerify.push(timed(berthBin, ['standalone-verify', manifest, ref, fpr, join(home, 'skopeo.sig')], env));
     }
     const line = (what: string, berth: number[], skopeo: number[]) =>
       `${what.padEnd(18)} berth ${median(berth).toFixed(1)} ms  skopeo ${median(skopeo).toFixed(1)} ms  ratio berth/skopeo ${(median(berth) / median(skopeo)).toFixed(2)}`;

@@ -81,7 +81,7 @@ function main(): void {
     const umoci: number[] = [];
     for (let i = 0; i < runs; i++) {
       umoci.push(timeOne('umoci', 'umoci', (out) => ['unpack', '--image', `${layout}:bench`, out]));
-      berth.push(timeOne('berth', process.execPath, (out) => [berthBin, 'unpack', '-q', `oci:${layout}:bench`, out]));
+      berth.push(timeOne('berth', berthBin, (out) => ['unpack', '-q', `oci:${layout}:bench`, out]));
     }
     const best = (xs: number[]): number => Math.min(...xs);
     process.stdout.write(`umoci unpack: best ${best(umoci).toFixed(0)} ms of ${umoci.map((x) => x.toFixed(0)).join(', ')}\n`);

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Dispatcher } from 'undici';
-import { Agent, loadEnvHttpProxyAgent } from './http.js';
+import { Agent, loadConnector, loadEnvHttpProxyAgent, type Connector } from './http.js';
+import { tlsConnectionOptions, type TlsSettings } from './tlsTrust.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8's optimising tier-up of that module
@@ -21,13 +22,27 @@ export function dispatcherFor(tlsVerify: boolean, certDir: string | undefined): 
   const key = `${tlsVerify}\0${certDir ?? ''}`;
   let dispatcher = dispatchers.get(key);
   if (!dispatcher) {
-    const connect = { rejectUnauthorized: tlsVerify, ...(certDir ? tlsFilesFrom(certDir) : {}) };
-    const options = { connect, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 };
+    const tls: TlsSettings = { rejectUnauthorized: tlsVerify, ...(certDir ? tlsFilesFrom(certDir) : {}) };
+    const timeouts = { keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 };
     const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => process.env[name]);
-    dispatcher = proxied ? new (loadEnvHttpProxyAgent())(options) : new Agent(options);
+    // Through a proxy, undici takes the registry's TLS options as requestTls (the tunnel's far end).
+    dispatcher = proxied
+      ? new (loadEnvHttpProxyAgent())({ ...timeouts, connect: connectorFor(tls), requestTls: tlsConnectionOptions(tls) })
+      : new Agent({ ...timeouts, connect: connectorFor(tls) });
     dispatchers.set(key, dispatcher);
   }
   return dispatcher;
+}
+
+/** Plain connections need no TLS settings; the first TLS connection builds them (and reads the CA bundles) once. */
+function connectorFor(tls: TlsSettings): Connector {
+  const buildConnector = loadConnector();
+  let plain: Connector | undefined;
+  let secure: Connector | undefined;
+  return (options, callback) => {
+    if (options.protocol !== 'https:') return (plain ??= buildConnector({}))(options, callback);
+    return (secure ??= buildConnector(tlsConnectionOptions(tls)))(options, callback);
+  };
 }
 
 /** Close every pool (the CLI does this before exiting so that idle sockets do not hold the process). */
@@ -38,12 +53,12 @@ export async function closeDispatchers(): Promise<void> {
 }
 
 /** containers-certs.d layout: *.crt are CAs, NAME.cert + NAME.key a client key pair. */
-function tlsFilesFrom(dir: string): { ca?: string[]; cert?: string; key?: string } {
+function tlsFilesFrom(dir: string): Omit<TlsSettings, 'rejectUnauthorized'> {
   if (!existsSync(dir)) throw new BerthError('NOT_FOUND', `certificate directory ${dir} does not exist`);
   const names = readdirSync(dir).sort();
   const ca = names.filter((n) => n.endsWith('.crt')).map((n) => readFileSync(join(dir, n), 'utf8'));
   const certName = names.find((n) => n.endsWith('.cert'));
-  const out: { ca?: string[]; cert?: string; key?: string } = {};
+  const out: Omit<TlsSettings, 'rejectUnauthorized'> = {};
   if (ca.length > 0) out.ca = ca;
   if (certName) {
     const keyName = `${certName.slice(0, -'.cert'.length)}.key`;

@@ -17,6 +17,13 @@ if (!('request' in DispatcherBase.prototype)) Object.assign(DispatcherBase.proto
 
 export const Agent = require('undici/lib/dispatcher/agent.js') as AgentClass;
 
+/** undici's connector: a function that opens the socket (TLS for https:) for a pool. */
+export type Connector = (options: { protocol: string; hostname: string; host?: string; port: string; servername?: string }, callback: (err: Error | null, socket: unknown) => void) => void;
+
+export function loadConnector(): (options: object) => Connector {
+  return require('undici/lib/core/connect.js') as (options: object) => Connector;
+}
+
 export function loadEnvHttpProxyAgent(): AgentClass {
   return require('undici/lib/dispatcher/env-http-proxy-agent.js') as AgentClass;
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node
 import { readFileSync } from 'node:fs';
 import { BerthError, toBerthError } from '../errors/BerthError.js';
 import { exitCodeFor } from './exitCodes.js';
@@ -52,6 +52,10 @@ export async function main(argv: string[]): Promise<number> {
     return exitCodeFor(error.code);
   }
 }
+
+// The first line keeps NODE_EXTRA_CA_CERTS from Node's start-up (registry/client/tlsTrust.ts reads it when a TLS
+// connection needs it); the processes berth starts (credential helpers, runtimes, hooks) get it back unchanged.
+if (process.env.BERTH_NODE_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = process.env.BERTH_NODE_EXTRA_CA_CERTS;
 
 const status = await main(process.argv.slice(2));
 process.exitCode = status;

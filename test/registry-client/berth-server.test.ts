@@ -13,7 +13,7 @@ import { FaultProxy } from '../fault-proxy/faultProxy.js';
 import { RegistryClient } from '../../registry/client/RegistryClient.js';
 import { startRegistryServer } from '../../registry/server/index.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
-import { peer, tempDir } from '../support/peers.js';
+import { berthBin, peer, tempDir } from '../support/peers.js';
 import { buildRandomLayout } from '../support/ociImage.js';
 import { berthAsync, ok, run } from '../support/runCli.js';
 
@@ -77,6 +77,14 @@ test('TLS: a private CA is refused by default, trusted with --cert-dir, skipped 
   await ok(berthAsync(['copy', '--dest-cert-dir', certs, `oci:${join(dir, 'layout')}:v1`, target]), 'push trusting the CA');
   await ok(berthAsync(['inspect', '--tls-verify=false', target]), 'inspect without verification');
   await ok(berthAsync(['inspect', '--cert-dir', certs, target]), 'inspect with the CA');
+  // Run as installed, berth starts Node without NODE_EXTRA_CA_CERTS (start-up time) and adds the bundle to Node's
+  // roots itself when a TLS connection needs it.
+  const extraCa = { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(certs, 'ca.crt') } };
+  await ok(run(berthBin, ['inspect', target], extraCa), 'inspect trusting NODE_EXTRA_CA_CERTS');
+  const unreadable = await run(berthBin, ['inspect', '--retry-times', '0', target], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'missing.crt') } });
+  assert.notEqual(unreadable.status, 0);
+  assert.match(unreadable.stderr, /Ignoring extra certs from .*missing\.crt/);
+  assert.match(unreadable.stderr, /^berth: registry .*certificate/im);
 });
 
 test('referrers: the API where the registry has it', async (t) => {

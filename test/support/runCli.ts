@@ -69,14 +69,14 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
   });
 }
 
-/** The built berth CLI (`node dist/src/cli/main.js ARGS`), blocking. */
+/** The built berth CLI run as installed (`dist/src/cli/main.js ARGS`: its first line starts Node), blocking. */
 export function berth(args: string[], options: RunOptions = {}): RunResult {
-  return runSync(process.execPath, [berthBin, ...args], options);
+  return runSync(berthBin, args, options);
 }
 
-/** The built berth CLI without blocking the event loop. */
+/** The built berth CLI, as installed, without blocking the event loop. */
 export function berthAsync(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  return run(process.execPath, [berthBin, ...args], options);
+  return run(berthBin, args, options);
 }
 
 /** The result, or an error naming `what` with the program's message when it exited non-zero. */

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../../errors/BerthError.js';
 import { digestHex, type Digest } from '../../oci/digest.js';
+import { discard, readLimitedBuffer } from '../../../registry/client/body.js';
 
 /** Signatures per image are few; this bounds what a hostile lookaside server can make berth read. */
 const MAX_SIGNATURES = 64;
@@ -32,14 +33,17 @@ async function readOne(url: URL): Promise<Buffer | undefined> {
     }
   }
   if (url.protocol === 'http:' || url.protocol === 'https:') {
-    const response = await fetch(url, { signal: AbortSignal.timeout(60_000) }).catch((err: Error) => {
+    const { request } = await import('../../../registry/client/http.js');
+    const { dispatcherFor } = await import('../../../registry/client/dispatcher.js');
+    const response = await request(url, { method: 'GET', dispatcher: dispatcherFor(true, undefined), headersTimeout: 60_000, bodyTimeout: 60_000 }).catch((err: Error) => {
       throw new BerthError('NETWORK_ERROR', `reading signature ${url.href}: ${err.message}`);
     });
-    if (response.status === 404) return undefined;
-    if (!response.ok) throw new BerthError('REGISTRY_ERROR', `reading signature ${url.href}: HTTP ${response.status}`);
-    const bytes = Buffer.from(await response.arrayBuffer());
-    if (bytes.length > MAX_SIGNATURE_BYTES) throw new BerthError('SIGNATURE_INVALID', `${url.href} is larger than ${MAX_SIGNATURE_BYTES} bytes`);
-    return bytes;
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      await discard(response.body);
+      if (response.statusCode === 404) return undefined;
+      throw new BerthError('REGISTRY_ERROR', `reading signature ${url.href}: HTTP ${response.statusCode}`);
+    }
+    return readLimitedBuffer(response.body, MAX_SIGNATURE_BYTES, `signature ${url.href}`);
   }
   throw new BerthError('UNSUPPORTED', `lookaside URL scheme ${url.protocol} is not supported (file:, http:, https:)`);
 }

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { createSecureContext, rootCertificates, type ConnectionOptions } from 'node:tls';
+
+/** What a registry connection is told about TLS: verification, a certificate directory's CAs and client pair. */
+export interface TlsSettings {
+  rejectUnauthorized: boolean;
+  ca?: string[];
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * The berth launcher line moves NODE_EXTRA_CA_CERTS aside (to BERTH_NODE_EXTRA_CA_CERTS) because Node
+ * parses that bundle before running any code: ~30 ms on every command, and most commands (local
+ * copies, unpacks, runs, plain-HTTP registries) open no TLS connection at all. The bundle is read
+ * here instead, the first time a TLS connection needs it; a process started without the launcher
+ * (`node main.js`) has it from Node already.
+ */
+let extraCa: string[] | undefined;
+
+function deferredExtraCa(): string[] {
+  if (extraCa) return extraCa;
+  const file = process.env.BERTH_NODE_EXTRA_CA_CERTS;
+  extraCa = [];
+  if (file) {
+    try {
+      extraCa = [readFileSync(file, 'utf8')];
+    } catch (err) {
+      // Node's own behaviour for an unreadable bundle: a warning, and the well-known roots still apply.
+      process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(err as Error).message}`);
+    }
+  }
+  return extraCa;
+}
+
+/**
+ * TLS options for tls.connect. Extra CAs are added to Node's roots, as containers tools add a
+ * certs.d directory's CAs to the system pool (Node's `ca` option alone would replace the roots, and a
+ * redirect to public object storage would then fail); the context is built once per setting.
+ */
+export function tlsConnectionOptions(settings: TlsSettings): ConnectionOptions {
+  const { rejectUnauthorized, ca = [], cert, key } = settings;
+  const extra = rejectUnauthorized ? deferredExtraCa() : [];
+  if (ca.length === 0 && extra.length === 0) return { rejectUnauthorized, cert, key };
+  return { rejectUnauthorized, secureContext: createSecureContext({ ca: [...rootCertificates, ...extra, ...ca], cert, key }) };
+}
