@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { buildRandomLayout } from '../test/support/ociImage.js';
 import { startBerthProcess, startDockerRegistryTarget, type RegistryTarget } from '../test/registry-server/support/targets.js';
 
-const berthBin = new URL('../src/cli/main.js', import.meta.url).pathname;
+const berthBin = new URL('../bin/berth.js', import.meta.url).pathname;
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

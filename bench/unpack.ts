@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-const berthBin = new URL('../src/cli/main.js', import.meta.url).pathname;
+const berthBin = new URL('../bin/berth.js', import.meta.url).pathname;
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-berth() { dist/src/cli/main.js "$@"; }
+berth() { dist/bin/berth.js "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
@@ -36,7 +36,7 @@ berth images
 
 step "serve the embedded registry and push to it"
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-dist/src/cli/main.js registry serve --addr "127.0.0.1:$port" --root "$work/registry" --quiet &
+dist/bin/berth.js registry serve --addr "127.0.0.1:$port" --root "$work/registry" --quiet &
 registry_pid=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
 berth copy --dest-tls-verify=false berth:localhost/demo:1 "docker://127.0.0.1:$port/demo/app:1"

@@ -2,10 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { BerthError, toBerthError } from '../errors/BerthError.js';
 import { exitCodeFor } from './exitCodes.js';
+import { packageFile } from '../packageFile.js';
 import { commands } from './commands/index.js';
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -1,6 +1,7 @@
 import { Duplex, type Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { BerthError, type ErrorCode } from '../errors/BerthError.js';
+import { packageFile } from '../packageFile.js';
 import type { Digest } from '../oci/digest.js';
 import type { FromWorker, ToWorker } from './decodeWorker.js';
 
@@ -35,7 +36,7 @@ export class LayerDecoder {
   }
 
   private ensureWorker(): Worker {
-    this.worker ??= new Worker(new URL('./decodeWorker.js', import.meta.url));
+    this.worker ??= new Worker(packageFile('dist/src/layer/decodeWorker.js'));
     return this.worker;
   }
 

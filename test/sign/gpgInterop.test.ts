@@ -13,7 +13,7 @@ import { parsePolicy } from '../../src/sign/policy/policy.js';
 import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
-import { peer, tempDir } from '../support/peers.js';
+import { berthBin, peer, tempDir } from '../support/peers.js';
 import { berth } from '../support/runCli.js';
 import { dockerRegistryFor } from '../support/dockerRegistry.js';
 import { buildLayout } from '../support/ociImage.js';
@@ -100,7 +100,7 @@ test('skopeo accepts an image berth signed with --gpg-key under a signedBy polic
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /not accepted|does not match/i);
   // --sign-by-gpg uses the caller's keyring, as skopeo --sign-by does.
-  const byFpr = spawnSync(process.execPath, [new URL('../../src/cli/main.js', import.meta.url).pathname, 'sign', '--sign-by-gpg', s.signer.fingerprint, '--registries.d', s.regd, ref], {
+  const byFpr = spawnSync(berthBin, ['sign', '--sign-by-gpg', s.signer.fingerprint, '--registries.d', s.regd, ref], {
     env: { ...process.env, GNUPGHOME: s.signer.home },
     encoding: 'utf8',
   });

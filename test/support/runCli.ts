@@ -69,7 +69,7 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
   });
 }
 
-/** The built berth CLI run as installed (`dist/src/cli/main.js ARGS`: its first line starts Node), blocking. */
+/** The built berth CLI run as installed (`dist/bin/berth.js ARGS`: its first line starts Node), blocking. */
 export function berth(args: string[], options: RunOptions = {}): RunResult {
   return runSync(berthBin, args, options);
 }

@@ -73,7 +73,8 @@ async function main(argv: string[]): Promise<number> {
   logTarget = global;
   if (flags.version) {
     const { readFileSync } = await import('node:fs');
-    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { packageFile } = await import('../../packageFile.js');
+    const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
     process.stdout.write(`berth-runc version ${pkg.version}\ncommit: berth-${pkg.version}\nspec: ${SPEC_VERSION}\n`);
     return 0;
   }

@@ -1,10 +1,10 @@
 import { accessSync, constants } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BerthError } from '../../errors/BerthError.js';
+import { packageFile } from '../../packageFile.js';
 
 /** The C helper built by `npm run build:native` into dist/native/. */
 export function helperBinary(): string {
-  const path = process.env.BERTH_RUNC_INIT ?? fileURLToPath(new URL('../../../native/berth-runc-init', import.meta.url));
+  const path = process.env.BERTH_RUNC_INIT ?? packageFile('dist/native/berth-runc-init');
   try {
     accessSync(path, constants.X_OK);
   } catch {
@@ -15,7 +15,7 @@ export function helperBinary(): string {
 
 /** The pty relay `berth run -t` receives the console socket's master with (built next to the helper). */
 export function consoleRelayBinary(): string {
-  const path = process.env.BERTH_CONSOLE_RELAY ?? fileURLToPath(new URL('../../../native/berth-console-relay', import.meta.url));
+  const path = process.env.BERTH_CONSOLE_RELAY ?? packageFile('dist/native/berth-console-relay');
   try {
     accessSync(path, constants.X_OK);
   } catch {
