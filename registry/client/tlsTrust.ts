@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates, type ConnectionOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 
 /** What a registry connection is told about TLS: verification, a certificate directory's CAs and client pair. */
 export interface TlsSettings {
@@ -34,13 +34,17 @@ function deferredExtraCa(): string[] {
 }
 
 /**
- * TLS options for tls.connect. Extra CAs are added to Node's roots, as containers tools add a
- * certs.d directory's CAs to the system pool (Node's `ca` option alone would replace the roots, and a
- * redirect to public object storage would then fail); the context is built once per setting.
+ * TLS options for tls.connect. Extra CAs are added to Node's roots, as NODE_EXTRA_CA_CERTS does and as
+ * containers tools add a certs.d directory's CAs to the system pool. Node's `ca` option would replace the
+ * roots instead (a redirect to public object storage would then fail) and, given the roots as PEM, costs
+ * twice as much (~32 ms for 140 certificates here, ~17 ms for adding 144 to a context's copy of the roots);
+ * addCACert on the context's native handle is how Node itself adds `ca` entries. One context per setting.
  */
 export function tlsConnectionOptions(settings: TlsSettings): ConnectionOptions {
   const { rejectUnauthorized, ca = [], cert, key } = settings;
   const extra = rejectUnauthorized ? deferredExtraCa() : [];
   if (ca.length === 0 && extra.length === 0) return { rejectUnauthorized, cert, key };
-  return { rejectUnauthorized, secureContext: createSecureContext({ ca: [...rootCertificates, ...extra, ...ca], cert, key }) };
+  const secureContext = createSecureContext({ cert, key });
+  for (const pem of [...extra, ...ca]) (secureContext.context as { addCACert(pem: string): void }).addCACert(pem);
+  return { rejectUnauthorized, secureContext };
 }

@@ -81,6 +81,11 @@ test('TLS: a private CA is refused by default, trusted with --cert-dir, skipped 
   // roots itself when a TLS connection needs it.
   const extraCa = { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(certs, 'ca.crt') } };
   await ok(run(berthBin, ['inspect', target], extraCa), 'inspect trusting NODE_EXTRA_CA_CERTS');
+  // A certificate directory adds its CAs to the trusted ones (as containers tools do), it does not replace them.
+  const otherCerts = join(dir, 'other-certs');
+  mkdirSync(otherCerts);
+  execFileSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=other', '-keyout', join(dir, 'other.pem'), '-out', join(otherCerts, 'other.crt')], { stdio: 'ignore' });
+  await ok(run(berthBin, ['inspect', '--cert-dir', otherCerts, target], extraCa), 'inspect with an unrelated certificate directory');
   const unreadable = await run(berthBin, ['inspect', '--retry-times', '0', target], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'missing.crt') } });
   assert.notEqual(unreadable.status, 0);
   assert.match(unreadable.stderr, /Ignoring extra certs from .*missing\.crt/);
