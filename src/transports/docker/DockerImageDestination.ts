@@ -52,7 +52,7 @@ export class DockerImageDestination implements ImageDestination {
   }
 
   async tryReuseBlob(descriptor: Descriptor): Promise<boolean> {
-    const { client, host, repository } = this.endpoint;
+    const { host, repository } = this.endpoint;
     const key = this.uploadKey(descriptor);
     // Another image claimed this blob: wait, and ask again (it may have failed, or a third image claimed it since).
     for (let pending = inFlight.get(key); pending; pending = inFlight.get(key)) await pending.catch(() => undefined);
@@ -90,17 +90,11 @@ export class DockerImageDestination implements ImageDestination {
   async putBlob(descriptor: Descriptor, content: Readable): Promise<void> {
     const { client, host, repository } = this.endpoint;
     const key = this.uploadKey(descriptor);
-    const claim = this.claims.get(key);
-    try {
-      await uploadBlob(client, repository, descriptor, content);
-      recordBlobLocation(descriptor.digest, host, repository);
-      claim?.settle();
-    } catch (err) {
-      claim?.settle(err);
-      throw err;
-    } finally {
-      this.release(key);
-    }
+    await uploadBlob(client, repository, descriptor, content);
+    recordBlobLocation(descriptor.digest, host, repository);
+    // A failed upload keeps its claim: the pipeline may retry it, and close() gives it up otherwise.
+    this.claims.get(key)?.settle();
+    this.release(key);
   }
 
   private release(key: string): void {
@@ -134,7 +128,7 @@ export class DockerImageDestination implements ImageDestination {
   }
 
   async close(): Promise<void> {
-    // Claimed uploads that never happened (the copy failed first) must not keep other images waiting.
+    // Claims left (an upload failed, or the copy failed before it) must not keep other images waiting.
     for (const [key, claim] of [...this.claims]) {
       claim.settle(new Error('upload abandoned'));
       this.release(key);
