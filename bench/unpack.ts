@@ -70,6 +70,9 @@ function main(): void {
     const cpu: Record<string, number[]> = { berth: [], umoci: [] };
     const timeOne = (name: 'berth' | 'umoci', cmd: string, args: (out: string) => string[]): number => {
       const out = join(work, `${name}-out-${counter++}`);
+      // Neither tool syncs what it writes: flushing first keeps the image's creation, and the other tool's
+      // output, from being written back to disk during this run (and billed to it).
+      run('sync', []);
       const cpuBefore = childCpuSeconds();
       const start = performance.now();
       run(cmd, args(out));

@@ -36,7 +36,7 @@ export class LayerDecoder {
   }
 
   private ensureWorker(): Worker {
-    this.worker ??= new Worker(packageFile('dist/src/layer/decodeWorker.js'));
+    this.worker ??= new Worker(packageFile('dist/bin/decode-worker.cjs'));
     return this.worker;
   }
 
