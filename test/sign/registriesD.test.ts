@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDockerReference } from '../../src/reference/dockerReference.js';
 import { dockerScopes, loadRegistriesD, lookasideFor, useSigstoreAttachmentsFor } from '../../src/sign/policy/registriesD.js';
-import { signatureUrl } from '../../src/sign/simple/lookaside.js';
+import { readLookasideSignatures, signatureUrl } from '../../src/sign/simple/lookaside.js';
+import { closeDispatchers } from '../../registry/client/dispatcher.js';
+import type { Digest } from '../../src/oci/digest.js';
 import { tempDir } from '../support/peers.js';
 
 test('scopes run from the most specific to wildcards', () => {
@@ -68,4 +72,35 @@ test('lookaside URLs follow skopeo: base/repo-path@sha256=hex/signature-N', () =
   const digest = `sha256:${'a'.repeat(64)}` as never;
   assert.equal(signatureUrl('file:///srv/sigs/', 'team/app', digest, 1).href, `file:///srv/sigs/team/app@sha256=${'a'.repeat(64)}/signature-1`);
   assert.equal(signatureUrl('https://s.example/x', 'library/busybox', digest, 3).href, `https://s.example/x/library/busybox@sha256=${'a'.repeat(64)}/signature-3`);
+});
+
+test('signatures are read from an http lookaside in order, across redirects, up to the first missing one', async (t) => {
+  const digest = `sha256:${'ab'.repeat(32)}` as Digest;
+  const served = new Map([
+    [signatureUrl('http://x/sigs', 'team/app', digest, 1).pathname, Buffer.from('first')],
+    ['/moved/second', Buffer.from('second')],
+  ]);
+  const server = createServer((req, res) => {
+    if (req.url === signatureUrl('http://x/sigs', 'team/app', digest, 2).pathname) {
+      res.writeHead(302, { location: '/moved/second' }).end();
+      return;
+    }
+    if (req.url?.startsWith('/huge/')) {
+      res.writeHead(200).end(Buffer.alloc(5 * 1024 * 1024));
+      return;
+    }
+    const body = served.get(req.url ?? '');
+    if (body) res.writeHead(200).end(body);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    server.close();
+    await closeDispatchers();
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const read = await readLookasideSignatures(`${base}/sigs`, 'team/app', digest);
+  assert.deepEqual(read.map((b) => b.toString()), ['first', 'second']);
+  // A hostile lookaside cannot make berth read more than a signature's size limit.
+  await assert.rejects(readLookasideSignatures(`${base}/huge`, 'team/app', digest), /larger than/);
 });
