@@ -52,7 +52,7 @@ test('sign + verify on an OCI layout: payload fields, annotations, exact identit
   const sig = layout.manifestByTag(sigTag(image.manifest.digest));
   assert.equal(sig.doc.layers.length, 1);
   assert.equal(sig.doc.layers[0].mediaType, 'application/vnd.dev.cosign.simplesigning.v1+json');
-  assert.ok(sig.doc.layers[0].annotations['dev.cosignproject.cosign/signature']);
+  assert.ok(sig.doc.layers[0].annotations?.['dev.cosignproject.cosign/signature']);
   const payload = JSON.parse(layout.blob(sig.doc.layers[0].digest).toString());
   assert.deepEqual(payload, {
     critical: { identity: { 'docker-reference': IDENTITY }, image: { 'docker-manifest-digest': image.manifest.digest }, type: 'cosign container image signature' },
@@ -120,7 +120,7 @@ test("berth's signatures verify with openssl dgst over the stored payload", asyn
   sign(['--key', key, '--identity', IDENTITY, ref]);
   const layer = layout.manifestByTag(sigTag(image.manifest.digest)).doc.layers[0];
   writeFileSync(join(dir, 'payload'), layout.blob(layer.digest));
-  writeFileSync(join(dir, 'sig'), Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'], 'base64'));
+  writeFileSync(join(dir, 'sig'), Buffer.from(layer.annotations?.['dev.cosignproject.cosign/signature'] ?? '', 'base64'));
   const good = spawnSync(openssl, ['dgst', '-sha256', '-verify', pub, '-signature', join(dir, 'sig'), join(dir, 'payload')], { encoding: 'utf8' });
   assert.equal(good.status, 0, good.stderr);
   assert.match(good.stdout, /Verified OK/);

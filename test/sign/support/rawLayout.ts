@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ImageManifest } from '../../../src/oci/manifest.js';
+import { digestOf, type Digest } from '../../../src/oci/digest.js';
 
 /** Raw access to an OCI layout, so tests can forge what an attacker would write without going through berth. */
 export class RawLayout {
@@ -18,8 +19,8 @@ export class RawLayout {
     return readFileSync(join(this.dir, 'blobs', 'sha256', digest.replace('sha256:', '')));
   }
 
-  putBlob(data: Buffer): { digest: string; size: number } {
-    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  putBlob(data: Buffer): { digest: Digest; size: number } {
+    const digest = digestOf(data);
     writeFileSync(join(this.dir, 'blobs', 'sha256', digest.slice(7)), data);
     return { digest, size: data.length };
   }
@@ -34,10 +35,10 @@ export class RawLayout {
     return digest;
   }
 
-  manifestByTag(tag: string): { digest: string; doc: any } {
+  manifestByTag(tag: string): { digest: string; doc: ImageManifest } {
     const entry = this.index().manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
     if (!entry) throw new Error(`no tag ${tag}`);
-    return { digest: entry.digest, doc: JSON.parse(this.blob(entry.digest).toString()) };
+    return { digest: entry.digest, doc: JSON.parse(this.blob(entry.digest).toString()) as ImageManifest };
   }
 }
 
