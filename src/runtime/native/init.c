@@ -326,6 +326,22 @@ static void do_mount(struct op *o) {
   }
 }
 
+/* The directory that holds `path`'s last component, resolved inside the root (never through a symlink the
+ * container controls) and opened for the *at calls that create the entry; *name is that component, in buf. */
+static int open_parent(const char *path, char *buf, size_t len, const char **name) {
+  snprintf(buf, len, "%s", path);
+  char *slash = strrchr(buf, '/');
+  *name = slash ? slash + 1 : buf;
+  if (slash) *slash = 0;
+  int pfd = resolve_target(*buf ? buf : "/", 0, 0);
+  char pdir[64];
+  fd_path(pfd, pdir, sizeof(pdir));
+  int dfd = open(pdir, O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) die("open %s: %s", buf, strerror(errno));
+  close(pfd);
+  return dfd;
+}
+
 /* OP_MKNOD dest type(c|b|p) major minor mode uid gid */
 static void do_mknod(struct op *o) {
   const char *dest = o->argv[0];
@@ -333,17 +349,9 @@ static void do_mknod(struct op *o) {
   mode_t mode = (mode_t)num(o->argv[4]) & 07777;
   mode |= t == 'b' ? S_IFBLK : t == 'p' ? S_IFIFO : S_IFCHR;
   dev_t dev = makedev(num(o->argv[2]), num(o->argv[3]));
-  /* Parent resolved inside root; the node is created relative to it. */
-  char parent[PATH_MAX], *slash;
-  snprintf(parent, sizeof(parent), "%s", dest);
-  slash = strrchr(parent, '/');
-  const char *name = slash ? slash + 1 : parent;
-  if (slash) *slash = 0;
-  int pfd = resolve_target(*parent ? parent : "/", 0, 0);
-  char pdir[64];
-  fd_path(pfd, pdir, sizeof(pdir));
-  int dfd = open(pdir, O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) die("open %s: %s", parent, strerror(errno));
+  char parent[PATH_MAX];
+  const char *name;
+  int dfd = open_parent(dest, parent, sizeof(parent), &name);
   unlinkat(dfd, name, 0);
   if (mknodat(dfd, name, mode, dev) < 0) {
     if (errno == EPERM) {
@@ -359,7 +367,6 @@ static void do_mknod(struct op *o) {
       if (mount(host, target, NULL, MS_BIND, NULL) < 0) die("bind device %s: %s", host, strerror(errno));
       close(tfd);
       close(dfd);
-      close(pfd);
       return;
     }
     die("mknod %s: %s", dest, strerror(errno));
@@ -368,24 +375,15 @@ static void do_mknod(struct op *o) {
   if (fchownat(dfd, name, (uid_t)num(o->argv[5]), (gid_t)num(o->argv[6]), AT_SYMLINK_NOFOLLOW) < 0)
     die("chown %s: %s", dest, strerror(errno));
   close(dfd);
-  close(pfd);
 }
 
 /* OP_SYMLINK target linkpath (linkpath inside rootfs) */
 static void do_symlink(struct op *o) {
-  char parent[PATH_MAX], *slash;
-  snprintf(parent, sizeof(parent), "%s", o->argv[1]);
-  slash = strrchr(parent, '/');
-  const char *name = slash ? slash + 1 : parent;
-  if (slash) *slash = 0;
-  int pfd = resolve_target(*parent ? parent : "/", 0, 0);
-  char pdir[64];
-  fd_path(pfd, pdir, sizeof(pdir));
-  int dfd = open(pdir, O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) die("open %s: %s", parent, strerror(errno));
+  char parent[PATH_MAX];
+  const char *name;
+  int dfd = open_parent(o->argv[1], parent, sizeof(parent), &name);
   if (symlinkat(o->argv[0], dfd, name) < 0 && errno != EEXIST) die("symlink %s: %s", o->argv[1], strerror(errno));
   close(dfd);
-  close(pfd);
 }
 
 /*
