@@ -342,6 +342,15 @@ static int open_parent(const char *path, char *buf, size_t len, const char **nam
   return dfd;
 }
 
+/* The exec fifo `start` opens to let the process run; kept as an O_PATH fd until then. */
+static void open_exec_fifo(const char *path) {
+  if (mkfifo(path, 0622) < 0) die("create exec fifo %s: %s", path, strerror(errno));
+  /* umask would strip the write bits a non-root container user needs to signal readiness */
+  if (chmod(path, 0622) < 0) die("chmod exec fifo: %s", strerror(errno));
+  fifo_fd = open(path, O_PATH | O_CLOEXEC);
+  if (fifo_fd < 0) die("open exec fifo %s: %s", path, strerror(errno));
+}
+
 /* OP_MKNOD dest type(c|b|p) major minor mode uid gid */
 static void do_mknod(struct op *o) {
   const char *dest = o->argv[0];
@@ -746,13 +755,7 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
     case OP_MOUNT: do_mount(o); break;
     case OP_MKNOD: do_mknod(o); break;
     case OP_SYMLINK: do_symlink(o); break;
-    case OP_OPEN_FIFO:
-      if (mkfifo(o->argv[0], 0622) < 0) die("create exec fifo %s: %s", o->argv[0], strerror(errno));
-      /* umask would strip the write bits a non-root container user needs to signal readiness */
-      if (chmod(o->argv[0], 0622) < 0) die("chmod exec fifo: %s", strerror(errno));
-      fifo_fd = open(o->argv[0], O_PATH | O_CLOEXEC);
-      if (fifo_fd < 0) die("open exec fifo %s: %s", o->argv[0], strerror(errno));
-      break;
+    case OP_OPEN_FIFO: open_exec_fifo(o->argv[0]); break;
     case OP_PIVOT_ROOT: do_pivot(0); break;
     case OP_NO_PIVOT: do_pivot(1); break;
     case OP_MASK: do_mask(o->argv[0]); break;
@@ -890,13 +893,8 @@ int main(int argc, char **argv) {
       break;
     }
     case OP_CONSOLE_SOCKET: do_console_connect(o->argv[0]); break; /* exec: connect while still in the host's mount namespace */
-    case OP_OPEN_FIFO:
-      /* Made by the outer process (host root), so a container root mapped to another uid can still open it. */
-      if (mkfifo(o->argv[0], 0622) < 0) die("create exec fifo %s: %s", o->argv[0], strerror(errno));
-      if (chmod(o->argv[0], 0622) < 0) die("chmod exec fifo: %s", strerror(errno));
-      fifo_fd = open(o->argv[0], O_PATH | O_CLOEXEC);
-      if (fifo_fd < 0) die("open exec fifo %s: %s", o->argv[0], strerror(errno));
-      break;
+    /* Made by the outer process (host root), so a container root mapped to another uid can still open it. */
+    case OP_OPEN_FIFO: open_exec_fifo(o->argv[0]); break;
     case OP_UID_MAP: uid_map = o->argv[0]; break;
     case OP_GID_MAP: gid_map = o->argv[0]; break;
     case OP_DENY_SETGROUPS: deny_setgroups = 1; break;
