@@ -33,17 +33,22 @@ export interface RegistriesConf {
 
 const EMPTY: RegistriesConf = { path: undefined, unqualifiedSearchRegistries: [], shortNameMode: 'enforcing', aliases: {}, registries: [] };
 
+/** The user's containers configuration directory: $XDG_CONFIG_HOME/containers, else ~/.config/containers. */
+function userContainersDir(): string {
+  return join(process.env.XDG_CONFIG_HOME ?? join(process.env.HOME ?? homedir(), '.config'), 'containers');
+}
+
 /** $CONTAINERS_REGISTRIES_CONF, then ~/.config/containers/registries.conf, then /etc/containers/registries.conf. */
 export function defaultRegistriesConfPath(): string | undefined {
   if (process.env.CONTAINERS_REGISTRIES_CONF) return process.env.CONTAINERS_REGISTRIES_CONF;
-  const user = join(process.env.XDG_CONFIG_HOME ?? join(process.env.HOME ?? homedir(), '.config'), 'containers', 'registries.conf');
+  const user = join(userContainersDir(), 'registries.conf');
   if (existsSync(user)) return user;
   return existsSync('/etc/containers/registries.conf') ? '/etc/containers/registries.conf' : undefined;
 }
 
 /** Drop-in directories (containers-registries.conf.d(5)), applied in this order: the system one, then the user's. */
 export function registriesConfDropInDirs(): string[] {
-  return ['/etc/containers/registries.conf.d', join(process.env.XDG_CONFIG_HOME ?? join(process.env.HOME ?? homedir(), '.config'), 'containers', 'registries.conf.d')];
+  return ['/etc/containers/registries.conf.d', join(userContainersDir(), 'registries.conf.d')];
 }
 
 const cache = new Map<string, RegistriesConf>();

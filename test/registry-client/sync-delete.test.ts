@@ -106,7 +106,9 @@ test('images synced in parallel ask for, mount or upload a shared layer once per
   for (const { method, path } of proxy.log) {
     if (!path.startsWith('/v2/mirror/app/blobs/')) continue;
     const digest = method === 'HEAD' ? path.split('/').pop()! : /[?&](?:mount|digest)=([^&]+)/.exec(path)?.[1];
-    if (digest) placements.set(`${method} ${decodeURIComponent(digest)}`, (placements.get(`${method} ${decodeURIComponent(digest)}`) ?? 0) + 1);
+    if (!digest) continue;
+    const key = `${method} ${decodeURIComponent(digest)}`;
+    placements.set(key, (placements.get(key) ?? 0) + 1);
   }
   const repeated = [...placements].filter(([, n]) => n > 1);
   assert.deepEqual(repeated, [], 'no blob asked for, mounted or uploaded twice');
