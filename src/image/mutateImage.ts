@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { BerthError } from '../errors/BerthError.js';
 import type { Descriptor } from '../oci/descriptor.js';
+import type { NewLayer } from '../layer/newLayer.js';
 import { digestOf, type Digest } from '../oci/digest.js';
 import type { HistoryEntry, ImageConfig } from '../oci/config.js';
 import type { ImageManifest } from '../oci/manifest.js';
@@ -8,16 +9,6 @@ import { MediaType } from '../oci/mediaTypes.js';
 import { hostPlatform, type Platform } from '../oci/platform.js';
 import type { ImageReference, ImageSource, ManifestBlob, Transport } from '../transports/types.js';
 import { readImageConfig, selectImageManifest } from './selectImage.js';
-
-/** A layer a builder made, offered lazily: its bytes are only read when a destination needs them. */
-export interface NewLayer {
-  /** The blob as stored (usually gzip), with its digest and size already known. */
-  descriptor: Descriptor;
-  /** Digest of the uncompressed tar, for rootfs.diff_ids. */
-  diffId: Digest;
-  open(): Promise<Readable>;
-  history?: HistoryEntry;
-}
 
 export interface ImageMutation {
   layers?: NewLayer[];
