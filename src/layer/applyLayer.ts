@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -12,6 +13,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -26,7 +28,9 @@ import { BerthError, toBerthError } from '../errors/BerthError.js';
 import { decompressStream } from './compression.js';
 import { RootResolver, fsPath, lstatOrUndefined } from './rootResolver.js';
 import { cleanMemberPath } from './tarPath.js';
+import { isCarriedXattr } from './fileTree.js';
 import { which } from './which.js';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteout.js';
 import { TarReader, printable, type TarEntryHeader } from './tarReader.js';
 
 /** Maps ids found in a layer to ids on the host (for user-namespaced, rootless bundles). */
@@ -70,8 +74,6 @@ export interface ApplyResult {
   warnings: string[];
 }
 
-const WHITEOUT = '.wh.';
-const OPAQUE = '.wh..wh..opq';
 const OPEN_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const DEFAULT_MAX_ENTRIES = 1_000_000;
 
@@ -181,7 +183,7 @@ export class LayerApplier {
     }
     const parts = cleanMemberPath(h.name);
     const base = parts[parts.length - 1];
-    if (base !== undefined && base.startsWith(WHITEOUT)) {
+    if (base !== undefined && base.startsWith(WHITEOUT_PREFIX)) {
       this.whiteout(h, parts.slice(0, -1), base);
       return;
     }
@@ -312,11 +314,15 @@ export class LayerApplier {
       return;
     }
     this.replace(rel);
+    // Made under an ASCII name in the root, then renamed into place: argv reaches mknod as UTF-8, a member name may be any bytes.
+    const made = `${this.resolver.root}/.berth-node-${process.pid}-${randomBytes(6).toString('hex')}`;
     const mode = (h.mode & 0o7777).toString(8);
-    const args = h.type === 'fifo' ? ['-m', mode, abs] : ['-m', mode, abs, h.type === 'char-device' ? 'c' : 'b', String(h.devmajor), String(h.devminor)];
+    const args = h.type === 'fifo' ? ['-m', mode, made] : ['-m', mode, made, h.type === 'char-device' ? 'c' : 'b', String(h.devmajor), String(h.devminor)];
     try {
       execFileSync(h.type === 'fifo' ? 'mkfifo' : 'mknod', args.map((a) => Buffer.from(a, 'latin1').toString()), { stdio: 'ignore' });
+      renameSync(fsPath(made), fsPath(abs));
     } catch (err) {
+      rmSync(fsPath(made), { force: true });
       throw new BerthError('IO_ERROR', `cannot create ${h.type} "${printable(h.name)}"`, { cause: err });
     }
     this.ownAndTime(rel, h, true);
@@ -330,13 +336,13 @@ export class LayerApplier {
       // A whiteout under a non-directory hides nothing.
       if (!(err instanceof BerthError && err.code === 'LAYER_INVALID')) throw err;
     }
-    if (base === OPAQUE) {
+    if (base === OPAQUE_MARKER) {
       if (parent !== undefined) this.opaque(parent);
       return;
     }
     // Other .wh..wh.* names are aufs bookkeeping (hardlink dirs, metadata); docker ignores them too.
-    if (base.startsWith(`${WHITEOUT}${WHITEOUT}`)) return;
-    const name = base.slice(WHITEOUT.length);
+    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return;
+    const name = base.slice(WHITEOUT_PREFIX.length);
     if (name === '' || name === '.' || name === '..') {
       throw new BerthError('UNSAFE_PATH', `whiteout "${printable(h.name)}" names no valid entry`);
     }
@@ -388,8 +394,12 @@ export class LayerApplier {
 
   /**
    * Set SCHILY.xattr.* attributes with setfattr (Node has no setxattr), never
-   * following a symlink (-h). user.* always; trusted.* and security.capability
-   * only as root; other namespaces (SELinux labels, ACLs) are skipped with a warning.
+   * following a symlink (-h), all of an entry's at once. They travel on
+   * stdin in getfattr's dump format, where every byte of the path and names
+   * can be escaped (argv would reach setfattr as UTF-8). user.* always;
+   * trusted.* and security.capability only as root; overlay's own
+   * attributes (a layer must not steer the next overlay mount of this tree)
+   * and other namespaces (SELinux labels, ACLs) are skipped with a warning.
    */
   private xattrs(rel: string, h: TarEntryHeader): void {
     if (h.xattrs.size === 0) return;
@@ -399,17 +409,20 @@ export class LayerApplier {
       return;
     }
     const root = process.getuid?.() === 0;
+    const lines = [`# file: ${escapeForSetfattr(this.resolver.abs(rel))}`];
     for (const [name, value] of h.xattrs) {
-      const allowed = name.startsWith('user.') || (root && (name.startsWith('trusted.') || name === 'security.capability'));
+      const allowed = isCarriedXattr(name) && (root || name.startsWith('user.'));
       if (!allowed) {
         this.warnOnce(name, `extended attribute ${printable(name)} skipped (namespace not applied${root ? '' : ' without root'})`);
         continue;
       }
-      try {
-        execFileSync(this.setfattr, ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, Buffer.from(this.resolver.abs(rel), 'latin1').toString()], { stdio: 'ignore' });
-      } catch {
-        this.warnOnce(`failed:${name}`, `extended attribute ${printable(name)} could not be set on "${printable(h.name)}" (filesystem support?)`);
-      }
+      lines.push(`${escapeForSetfattr(Buffer.from(name, 'utf8').toString('latin1'))}=0x${value.toString('hex')}`);
+    }
+    if (lines.length === 1) return;
+    try {
+      execFileSync(this.setfattr, ['-h', '--restore=-'], { input: Buffer.from(`${lines.join('\n')}\n`, 'latin1'), stdio: ['pipe', 'ignore', 'ignore'] });
+    } catch {
+      this.warnOnce(`failed:${rel}`, `extended attributes could not be set on "${printable(h.name)}" (filesystem support?)`);
     }
   }
 
@@ -432,6 +445,11 @@ export class LayerApplier {
     }
     if (noFollow) lutimesSync(path, h.mtime, h.mtime);
   }
+}
+
+/** A byte string as getfattr/setfattr dumps quote it: anything but plain ASCII as \\ooo. */
+function escapeForSetfattr(byteString: string): string {
+  return byteString.replace(/[^A-Za-z0-9/._+:@-]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
 /** The process umask, read from /proc (process.umask() without an argument is deprecated); 0o777 when unknown so files always get an fchmod. */
