@@ -125,15 +125,21 @@ async function diffEntries(lowerDir: string, upperDir: string, options: DiffOpti
   });
   // A hardlink member needs its target in the same layer: a changed file brings every name it has.
   for (const rel of [...changed]) for (const partner of upperLinks.get(rel) ?? []) changed.add(partner);
-  return [...layerEntries(upper.filter((entry) => changed.has(entry.rel))), ...deletions(lower, upperByRel, fresh)];
+  const { markers, holders } = deletions(lower, upperByRel, fresh);
+  // Applying a change touches its parents' mtimes; carrying the parents (as containerd does) puts them back.
+  for (const rel of [...changed, ...holders]) {
+    for (let dir = rel; dir !== ''; dir = parentOf(dir)) changed.add(dir);
+  }
+  return [...layerEntries(upper.filter((entry) => changed.has(entry.rel))), ...markers];
 }
 
 /**
  * Whiteouts for lower entries gone from the upper tree, only where their
  * parent directory survives (a deleted or replaced parent already hides
  * them); a directory that lost every lower entry gets one opaque marker.
+ * `holders` are the directories the markers sit in.
  */
-function deletions(lower: readonly TreeEntry[], upperByRel: Map<string, TreeEntry>, fresh: Set<string>): LayerEntry[] {
+function deletions(lower: readonly TreeEntry[], upperByRel: Map<string, TreeEntry>, fresh: Set<string>): { markers: LayerEntry[]; holders: string[] } {
   const survives = (dir: string): boolean => dir === '' || (upperByRel.get(dir)?.st.isDirectory() === true && !fresh.has(dir));
   const lowerChildren = new Map<string, number>();
   const gone = new Map<string, string[]>();
@@ -148,7 +154,7 @@ function deletions(lower: readonly TreeEntry[], upperByRel: Map<string, TreeEntr
     if (rels.length === lowerChildren.get(dir)) markers.push(opaqueMember(dir));
     else markers.push(...rels.map(whiteoutMember));
   }
-  return markers;
+  return { markers, holders: [...gone.keys()] };
 }
 
 function parentOf(rel: string): string {

@@ -1,21 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  chownSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, chownSync, linkSync, mkdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { Readable } from 'node:stream';
@@ -25,13 +10,12 @@ import { applyLayer } from '../../src/layer/applyLayer.js';
 import { overlayUpperLayer } from '../../src/layer/overlayLayer.js';
 import { TarReader, type TarEntryHeader } from '../../src/layer/tarReader.js';
 import { isRoot, peer, tempDir } from '../support/peers.js';
+import { fsPath, shWithPath, snapshot } from './treeSnapshot.js';
 
 // VFS_CAP_REVISION_2: CAP_NET_BIND_SERVICE permitted, effective flag set.
 const CAPABILITY = '0x0100000200040000000000000000000000000000';
 /** "n<0xff><newline>x": a name that is neither UTF-8 nor free of newlines. */
 const ODD_NAME = Buffer.from([0x6e, 0xff, 0x0a, 0x78]).toString('latin1');
-
-const fsPath = (root: string, rel: string): Buffer => Buffer.concat([Buffer.from(root), Buffer.from(rel === '' ? '' : `/${rel}`, 'latin1')]);
 
 interface Overlay {
   lower: string;
@@ -63,57 +47,6 @@ function mountOverlay(t: TestContext, dir: string, extra: string[] = []): Overla
   };
   t.after(unmount);
   return { ...o, unmount };
-}
-
-/**
- * Run a shell command with "$1" set to a path's exact bytes: argv strings
- * reach a child as UTF-8, so the bytes travel as printf escapes instead.
- */
-function shWithPath(script: string, abs: Buffer): string {
-  const escaped = [...abs].map((byte) => `\\0${byte.toString(8)}`).join('');
-  return execFileSync('sh', ['-c', `p="$(printf '%bx' "$1")"; set -- "\${p%x}"; ${script}`, 'sh', escaped], { encoding: 'latin1', env: { ...process.env, LC_ALL: 'C' } });
-}
-
-function xattrsOf(abs: Buffer): string {
-  return shWithPath('getfattr -h -d -m - -e hex --absolute-names -- "$1" 2>/dev/null || true', abs)
-    .split('\n')
-    .filter((line) => line.startsWith('user.') || line.startsWith('security.capability='))
-    .sort()
-    .join(',');
-}
-
-/**
- * What a user sees in a tree: every path with its type, mode, owner, mtime
- * (seconds), content digest, symlink target, hardlink partner and carried
- * xattrs. Written without berth's code, so the layer is checked against
- * the filesystem and not against itself.
- */
-function snapshot(root: string): string[] {
-  const lines: string[] = [];
-  const firstByInode = new Map<string, string>();
-  const walk = (rel: string): void => {
-    const names = readdirSync(fsPath(root, rel), { encoding: 'buffer' }).map((n) => n.toString('latin1')).sort();
-    for (const name of names) {
-      const path = rel === '' ? name : `${rel}/${name}`;
-      const abs = fsPath(root, path);
-      const st = lstatSync(abs);
-      const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : st.isFIFO() ? 'fifo' : 'other';
-      let line = `${JSON.stringify(path)} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} t=${Math.floor(st.mtimeMs / 1000)}`;
-      if (st.isSymbolicLink()) line += ` -> ${readlinkSync(abs, { encoding: 'buffer' }).toString('latin1')}`;
-      if (st.isFile()) {
-        line += ` sha256=${createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 16)}`;
-        const inode = `${st.dev}:${st.ino}`;
-        const first = firstByInode.get(inode);
-        if (first !== undefined) line += ` linked-to=${JSON.stringify(first)}`;
-        else firstByInode.set(inode, path);
-      }
-      if (!st.isSymbolicLink()) line += ` xattrs=${xattrsOf(abs)}`;
-      lines.push(line);
-      if (st.isDirectory()) walk(path);
-    }
-  };
-  walk('');
-  return lines;
 }
 
 function members(tar: Buffer): TarEntryHeader[] {
