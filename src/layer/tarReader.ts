@@ -75,6 +75,8 @@ export class TarReader {
   private longName: string | undefined;
   private longLink: string | undefined;
   entries = 0;
+  /** Input bytes consumed so far; inside `entry()` it is where the member's data starts. */
+  position = 0;
 
   constructor(sink: TarSink, limits: TarReaderLimits = {}) {
     this.sink = sink;
@@ -97,6 +99,7 @@ export class TarReader {
           chunk.copy(this.header, this.headerFill, off, off + take);
           this.headerFill += take;
           off += take;
+          this.position += take;
           if (this.headerFill === BLOCK) {
             this.headerFill = 0;
             this.onHeader();
@@ -108,6 +111,7 @@ export class TarReader {
           this.sink.data(off === 0 && take === len ? chunk : chunk.subarray(off, off + take));
           this.remaining -= take;
           off += take;
+          this.position += take;
           if (this.remaining === 0) this.finishMember();
           break;
         }
@@ -117,6 +121,7 @@ export class TarReader {
           meta.parts.push(Buffer.from(chunk.subarray(off, off + take)));
           this.remaining -= take;
           off += take;
+          this.position += take;
           if (this.remaining === 0) {
             this.onMeta(Buffer.concat(meta.parts, meta.size));
             this.meta = undefined;
@@ -128,11 +133,30 @@ export class TarReader {
           const take = Math.min(this.padding, len - off);
           this.padding -= take;
           off += take;
+          this.position += take;
           if (this.padding === 0) this.state = 'header';
           break;
         }
       }
     }
+  }
+
+  /**
+   * Pass over the rest of the current member (its data and padding) without
+   * being fed it, for a reader of a file that only needs headers and can
+   * seek. Returns how many input bytes the caller must skip; the caller
+   * checks that they exist.
+   */
+  skipBody(): number {
+    if (this.state !== 'data' && this.state !== 'padding') return 0;
+    const skipped = this.remaining + this.padding;
+    const ended = this.state === 'data';
+    this.remaining = 0;
+    this.padding = 0;
+    this.position += skipped;
+    this.state = 'header';
+    if (ended) this.sink.entryEnd();
+    return skipped;
   }
 
   /** Call at end of input: a clean end is two zero blocks or EOF exactly at a header boundary. */

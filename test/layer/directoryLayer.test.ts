@@ -8,17 +8,8 @@ import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
 import { applyLayer } from '../../src/layer/applyLayer.js';
 import { createLayerFromDirectory, diffDirectories } from '../../src/layer/directoryLayer.js';
-import { TarReader, type TarEntryHeader } from '../../src/layer/tarReader.js';
 import { isRoot, peer, tempDir } from '../support/peers.js';
-import { snapshot } from './treeSnapshot.js';
-
-function members(tar: Buffer): TarEntryHeader[] {
-  const out: TarEntryHeader[] = [];
-  const reader = new TarReader({ entry: (h) => out.push(h), data: () => undefined, entryEnd: () => undefined });
-  reader.push(tar);
-  reader.finish();
-  return out;
-}
+import { snapshot, tarMembers, writeFiles } from './treeSnapshot.js';
 
 /** A small Node project as a builder stages it; `when` is the staging time, `owner` the staging user. */
 function stage(dir: string, when: number, owner: number): void {
@@ -45,7 +36,7 @@ test('a layer from a staged tree with fixed times and owners has the same digest
   const a = await buffer(createLayerFromDirectory(join(dir, 'first'), options));
   const b = await buffer(createLayerFromDirectory(join(dir, 'elsewhere/second'), options));
   assert.equal(sha256(a), sha256(b));
-  const list = members(a);
+  const list = tarMembers(a);
   assert.ok(list.every((h) => h.mtime === 0 && h.uid === 0 && h.gid === 0));
   assert.ok(!list.some((h) => h.name.startsWith('app/.git')), 'an excluded directory goes with what is under it');
   assert.equal(list.find((h) => h.name === 'app/src/index.js')?.mode, 0o755, 'modes are content and stay');
@@ -63,7 +54,7 @@ test('include keeps matching entries and the directories leading to them; metada
       metadata: (_path, type) => ({ mode: type === 'directory' ? 0o755 : 0o640, uid: 1000, gid: 1001 }),
     }),
   );
-  const list = members(dependencies);
+  const list = tarMembers(dependencies);
   assert.deepEqual(
     list.map((h) => h.name),
     ['app/', 'app/node_modules/', 'app/node_modules/left-pad/', 'app/node_modules/left-pad/lib/', 'app/node_modules/left-pad/lib/index.js', 'app/node_modules/left-pad/package.json'],
@@ -82,7 +73,7 @@ test('clampMtime caps times newer than the clamp and keeps older ones', async (t
   writeFileSync(join(dir, 'new'), 'new');
   utimesSync(join(dir, 'old'), 1_000_000_000, 1_000_000_000);
   utimesSync(join(dir, 'new'), 1_900_000_000, 1_900_000_000);
-  const list = members(await buffer(createLayerFromDirectory(dir, { clampMtime: new Date(1_500_000_000_000) })));
+  const list = tarMembers(await buffer(createLayerFromDirectory(dir, { clampMtime: new Date(1_500_000_000_000) })));
   assert.deepEqual(
     list.map((h) => [h.name, h.mtime]),
     [
@@ -96,8 +87,6 @@ test('diffDirectories misses no change that leaves size and mtime alone: content
   if (!peer(t, 'setfattr') || !peer(t, 'getfattr')) return;
   const dir = tempDir(t);
   const lower = join(dir, 'lower');
-  mkdirSync(join(lower, 'etc/deep'), { recursive: true });
-  mkdirSync(join(lower, 'var'), { recursive: true });
   const files: Record<string, string> = {
     'etc/content': 'before',
     'etc/mode': 'mode',
@@ -110,7 +99,7 @@ test('diffDirectories misses no change that leaves size and mtime alone: content
     'etc/same': 'same',
     'var/kept': 'kept',
   };
-  for (const [rel, content] of Object.entries(files)) writeFileSync(join(lower, rel), content);
+  writeFiles(lower, files);
   linkSync(join(lower, 'etc/pair-a'), join(lower, 'etc/pair-b'));
   symlinkSync('aaaa', join(lower, 'etc/link'));
   const when = 1_600_000_000;
@@ -133,7 +122,7 @@ test('diffDirectories misses no change that leaves size and mtime alone: content
   for (const rel of touched.filter((r) => r !== 'etc/deep/gone')) lutimesSync(join(upper, rel), when, when);
 
   const tar = await buffer(diffDirectories(lower, upper));
-  const names = members(tar).map((h) => h.name);
+  const names = tarMembers(tar).map((h) => h.name);
   for (const changed of ['etc/content', 'etc/mode', 'etc/cap', 'etc/twin-a', 'etc/twin-b', 'etc/link', 'etc/deep/.wh..wh..opq']) {
     assert.ok(names.includes(changed), `${changed} is in the layer (have ${names.join(', ')})`);
   }
@@ -152,6 +141,6 @@ test('diffDirectories leaves out what exclude names, in both trees', async (t) =
   writeFileSync(join(dir, 'lower/proc/stale'), 'x');
   writeFileSync(join(dir, 'upper/proc/cpuinfo'), 'y');
   writeFileSync(join(dir, 'upper/real'), 'z');
-  const names = members(await buffer(diffDirectories(join(dir, 'lower'), join(dir, 'upper'), { exclude: (p) => p === 'proc' }))).map((h) => h.name);
+  const names = tarMembers(await buffer(diffDirectories(join(dir, 'lower'), join(dir, 'upper'), { exclude: (p) => p === 'proc' }))).map((h) => h.name);
   assert.deepEqual(names, ['real']);
 });

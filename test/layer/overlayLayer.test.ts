@@ -8,9 +8,8 @@ import { test, type TestContext } from 'node:test';
 import { isBerthError } from '../../src/errors/BerthError.js';
 import { applyLayer } from '../../src/layer/applyLayer.js';
 import { overlayUpperLayer } from '../../src/layer/overlayLayer.js';
-import { TarReader, type TarEntryHeader } from '../../src/layer/tarReader.js';
 import { isRoot, peer, tempDir } from '../support/peers.js';
-import { fsPath, shWithPath, snapshot } from './treeSnapshot.js';
+import { fsPath, shWithPath, snapshot, tarMembers, writeFiles } from './treeSnapshot.js';
 
 // VFS_CAP_REVISION_2: CAP_NET_BIND_SERVICE permitted, effective flag set.
 const CAPABILITY = '0x0100000200040000000000000000000000000000';
@@ -49,14 +48,6 @@ function mountOverlay(t: TestContext, dir: string, extra: string[] = []): Overla
   return { ...o, unmount };
 }
 
-function members(tar: Buffer): TarEntryHeader[] {
-  const out: TarEntryHeader[] = [];
-  const reader = new TarReader({ entry: (h) => out.push(h), data: () => undefined, entryEnd: () => undefined });
-  reader.push(tar);
-  reader.finish();
-  return out;
-}
-
 function setfattr(abs: string, name: string, value: string): void {
   execFileSync('setfattr', ['-h', '-n', name, '-v', value, abs]);
 }
@@ -65,18 +56,19 @@ test('an overlay upper directory becomes a layer that turns the lower tree into 
   if (!peer(t, 'setfattr') || !peer(t, 'getfattr')) return;
   const dir = tempDir(t);
   const lower = join(dir, 'lower');
-  for (const d of ['etc', 'bin', 'data', 'cache/sub', 'was-dir', 'same']) mkdirSync(join(lower, d), { recursive: true });
-  writeFileSync(join(lower, 'etc/config'), 'setting=1\n');
-  writeFileSync(join(lower, 'etc/keep'), 'unchanged\n');
-  writeFileSync(join(lower, 'bin/tool'), '#!/bin/sh\n');
-  writeFileSync(join(lower, 'bin/ping'), 'ping binary\n');
-  writeFileSync(join(lower, 'data/owned'), 'owned\n');
-  writeFileSync(join(lower, 'old'), 'to delete\n');
-  writeFileSync(join(lower, 'cache/a'), 'a\n');
-  writeFileSync(join(lower, 'cache/sub/b'), 'b\n');
-  writeFileSync(join(lower, 'was-file'), 'a file\n');
-  writeFileSync(join(lower, 'was-dir/child'), 'child\n');
-  writeFileSync(join(lower, 'same/untouched'), 'same\n');
+  writeFiles(lower, {
+    'etc/config': 'setting=1\n',
+    'etc/keep': 'unchanged\n',
+    'bin/tool': '#!/bin/sh\n',
+    'bin/ping': 'ping binary\n',
+    'data/owned': 'owned\n',
+    old: 'to delete\n',
+    'cache/a': 'a\n',
+    'cache/sub/b': 'b\n',
+    'was-file': 'a file\n',
+    'was-dir/child': 'child\n',
+    'same/untouched': 'same\n',
+  });
   setfattr(join(lower, 'same/untouched'), 'user.origin', 'lower');
   symlinkSync('etc/config', join(lower, 'link'));
   const overlay = mountOverlay(t, dir);
@@ -111,7 +103,7 @@ test('an overlay upper directory becomes a layer that turns the lower tree into 
   overlay.unmount();
 
   const tar = await buffer(overlayUpperLayer(overlay.upper));
-  const byName = new Map(members(tar).map((h) => [h.name, h]));
+  const byName = new Map(tarMembers(tar).map((h) => [h.name, h]));
   assert.ok(byName.has('.wh.old'), 'a deleted file becomes a whiteout');
   assert.ok(byName.has('cache/.wh..wh..opq'), 'a removed and recreated directory is opaque');
   assert.ok(!byName.has('cache/.wh.a'), 'an opaque directory needs no whiteouts of its own');
@@ -122,7 +114,7 @@ test('an overlay upper directory becomes a layer that turns the lower tree into 
   assert.ok(!byName.has('etc/keep') || byName.get('etc/keep-again')?.type === 'hardlink');
   assert.ok(!byName.has('same/untouched') && !byName.has('same/'), 'what the run did not touch is not in the layer');
   assert.ok(!tar.includes('trusted.overlay') && !tar.includes('user.overlay'), "overlay's own attributes never reach a layer");
-  for (const h of members(tar)) assert.notEqual(h.type, 'char-device', `${h.name}: overlay whiteout devices are not layer members`);
+  for (const h of tarMembers(tar)) assert.notEqual(h.type, 'char-device', `${h.name}: overlay whiteout devices are not layer members`);
 
   const root = join(dir, 'root');
   execFileSync('cp', ['-a', lower, root]);
@@ -150,7 +142,7 @@ test('overlay layers: exclude drops mount points, mtime pins every time, owners 
   const epoch = new Date(1_234_567_000 * 1000);
   const mountPoints = new Set(['etc/resolv.conf', 'proc']);
   const tar = await buffer(overlayUpperLayer(overlay.upper, { userxattr: true, exclude: (p) => mountPoints.has(p), mtime: epoch, uid: 0, gid: 0 }));
-  const list = members(tar);
+  const list = tarMembers(tar);
   assert.deepEqual(
     list.map((h) => h.name),
     ['etc/', 'etc/hostname', 'var/', 'var/lib/', 'var/lib/stale/', 'var/lib/stale/.wh..wh..opq'],

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TarReader, type TarEntryHeader } from '../../src/layer/tarReader.js';
 
 export const fsPath = (root: string, rel: string): Buffer => Buffer.concat([Buffer.from(root), Buffer.from(rel === '' ? '' : `/${rel}`, 'latin1')]);
 
@@ -55,3 +57,20 @@ export function snapshot(root: string): string[] {
   return lines;
 }
 
+
+/** Every member header of an uncompressed tar, in archive order. */
+export function tarMembers(tar: Buffer): TarEntryHeader[] {
+  const out: TarEntryHeader[] = [];
+  const reader = new TarReader({ entry: (h) => out.push(h), data: () => undefined, entryEnd: () => undefined });
+  reader.push(tar);
+  reader.finish();
+  return out;
+}
+
+/** Write files (relative path → content) under `root`, making their directories. */
+export function writeFiles(root: string, files: Record<string, string>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    writeFileSync(join(root, rel), content);
+  }
+}

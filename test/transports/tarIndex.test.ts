@@ -7,6 +7,9 @@ import { isBerthError } from '../../src/errors/BerthError.js';
 import { openArchive } from '../../src/transports/files/openArchive.js';
 import { TarIndex } from '../../src/transports/files/tarIndex.js';
 import { tempDir } from '../support/peers.js';
+import { hostileCases } from '../../fixtures/hostile-tars/generate.js';
+import { writeTar } from '../../src/layer/tarWriter.js';
+import { buffer } from 'node:stream/consumers';
 
 const LONG = `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(60)}.txt`;
 
@@ -65,4 +68,41 @@ test('tar index: gzip archives are decompressed first; garbage, truncation and c
   writeFileSync(join(dir, 'bad.gz'), Buffer.from([0x1f, 0x8b, 1, 2, 3]));
   await assert.rejects(openArchive(join(dir, 'bad.gz'), 'bad.gz'), (e) => isBerthError(e, 'ARCHIVE_INVALID'));
   assert.ok(statSync(file).size > 0);
+});
+
+test('tar index refuses what the layer reader refuses: escaping names, bad checksums, sparse members, metadata bombs, lying sizes', async (t) => {
+  const dir = tempDir(t);
+  const refused = ['dotdot-file', 'dotdot-nested', 'pax-path-escape', 'gnu-longname-escape', 'nul-in-pax-path', 'hardlink-dotdot', 'bad-checksum', 'sparse-gnu', 'sparse-pax', 'pax-header-bomb', 'huge-declared-size'];
+  const cases = hostileCases(join(dir, 'outside')).filter((c) => refused.includes(c.name));
+  assert.equal(cases.length, refused.length);
+  for (const c of cases) {
+    const file = join(dir, `${c.name}.tar`);
+    writeFileSync(file, c.layers[0]!);
+    await assert.rejects(TarIndex.build(file, c.name), (e) => isBerthError(e, 'ARCHIVE_INVALID') && e.message.startsWith(`${c.name}: `), c.description);
+  }
+});
+
+test('tar index reads what the tar writer wrote: PAX names (long, non-ASCII, not UTF-8), multi-block members, links', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'written.tar');
+  const body = Buffer.alloc(1500, 7);
+  writeFileSync(
+    file,
+    await buffer(
+      writeTar([
+        { path: LONG, type: 'file', content: Buffer.from('long name\n') },
+        { path: 'ünïcödé', type: 'file', content: body },
+        { path: Buffer.from([0x62, 0xff]), type: 'file', content: Buffer.from('raw') },
+        { path: 'dir/link', type: 'symlink', linkname: '../ünïcödé' },
+        { path: 'hard', type: 'hardlink', linkname: LONG },
+      ]),
+    ),
+  );
+  const index = await TarIndex.build(file, 'written');
+  assert.equal(await contentOf(index, LONG), 'long name\n');
+  assert.equal(await contentOf(index, 'hard'), 'long name\n');
+  assert.equal(await contentOf(index, 'dir/link'), body.toString());
+  const member = index.get('ünïcödé')!;
+  assert.ok((await index.read(member, 2000, 'ünïcödé')).equals(body));
+  assert.equal(await contentOf(index, Buffer.from([0x62, 0xff]).toString('utf8')), 'raw');
 });

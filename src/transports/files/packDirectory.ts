@@ -1,13 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar-stream';
 import { BerthError } from '../../errors/BerthError.js';
+import { writeTar, type LayerEntry } from '../../layer/tarWriter.js';
 import { removeOrphanSiblings, syncDirectory, tempSibling } from './atomicWrite.js';
 import { writeThrough } from './streamToFile.js';
-import { BLOB_READ_CHUNK } from './blobReadChunk.js';
 
 /** One archive member: a directory, or a file copied from `source`. */
 export type PackEntry = { name: string; directory: true } | { name: string; source: string };
@@ -15,35 +11,30 @@ export type PackEntry = { name: string; directory: true } | { name: string; sour
 /**
  * Write `entries` (in the given order) as a tar to `file`, through a temp
  * sibling renamed into place only when complete: a crash leaves the old file.
- * Headers are fixed (mtime 0, root owner) so the same content gives the same tar.
+ * Headers are fixed (mtime 0, root owner) so the same content gives the same
+ * tar. The writer is the layer room's, so archives and layers share one
+ * encoding of names, sizes and PAX records.
  */
 export async function packArchive(file: string, entries: PackEntry[]): Promise<void> {
   await removeOrphanSiblings(file);
   const temp = tempSibling(file);
-  const pack = tar.pack();
-  const writing = writeThrough(pack as unknown as Readable, [], temp);
-  // Observed at once: it may fail (e.g. unwritable directory) while entries are still being added.
-  writing.catch(() => undefined);
   try {
-    for (const entry of entries) {
-      if ('directory' in entry) {
-        pack.entry({ name: `${entry.name}/`, type: 'directory', mode: 0o755, mtime: new Date(0), uid: 0, gid: 0 });
-        continue;
-      }
-      const size = (await stat(entry.source)).size;
-      const sink = pack.entry({ name: entry.name, type: 'file', size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
-      await pipeline(createReadStream(entry.source, { highWaterMark: BLOB_READ_CHUNK }), sink);
-    }
-    pack.finalize();
-    await writing;
+    await writeThrough(writeTar(archiveMembers(entries), { keepOrder: true, mtime: new Date(0), uid: 0, gid: 0 }), [], temp);
     await rename(temp, file);
   } catch (err) {
-    pack.destroy();
-    await writing.catch(() => undefined);
     await rm(temp, { force: true });
     throw err;
   }
   await syncDirectory(dirname(file));
+}
+
+async function archiveMembers(entries: PackEntry[]): Promise<LayerEntry[]> {
+  return Promise.all(
+    entries.map(async (entry): Promise<LayerEntry> => {
+      if ('directory' in entry) return { path: entry.name, type: 'directory', mode: 0o755 };
+      return { path: entry.name, type: 'file', mode: 0o644, content: { file: entry.source, size: (await stat(entry.source)).size } };
+    }),
+  );
 }
 
 /** Entries for every file under an OCI layout directory, in the order the spec lists them. */

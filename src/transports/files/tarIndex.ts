@@ -1,7 +1,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { BerthError } from '../../errors/BerthError.js';
+import { BerthError, isBerthError } from '../../errors/BerthError.js';
+import { cleanMemberPath } from '../../layer/tarPath.js';
+import { printable, TarReader } from '../../layer/tarReader.js';
 import { BLOB_READ_CHUNK } from './blobReadChunk.js';
 
 /** Where a regular file's bytes sit inside an uncompressed tar. */
@@ -12,7 +14,6 @@ export interface TarMember {
 
 const BLOCK = 512;
 const MAX_ENTRIES = 1_000_000;
-const MAX_META_BYTES = 1024 * 1024;
 const MAX_LINK_HOPS = 32;
 
 /**
@@ -74,59 +75,54 @@ export class TarIndex {
   }
 }
 
+/**
+ * One pass over the headers with the layer room's tar reader (the same
+ * checks of checksums, number fields, PAX and GNU records as for layers),
+ * reading header blocks only and seeking over member data.
+ */
 async function scan(handle: FileHandle, what: string): Promise<Map<string, TarMember>> {
   const invalid = (why: string): BerthError => new BerthError('ARCHIVE_INVALID', `${what}: ${why}`);
   const total = (await handle.stat()).size;
   const files = new Map<string, TarMember>();
   const links = new Map<string, string>();
-  const header = Buffer.alloc(BLOCK);
-  let position = 0;
-  let count = 0;
-  let pending: { path?: string; linkpath?: string; size?: number } = {};
-  for (;;) {
-    if (position + BLOCK > total) {
-      // A tar ends with zero blocks, but tools tolerate a missing trailer after the last member.
-      if (count > 0 && position === total) break;
-      throw invalid(count === 0 ? 'not a tar archive' : 'truncated archive');
-    }
-    await readExactly(handle, header, position);
-    if (header.every((b) => b === 0)) break;
-    if (!checksumOk(header)) throw invalid(count === 0 ? 'not a tar archive' : `corrupt tar header at byte ${position}`);
-    if (++count > MAX_ENTRIES) throw invalid(`more than ${MAX_ENTRIES} entries`);
-    const type = String.fromCharCode(header[156] ?? 0);
-    const size = pending.size ?? parseNumber(header.subarray(124, 136), invalid);
-    const dataAt = position + BLOCK;
-    const next = dataAt + Math.ceil(size / BLOCK) * BLOCK;
-    if (dataAt + size > total) throw invalid('truncated archive');
-
-    if (type === 'x' || type === 'L' || type === 'K') {
-      if (size > MAX_META_BYTES) throw invalid('oversized extended header');
-      const data = Buffer.alloc(size);
-      await readExactly(handle, data, dataAt);
-      if (type === 'x') pending = { ...pending, ...parsePax(data, invalid) };
-      else if (type === 'L') pending.path = cString(data);
-      else pending.linkpath = cString(data);
-      position = next;
-      continue;
-    }
-    if (type !== 'g') {
-      const rawName = pending.path ?? headerName(header);
-      const name = normalise(rawName, invalid);
-      const linkname = pending.linkpath ?? cString(header.subarray(157, 257));
-      if (type === '0' || type === '\0' || type === '7') {
-        files.set(name, { offset: dataAt, size });
+  const reader = new TarReader({
+    entry: (h) => {
+      if (reader.entries > MAX_ENTRIES) throw invalid(`more than ${MAX_ENTRIES} entries`);
+      const name = memberName(h.name);
+      if (h.type === 'file') {
+        files.set(name, { offset: reader.position, size: h.size });
         links.delete(name);
-      } else if (type === '2' && linkname !== '') {
-        if (linkname.startsWith('/')) throw invalid(`entry "${rawName}" is an absolute symlink`);
-        links.set(name, normalise(posix.join(posix.dirname(name), linkname), invalid));
+      } else if (h.type === 'symlink' && h.linkname !== '') {
+        if (h.linkname.startsWith('/')) throw invalid(`entry "${printable(h.name)}" is an absolute symlink`);
+        links.set(name, memberName(`${posix.dirname(h.name)}/${h.linkname}`));
         files.delete(name);
-      } else if (type === '1' && linkname !== '') {
-        links.set(name, normalise(linkname, invalid));
+      } else if (h.type === 'hardlink' && h.linkname !== '') {
+        links.set(name, memberName(h.linkname));
         files.delete(name);
       }
+    },
+    data: () => undefined,
+    entryEnd: () => undefined,
+  });
+  const block = Buffer.alloc(BLOCK);
+  let position = 0;
+  try {
+    while (!reader.ended) {
+      if (position > total) throw invalid('truncated archive');
+      if (position === total) {
+        // A tar ends with zero blocks, but tools tolerate a missing trailer after the last member.
+        if (reader.entries === 0) throw invalid('not a tar archive');
+        reader.finish();
+        break;
+      }
+      if (position + BLOCK > total) throw invalid(reader.entries === 0 ? 'not a tar archive' : 'truncated archive');
+      await readExactly(handle, block, position);
+      reader.push(block);
+      position += BLOCK + reader.skipBody();
     }
-    pending = {};
-    position = next;
+  } catch (err) {
+    if (!isBerthError(err) || err.code === 'ARCHIVE_INVALID') throw err;
+    throw invalid(reader.entries === 0 && position === 0 ? `not a tar archive (${err.message})` : err.message);
   }
   for (const [name, target] of links) {
     const resolved = follow(target, files, links);
@@ -156,67 +152,7 @@ function follow(start: string, files: Map<string, TarMember>, links: Map<string,
   return undefined;
 }
 
-function checksumOk(header: Buffer): boolean {
-  const stored = Number.parseInt(cString(header.subarray(148, 156)).trim() || 'x', 8);
-  if (!Number.isFinite(stored)) return false;
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
-  return sum === stored;
-}
-
-/** name, with the ustar prefix when present. */
-function headerName(header: Buffer): string {
-  const name = cString(header.subarray(0, 100));
-  const magic = header.subarray(257, 262).toString('latin1');
-  const prefix = magic === 'ustar' ? cString(header.subarray(345, 500)) : '';
-  return prefix ? `${prefix}/${name}` : name;
-}
-
-function cString(bytes: Buffer): string {
-  const end = bytes.indexOf(0);
-  return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8');
-}
-
-/** Octal, or base-256 (high bit set) as GNU tar writes sizes over 8 GiB. */
-function parseNumber(field: Buffer, invalid: (why: string) => BerthError): number {
-  if (((field[0] ?? 0) & 0x80) !== 0) {
-    let value = 0;
-    for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] as number);
-    if (!Number.isSafeInteger(value)) throw invalid('entry size out of range');
-    return value;
-  }
-  const text = cString(field).trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw invalid(`invalid size field "${text}"`);
-  return Number.parseInt(text, 8);
-}
-
-function parsePax(data: Buffer, invalid: (why: string) => BerthError): { path?: string; linkpath?: string; size?: number } {
-  const out: { path?: string; linkpath?: string; size?: number } = {};
-  let at = 0;
-  while (at < data.length) {
-    const space = data.indexOf(0x20, at);
-    if (space < 0) break;
-    const length = Number.parseInt(data.subarray(at, space).toString('latin1'), 10);
-    if (!Number.isSafeInteger(length) || length <= 0 || at + length > data.length) throw invalid('malformed PAX header');
-    const record = data.subarray(space + 1, at + length - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    const key = record.slice(0, eq);
-    const value = record.slice(eq + 1);
-    if (key === 'path') out.path = value;
-    else if (key === 'linkpath') out.linkpath = value;
-    else if (key === 'size') {
-      if (!/^\d+$/.test(value)) throw invalid('malformed PAX size');
-      out.size = Number(value);
-    }
-    at += length;
-  }
-  return out;
-}
-
-/** `./a//b/` → `a/b`; absolute names and `..` escapes are refused. */
-function normalise(name: string, invalid: (why: string) => BerthError): string {
-  const clean = posix.normalize(name.replace(/^\.\/+/, '')).replace(/\/+$/, '');
-  if (clean.startsWith('/') || clean === '..' || clean.startsWith('../')) throw invalid(`entry "${name}" points outside the archive`);
-  return clean === '.' ? '' : clean;
+/** A member name (a byte string from the reader) cleaned as layers are, as text: `./a//b/` → `a/b`; names that climb out are refused. */
+function memberName(byteString: string): string {
+  return Buffer.from(cleanMemberPath(byteString).join('/'), 'latin1').toString('utf8');
 }
