@@ -41,8 +41,8 @@ export interface DiffOptions extends TarWriterOptions {
   exclude?: (layerPath: string) => boolean;
 }
 
-/** Same-size files compared at once; each holds two read buffers. */
-const CONTENT_COMPARES = 4;
+/** Same-size files compared at once; each holds two buffers of at most COMPARE_CHUNK. */
+const CONTENT_COMPARES = 16;
 const COMPARE_CHUNK = 256 * 1024;
 
 /**

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { isBerthError } from '../../src/errors/BerthError.js';
 import { applyLayer } from '../../src/layer/applyLayer.js';
 import { compressLayer } from '../../src/layer/compression.js';
 import { TarReader } from '../../src/layer/tarReader.js';
@@ -117,4 +118,40 @@ test('a truncated gzip layer is a clear LAYER_INVALID error', async (t) => {
   await compressLayer(writeTar(entries), createWriteStream(out));
   const blob = readFileSync(out);
   await assert.rejects(applyLayer(dir, Readable.from([blob.subarray(0, blob.length - 30)])), (err: Error & { code?: string }) => err.code === 'LAYER_INVALID');
+});
+
+test('a file that is no longer what the walk saw fails the layer: another size, or a symlink in its place', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'small'), 'grew since the walk');
+  writeFileSync(join(dir, 'large'), Buffer.alloc(200 * 1024, 1));
+  symlinkSync('/etc/passwd', join(dir, 'swapped'));
+  const changed = (err: unknown): boolean => isBerthError(err, 'IO_ERROR') && /did it change while being read/.test((err as Error).message);
+  await assert.rejects(buffer(writeTar([{ path: 'small', type: 'file', content: { file: join(dir, 'small'), size: 4 } }])), changed);
+  await assert.rejects(buffer(writeTar([{ path: 'large', type: 'file', content: { file: join(dir, 'large'), size: 300 * 1024 } }])), changed);
+  await assert.rejects(buffer(writeTar([{ path: 'swapped', type: 'file', content: { file: join(dir, 'swapped'), size: 10 } }])), changed);
+});
+
+test('GNU tar extracts what the writer wrote byte for byte: a name that is not UTF-8, a binary xattr value, a 200 KiB file', async (t) => {
+  const gnuTar = peer(t, 'tar');
+  const getfattr = peer(t, 'getfattr');
+  if (!gnuTar || !getfattr) return;
+  const dir = tempDir(t);
+  const big = Buffer.alloc(200 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
+  writeFileSync(join(dir, 'big.src'), big);
+  const rawName = Buffer.from([0x72, 0x61, 0x77, 0xff, 0xfe]);
+  const tar = await buffer(
+    writeTar([
+      { path: rawName, type: 'file', content: Buffer.from('raw'), xattrs: { 'user.bin': Buffer.from([0x00, 0xff, 0x80, 0x0a]) } },
+      { path: 'big', type: 'file', content: { file: join(dir, 'big.src'), size: big.length } },
+    ]),
+  );
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  execFileSync(gnuTar, ['--xattrs', '--xattrs-include=user.*', '-xf', '-', '-C', out], { input: tar });
+  assert.ok(readFileSync(join(out, 'big')).equals(big));
+  const rawPath = Buffer.concat([Buffer.from(`${out}/`), rawName]);
+  assert.equal(readFileSync(rawPath, 'utf8'), 'raw');
+  const dump = execFileSync(getfattr, ['-R', '-d', '-m', 'user.', '-e', 'hex', '.'], { cwd: out, encoding: 'latin1' });
+  assert.match(dump, /user\.bin=0x00ff800a/);
 });
