@@ -119,8 +119,10 @@ export interface ConfigStep extends StepCommon {
   instruction: string;
   /** Pure: the container config after this instruction. */
   apply(config: ContainerConfig): ContainerConfig;
-  /** Whether the step leaves a history entry (buildah writes none for ARG). */
+  /** Whether the step leaves a history entry. */
   history: boolean;
+  /** MAINTAINER: the image's `author` (outside the container config, so not something `apply` can set). */
+  author?: string;
 }
 
 /** What `compileDockerfile` needs from outside: the Dockerfile and a way to read base images' configs. */

@@ -7,6 +7,7 @@ import type { ErrorCode } from '../errors/BerthError.js';
  */
 const exitCodeByError: Partial<Record<ErrorCode, number>> = {
   USAGE: 2,
+  DOCKERFILE_INVALID: 2,
   INVALID_REFERENCE: 2,
   UNSUPPORTED_TRANSPORT: 2,
   NOT_FOUND: 3,

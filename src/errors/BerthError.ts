@@ -5,6 +5,7 @@
  */
 export type ErrorCode =
   | 'USAGE'
+  | 'DOCKERFILE_INVALID'
   | 'INVALID_REFERENCE'
   | 'UNSUPPORTED_TRANSPORT'
   | 'INVALID_DIGEST'
