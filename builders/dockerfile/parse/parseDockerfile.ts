@@ -1,0 +1,181 @@
+import { DockerfileParser } from 'dockerfile-ast';
+import { BerthError } from '../../../src/errors/BerthError.js';
+
+/**
+ * A Dockerfile read into instructions, before any expansion: dockerfile-ast finds the parser directives and where each
+ * instruction starts; this file joins continuation lines (dropping comment and blank lines inside them, as BuildKit
+ * does), splits off leading `--flags` and reads heredoc bodies for RUN, COPY and ADD.
+ */
+export interface ParsedDockerfile {
+  file: string;
+  /** The escape character (`# escape=` directive, default backslash). */
+  escape: string;
+  instructions: ParsedInstruction[];
+}
+
+export interface Heredoc {
+  name: string;
+  /** Body lines joined, ending with a newline; with `<<-` leading tabs are already removed. */
+  content: string;
+  /** Unquoted delimiter: the builder expands variables in the body (COPY/ADD). */
+  expand: boolean;
+  /** The body and terminator exactly as written (for handing a RUN's heredocs to its shell). */
+  raw: string;
+}
+
+export interface ParsedInstruction {
+  /** Upper-case keyword. */
+  keyword: string;
+  /** 1-based line of the keyword. */
+  line: number;
+  /** Leading `--name[=value]` flags in order (value undefined for a bare `--name`). */
+  flags: { name: string; value: string | undefined }[];
+  /** The logical line after the keyword and the flags, continuations joined. */
+  args: string;
+  /** The logical line after the keyword, flags included (what buildah records in history). */
+  original: string;
+  heredocs: Heredoc[];
+}
+
+export const knownInstructions = new Set([
+  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL', 'MAINTAINER', 'ONBUILD',
+  'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
+]);
+
+const heredocInstructions = new Set(['RUN', 'COPY', 'ADD']);
+
+/** `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'` as a whole word. */
+const heredocWord = /^<<(-?)(["']?)([A-Za-z0-9_.-]+)\2$/;
+
+export function syntaxError(file: string, line: number, problem: string): BerthError {
+  return new BerthError('DOCKERFILE_INVALID', `${file}:${line}: ${problem}`);
+}
+
+/** Split leading flags off an instruction's argument text; a flag ends at unquoted whitespace. */
+export function splitFlags(text: string): { flags: ParsedInstruction['flags']; rest: string } {
+  const flags: ParsedInstruction['flags'] = [];
+  let rest = text.trimStart();
+  while (rest.startsWith('--')) {
+    let i = 0;
+    let quote = '';
+    let word = '';
+    for (; i < rest.length; i++) {
+      const ch = rest[i]!;
+      if (quote) {
+        if (ch === quote) quote = '';
+        else word += ch;
+      } else if (ch === '"' || ch === "'") quote = ch;
+      else if (/\s/.test(ch)) break;
+      else word += ch;
+    }
+    // `--` alone ends the flags, as in getopt.
+    if (word === '--') {
+      rest = rest.slice(i).trimStart();
+      break;
+    }
+    const eq = word.indexOf('=');
+    flags.push(eq < 0 ? { name: word.slice(2), value: undefined } : { name: word.slice(2, eq), value: word.slice(eq + 1) });
+    rest = rest.slice(i).trimStart();
+  }
+  return { flags, rest };
+}
+
+/** Words of a shell-form line split on whitespace outside quotes, quotes kept (BuildKit's parseWords). */
+export function splitQuotedWords(text: string, escape: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let quote = '';
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (!quote && /\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    word += ch;
+    if (ch === escape && i + 1 < text.length && quote !== "'") {
+      word += text[++i];
+      continue;
+    }
+    if (quote && ch === quote) quote = '';
+    else if (!quote && (ch === '"' || ch === "'")) quote = ch;
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+function isContinued(line: string, escape: string): { continued: boolean; text: string } {
+  const trimmed = line.replace(/[ \t]+$/, '');
+  if (trimmed.endsWith(escape)) return { continued: true, text: trimmed.slice(0, -escape.length) };
+  return { continued: false, text: line };
+}
+
+function readHeredocs(
+  file: string,
+  keywordLine: number,
+  lines: string[],
+  from: number,
+  words: string[],
+): { heredocs: Heredoc[]; next: number } {
+  const heredocs: Heredoc[] = [];
+  let index = from;
+  for (const word of words) {
+    const m = heredocWord.exec(word);
+    if (!m) continue;
+    const chomp = m[1] === '-';
+    const name = m[3]!;
+    const body: string[] = [];
+    const raw: string[] = [];
+    for (;;) {
+      if (index >= lines.length) throw syntaxError(file, keywordLine, `unterminated heredoc ${name}`);
+      const line = lines[index++]!.replace(/\r$/, '');
+      raw.push(line);
+      const text = chomp ? line.replace(/^\t+/, '') : line;
+      if (text === name) break;
+      body.push(text);
+    }
+    heredocs.push({ name, content: body.map((l) => `${l}\n`).join(''), expand: m[2] === '', raw: raw.join('\n') });
+  }
+  return { heredocs, next: index };
+}
+
+export function parseDockerfile(text: string, file: string): ParsedDockerfile {
+  const ast = DockerfileParser.parse(text);
+  const escape = ast.getEscapeCharacter();
+  const lines = text.split('\n');
+  const instructions: ParsedInstruction[] = [];
+  let consumedUpTo = 0;
+  for (const node of ast.getInstructions()) {
+    const start = node.getRange().start.line;
+    // A line dockerfile-ast saw as an instruction inside a heredoc body we already read is body text, not an instruction.
+    if (start < consumedUpTo) continue;
+    const keyword = node.getKeyword().toUpperCase();
+    const line = start + 1;
+    if (!knownInstructions.has(keyword)) throw syntaxError(file, line, `unknown instruction ${node.getKeyword()}`);
+    let logical = '';
+    let index = start;
+    for (;;) {
+      const raw = (lines[index++] ?? '').replace(/\r$/, '');
+      const { continued, text: part } = isContinued(raw, escape);
+      logical += part;
+      if (!continued) break;
+      // Comment and blank lines inside a continuation are dropped; the instruction goes on after them.
+      while (index < lines.length && /^\s*(#.*)?\r?$/.test(lines[index]!)) index++;
+      if (index >= lines.length) break;
+    }
+    const original = logical.trimStart().slice(node.getKeyword().length).trim();
+    const { flags, rest } = splitFlags(original);
+    let heredocs: Heredoc[] = [];
+    if (heredocInstructions.has(keyword) && rest.includes('<<')) {
+      const read = readHeredocs(file, line, lines, index, splitQuotedWords(rest, escape));
+      heredocs = read.heredocs;
+      index = read.next;
+    }
+    consumedUpTo = index;
+    instructions.push({ keyword, line, flags, args: rest, original, heredocs });
+  }
+  return { file, escape, instructions };
+}
