@@ -148,3 +148,15 @@ test('berth run refuses what it cannot do, in one line', async (t) => {
   assert.notEqual(missing.status, 0);
   assert.equal(missing.stderr.split('\n').length, 2);
 });
+
+test('berth run: loopback is up in the container\'s own network namespace, with --network none too', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  // A server inside the container, reached on 127.0.0.1 from inside it (runc brings lo up in every namespace it makes).
+  const script = 'mkdir -p /tmp/www && echo pong > /tmp/www/ping && httpd -p 127.0.0.1:8080 -h /tmp/www && wget -q -O - http://127.0.0.1:8080/ping';
+  for (const network of [[], ['--network', 'none']]) {
+    const r = s.berth(['run', '--rm', ...network, `oci:${s.layout}:bb`, '/bin/sh', '-c', script]);
+    assert.equal(r.status, 0, `${network.join(' ') || 'default'}: ${r.stderr}`);
+    assert.equal(r.stdout, 'pong\n');
+  }
+});

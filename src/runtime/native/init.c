@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <net/if.h>
 
 #include "ops.h"
 
@@ -821,6 +822,22 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
 
 /* ---- outer process: join namespaces and cgroups, clone the init, write id maps, report its pid ---- */
 
+/*
+ * A network namespace is born with lo down and no address; runc brings it up for every namespace it creates, and
+ * programs expect 127.0.0.1 to answer (test servers, sidecars, RUN steps). Bringing lo up assigns 127.0.0.1 and ::1.
+ */
+static void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) die("loopback: socket: %s", strerror(errno));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("loopback: read flags: %s", strerror(errno));
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("loopback: bring lo up: %s", strerror(errno));
+  close(s);
+}
+
 static pid_t child_pid = 0;
 
 static void forward_signal(int sig) {
@@ -914,6 +931,7 @@ int main(int argc, char **argv) {
     if (clone_flags & CLONE_NEWUSER) {
       if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become root in user namespace: %s", strerror(errno));
     }
+    if (clone_flags & CLONE_NEWNET) loopback_up();
     run_child_ops(ops, n, i);
   }
   close(gate[0]);
