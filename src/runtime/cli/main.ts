@@ -2,7 +2,7 @@
 // (A runtime opens no TLS connection; Node would parse NODE_EXTRA_CA_CERTS's bundle on every start-up, ~30 ms.)
 import { appendFileSync } from 'node:fs';
 import { BerthError, toBerthError } from '../../errors/BerthError.js';
-import { parseArgs, str } from './parseArgs.js';
+import { describeFlags, HelpRequested, parseArgs, str } from './parseArgs.js';
 import type { GlobalOptions } from './globalOptions.js';
 
 /** Each command's module loads only when it runs: start-up cost is the point of this file's shape. */
@@ -24,26 +24,31 @@ const commands: Record<string, () => Promise<{ run(g: GlobalOptions, argv: strin
   features: () => import('./commands/features.js'),
 };
 
+/** What each command does: the top-level usage lists them, `berth-runc CMD --help` starts with its own. */
+const summaries: Record<string, string> = {
+  create: 'create a container (its process waits for start)',
+  start: 'run the user process of a created container',
+  run: 'create and start a container',
+  state: 'print the state of a container (JSON)',
+  kill: "send a signal to a container's init (or --all processes)",
+  delete: 'delete a stopped container (--force: any)',
+  list: 'list containers (--format table|json, -q)',
+  exec: 'run a new process inside a container',
+  ps: 'list the processes of a container',
+  pause: 'freeze all processes of a container',
+  resume: 'thaw a paused container',
+  events: 'show container events and stats (--stats)',
+  update: 'change the resources of a container',
+  spec: 'write a new config.json (--rootless)',
+  features: 'show what this runtime supports (JSON)',
+};
+
 const usage = `berth-runc — a runc-compatible OCI runtime
 
 Usage: berth-runc [global options] COMMAND [command options] [arguments]
 
 Commands:
-  create    create a container (its process waits for start)
-  start     run the user process of a created container
-  run       create and start a container
-  state     print the state of a container (JSON)
-  kill      send a signal to a container's init (or --all processes)
-  delete    delete a stopped container (--force: any)
-  list      list containers (--format table|json, -q)
-  exec      run a new process inside a container
-  ps        list the processes of a container
-  pause     freeze all processes of a container
-  resume    thaw a paused container
-  events    show container events and stats (--stats)
-  update    change the resources of a container
-  spec      write a new config.json (--rootless)
-  features  show what this runtime supports (JSON)
+${Object.entries(summaries).map(([name, text]) => `  ${name.padEnd(10)}${text}`).join('\n')}
 
 Global options:
   --root DIR          state directory (default /run/berth-runc)
@@ -61,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     string: ['root', 'log', 'log-format', 'rootless', 'criu'],
     boolean: ['debug', 'systemd-cgroup', 'help', 'version'],
     alias: { h: 'help', v: 'version' },
-  }, 'berth-runc');
+  }, '');
   const uid = process.getuid?.() ?? 0;
   const global: GlobalOptions = {
     root: str(flags.root) ?? (uid !== 0 && process.env.XDG_RUNTIME_DIR ? `${process.env.XDG_RUNTIME_DIR}/berth-runc` : '/run/berth-runc'),
@@ -97,7 +102,21 @@ function rootlessFlag(value: string | undefined): boolean | undefined {
 
 let logTarget: GlobalOptions | undefined;
 
+function commandHelp(help: HelpRequested): string {
+  const options = describeFlags(help.spec);
+  return [
+    `Usage: berth-runc ${help.command} [command options] [arguments]`,
+    '',
+    `${help.command}: ${summaries[help.command] ?? ''}`,
+    ...(options.length > 0 ? ['', 'Options:', ...options] : []),
+  ].join('\n');
+}
+
 function report(err: unknown): number {
+  if (err instanceof HelpRequested) {
+    process.stdout.write(`${commandHelp(err)}\n`);
+    return 0;
+  }
   const error = toBerthError(err);
   process.stderr.write(`berth-runc: ${error.message}\n`);
   if (logTarget?.debug) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);

@@ -34,6 +34,7 @@ export function parseArgs(argv: string[], spec: ArgSpec, where: string): ParsedA
     const eq = body.indexOf('=');
     let name = eq >= 0 ? body.slice(0, eq) : body;
     name = spec.alias?.[name] ?? name;
+    if ((name === 'help' || name === 'h') && !booleans.has(name) && !strings.has(name)) throw new HelpRequested(where, spec);
     if (booleans.has(name)) {
       flags[name] = eq >= 0 ? body.slice(eq + 1) !== 'false' : true;
     } else if (strings.has(name) || multi.has(name)) {
@@ -41,16 +42,35 @@ export function parseArgs(argv: string[], spec: ArgSpec, where: string): ParsedA
       if (eq >= 0) value = body.slice(eq + 1);
       else {
         const next = argv[++i];
-        if (next === undefined) throw new BerthError('USAGE', `${where}: flag needs an argument: ${arg}`);
+        if (next === undefined) throw new BerthError('USAGE', `${where ? `${where}: ` : ''}flag needs an argument: ${arg}`);
         value = next;
       }
       if (multi.has(name)) flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
       else flags[name] = value;
     } else {
-      throw new BerthError('USAGE', `${where}: flag provided but not defined: ${arg}`);
+      throw new BerthError('USAGE', `${where ? `${where}: ` : ''}flag provided but not defined: ${arg}`);
     }
   }
   return { flags, positionals: argv.slice(i) };
+}
+
+/** `CMD --help` or `-h` where the command defines neither: the caller prints the command's usage, as runc does. */
+export class HelpRequested extends Error {
+  constructor(readonly command: string, readonly spec: ArgSpec) {
+    super(`${command} --help`);
+  }
+}
+
+/** One line per flag, aliases beside their flag, for a command's help. */
+export function describeFlags(spec: ArgSpec): string[] {
+  const aliases = new Map<string, string[]>();
+  for (const [short, long] of Object.entries(spec.alias ?? {})) aliases.set(long, [...(aliases.get(long) ?? []), short]);
+  const names = [...(spec.string ?? []), ...(spec.multi ?? []), ...(spec.boolean ?? [])].sort();
+  return names.map((name) => {
+    const spelled = [`--${name}`, ...(aliases.get(name) ?? []).map((a) => `-${a}`)].join(', ');
+    const value = spec.boolean?.includes(name) ? '' : ' value';
+    return `  ${spelled}${value}${spec.multi?.includes(name) ? ' (may repeat)' : ''}`;
+  });
 }
 
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
