@@ -3,13 +3,24 @@
 // node_modules; berth's lazily loaded commands become chunks, loaded when used, while berth-runc is one file
 // (every runtime command is small, and each start-up counts). Bundles sit at the depth of dist/src/ so that
 // src/packageFile.ts finds the package root from either.
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// The launchers are sh/JavaScript polyglots rather than `#!/usr/bin/env -S …`: BusyBox's env (Alpine, busybox-based
+// CI images) has no -S. sh runs line 2 (`:` is a no-op, then exec); Node reads it as a string and a comment.
+// Node would parse NODE_EXTRA_CA_CERTS's bundle on every start-up (~30 ms): berth-runc opens no TLS connection, and
+// berth hands the file to its registry client itself (BERTH_NODE_EXTRA_CA_CERTS), only when it connects.
+const launchers = {
+  'dist/bin/berth.js': 'export BERTH_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; ',
+  'dist/bin/berth-runc.js': '',
+};
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outdir: 'dist/bin', logLevel: 'warning' };
 await build({ ...common, entryPoints: { berth: 'dist/src/cli/main.js' }, splitting: true });
 await build({ ...common, entryPoints: { 'berth-runc': 'dist/src/runtime/cli/main.js' } });
 // The layer decode worker boots on the critical path of every unpack: one CommonJS file starts ~6 ms sooner than
 // its ES modules (Node's ES module loader is set up per thread).
 await build({ ...common, format: 'cjs', entryPoints: { 'decode-worker': 'dist/src/layer/decodeWorker.js' }, outExtension: { '.js': '.cjs' } });
-for (const bin of ['dist/bin/berth.js', 'dist/bin/berth-runc.js']) chmodSync(bin, 0o755);
+for (const [bin, prelude] of Object.entries(launchers)) {
+  writeFileSync(bin, `#!/bin/sh\n':' //; ${prelude}unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"\n${readFileSync(bin, 'utf8')}`);
+  chmodSync(bin, 0o755);
+}

@@ -1,4 +1,3 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node
 import { readFileSync } from 'node:fs';
 import { BerthError, toBerthError } from '../errors/BerthError.js';
 import { exitCodeFor } from './exitCodes.js';

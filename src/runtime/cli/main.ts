@@ -1,5 +1,3 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
-// (A runtime opens no TLS connection; Node would parse NODE_EXTRA_CA_CERTS's bundle on every start-up, ~30 ms.)
 import { appendFileSync } from 'node:fs';
 import { BerthError, toBerthError } from '../../errors/BerthError.js';
 import { describeFlags, HelpRequested, parseArgs, str } from './parseArgs.js';
