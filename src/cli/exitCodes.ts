@@ -32,6 +32,9 @@ const exitCodeByError: Partial<Record<ErrorCode, number>> = {
   INVALID_DIGEST: 6,
   NOT_IMPLEMENTED: 7,
   UNSUPPORTED: 7,
+  // A container's command that cannot start: podman's (and the shell's) 126 and 127.
+  COMMAND_NOT_EXECUTABLE: 126,
+  COMMAND_NOT_FOUND: 127,
 };
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -37,7 +37,7 @@ test('berth run from the local store; ps, stop and rm manage a detached containe
   assert.notEqual(rmRunning.status, 0);
   assert.match(rmRunning.stderr, /stop it first/);
   assert.equal(s.berth(['stop', '-t', '0', 'sleeper']).status, 0);
-  assert.match(s.berth(['ps', '-a']).stdout, /stopped\s+sleeper/);
+  assert.match(s.berth(['ps', '-a']).stdout, /Exited \(137\)\s+sleeper/, 'stop -t 0 kills at once: 128 + SIGKILL');
   assert.doesNotMatch(s.berth(['ps']).stdout, /sleeper/);
   assert.equal(s.berth(['rm', 'sleeper']).status, 0);
   assert.equal(s.berth(['ps', '-a', '-q']).stdout, '');
@@ -159,4 +159,32 @@ test('berth run: loopback is up in the container\'s own network namespace, with 
     assert.equal(r.status, 0, `${network.join(' ') || 'default'}: ${r.stderr}`);
     assert.equal(r.stdout, 'pong\n');
   }
+});
+
+test('berth run: a missing command exits 127, a non-executable one 126, each with one line (podman\'s convention)', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  for (const [command, status, words] of [['/nope', 127, /no such file/], ['nope', 127, /not found in \$PATH/], ['/etc/passwd', 126, /permission denied/]] as const) {
+    const r = s.berth(['run', '--rm', `oci:${s.layout}:bb`, command]);
+    assert.equal(r.status, status, `${command}: ${r.stderr}`);
+    assert.match(r.stderr, words);
+    assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+  }
+});
+
+test('berth ps -a shows each exited container\'s status, foreground or detached; berth logs prints a detached one\'s output', async (t) => {
+  if (!requireRuntime(t)) return;
+  const s = await setUp(t);
+  assert.equal(s.berth(['run', '--name', 'fg', `oci:${s.layout}:bb`, 'sh', '-c', 'exit 5']).status, 5);
+  assert.equal(s.berth(['run', '-d', '--name', 'bg', `oci:${s.layout}:bb`, 'sh', '-c', 'echo out; echo err >&2; exit 4']).status, 0);
+  const followed = s.berth(['logs', '-f', 'bg']);
+  assert.equal(followed.status, 0, followed.stderr);
+  assert.equal(followed.stdout, 'out\nerr\n');
+  const ps = s.berth(['ps', '-a']).stdout;
+  assert.match(ps, /Exited \(5\)\s+fg/);
+  assert.match(ps, /Exited \(4\)\s+bg/);
+  const rows = JSON.parse(s.berth(['ps', '-a', '--format', 'json']).stdout) as Array<{ name: string; exitCode?: number }>;
+  assert.deepEqual(rows.map((r) => [r.name, r.exitCode]).sort(), [['bg', 4], ['fg', 5]]);
+  assert.equal(s.berth(['logs', 'bg']).stdout, 'out\nerr\n');
+  assert.equal(s.berth(['logs', 'nosuch']).status, 3);
 });

@@ -30,6 +30,7 @@ export const commands: CommandEntry[] = [
   { name: 'unpack', summary: 'Unpack an image into an OCI runtime bundle (rootfs/ + config.json)', load: async () => (await import('./unpack.js')).unpackCommand },
   { name: 'run', summary: 'Run a command in a new container from an image (podman run)', load: async () => (await import('./run.js')).runCommand },
   { name: 'ps', summary: 'List containers started by berth run', load: async () => (await import('./ps.js')).psCommand },
+  { name: 'logs', summary: 'Print the output of a detached container (-f to follow)', load: async () => (await import('./logs.js')).logsCommand },
   { name: 'stop', summary: 'Stop containers started by berth run (TERM, then KILL)', load: async () => (await import('./stop.js')).stopCommand },
   { name: 'rm', summary: 'Remove containers started by berth run', load: async () => (await import('./rm.js')).rmCommand },
 ];

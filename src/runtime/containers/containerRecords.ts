@@ -37,6 +37,25 @@ export class ContainerRecords {
     return join(this.dir, id, 'bundle');
   }
 
+  /** What a detached container printed (stdout and stderr, interleaved as written). */
+  logFile(id: string): string {
+    return join(this.dir, id, 'output.log');
+  }
+
+  /** Where the container's exit status is kept once it has exited: by berth-runc's helper, or by berth run. */
+  statusFile(id: string): string {
+    return join(this.dir, id, 'exit-status');
+  }
+
+  exitStatus(id: string): number | undefined {
+    try {
+      const status = Number.parseInt(readFileSync(this.statusFile(id), 'utf8'), 10);
+      return Number.isInteger(status) ? status : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   save(record: ContainerRecord): void {
     if (this.all().some((r) => r.name === record.name && r.id !== record.id)) throw new BerthError('ALREADY_EXISTS', `the container name "${record.name}" is already in use`);
     mkdirSync(this.containerDir(record.id), { recursive: true, mode: 0o700 });

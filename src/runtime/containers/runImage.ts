@@ -254,16 +254,17 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
     throw err;
   }
   if (!o.detach && o.rm) records.remove(id);
+  else if (!o.detach) writeFileSync(records.statusFile(id), `${status}\n`);
   return { id, name, status };
 }
 
 async function runWithStdio(runtime: RuntimeClient, records: ContainerRecords, id: string, o: RunImageOptions, rootfsOverlay: RootfsOverlay | undefined): Promise<number> {
   let logFd: number | undefined;
   const stdio: (number | 'ignore' | 'inherit')[] = o.detach
-    ? ['ignore', (logFd = openSync(join(records.containerDir(id), 'output.log'), 'a')), logFd]
+    ? ['ignore', (logFd = openSync(records.logFile(id), 'a')), logFd]
     : [o.interactive ? 0 : 'ignore', 1, 2];
   try {
-    return await runtime.run(id, records.bundleDir(id), { detach: o.detach === true, keep: !o.rm, stdio, rootfsOverlay });
+    return await runtime.run(id, records.bundleDir(id), { detach: o.detach === true, keep: !o.rm, stdio, rootfsOverlay, ...(o.detach ? { statusFile: records.statusFile(id) } : {}) });
   } finally {
     if (logFd !== undefined) closeSync(logFd);
   }
@@ -279,7 +280,7 @@ async function runWithStdio(runtime: RuntimeClient, records: ContainerRecords, i
 async function runWithTerminal(runtime: RuntimeClient, records: ContainerRecords, id: string, o: RunImageOptions, rootfsOverlay: RootfsOverlay | undefined): Promise<number> {
   const bundle = records.bundleDir(id);
   if (o.detach) {
-    const logFd = openSync(join(records.containerDir(id), 'output.log'), 'a');
+    const logFd = openSync(records.logFile(id), 'a');
     try {
       const relay = await startConsoleRelay({ readStdin: false, detachedOutput: logFd });
       try {

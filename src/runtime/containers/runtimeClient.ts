@@ -14,10 +14,10 @@ type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
 export class RuntimeClient {
   constructor(readonly root: string, readonly executable?: string) {}
 
-  async run(id: string, bundle: string, options: { detach: boolean; keep: boolean; stdio: Stdio; rootfsOverlay?: RootfsOverlay; consoleSocket?: string }): Promise<number> {
+  async run(id: string, bundle: string, options: { detach: boolean; keep: boolean; stdio: Stdio; rootfsOverlay?: RootfsOverlay; consoleSocket?: string; statusFile?: string }): Promise<number> {
     if (!this.executable) {
       const { runContainer } = await import('../lifecycle/run.js');
-      return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio, rootfsOverlay: options.rootfsOverlay, consoleSocket: options.consoleSocket });
+      return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio, rootfsOverlay: options.rootfsOverlay, consoleSocket: options.consoleSocket, statusFile: options.statusFile });
     }
     const args = ['--root', this.root, 'run', '--bundle', bundle, ...(options.consoleSocket ? ['--console-socket', options.consoleSocket] : []), ...(options.detach ? ['--detach'] : []), ...(options.keep ? ['--keep'] : []), id];
     const child = spawn(this.executable, args, { stdio: options.stdio });

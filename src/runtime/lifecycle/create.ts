@@ -28,6 +28,8 @@ export interface CreateOptions {
   rootfsOverlay?: RootfsOverlay;
   /** Already-loaded spec (library callers); read from BUNDLE/config.json otherwise. */
   spec?: Spec;
+  /** Detached runs: the helper stays the container's parent and writes its exit status to this file. */
+  statusFile?: string;
 }
 
 export interface CreatedContainer {
@@ -103,7 +105,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     const helper = await launchHelper(steps, mode, stdio, (hostPid) => {
       const state = JSON.parse(stateFor('created', hostPid));
       return runHooks(spec, 'prestart', state) ?? runHooks(spec, 'createRuntime', state);
-    });
+    }, mode === 'run' ? options.statusFile : undefined);
     pid = helper.pid;
     const state: StoredState = {
       id: options.id,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { BerthError } from '../../errors/BerthError.js';
+import { BerthError, type ErrorCode } from '../../errors/BerthError.js';
 import { encodePlan } from '../plan/encodePlan.js';
 import type { PlanStep } from '../plan/ops.js';
 import { helperBinary } from './helperBinary.js';
@@ -25,10 +25,13 @@ export function launchHelper(
   stdio: (number | 'pipe' | 'ignore' | 'inherit')[],
   /** Runs when the plan reaches SYNC_HOOKS; returns a failure message to stop the container. */
   onHooks?: (pid: number) => string | undefined,
+  /** run mode only: the helper, in a session of its own, outlives the caller and writes the exit status here. */
+  statusFile?: string,
 ): Promise<LaunchedHelper> {
   const syncIndex = stdio.length;
   const options: StdioOptions = [...stdio, 'pipe'];
-  const child = spawn(helperBinary(), [String(syncIndex), mode], { stdio: options });
+  const child = spawn(helperBinary(), [String(syncIndex), mode, ...(statusFile ? [statusFile] : [])], { stdio: options, detached: statusFile !== undefined });
+  if (statusFile) child.unref();
   const sync = child.stdio[syncIndex] as Socket;
   sync.write(encodePlan(steps));
   const exited = new Promise<number>((resolve) => {
@@ -47,7 +50,7 @@ export function launchHelper(
     ready.catch(() => {});
     let settled = false;
     const fail = (message: string) => {
-      const error = new BerthError('RUNTIME_ERROR', message);
+      const error = new BerthError(setUpErrorCode(message), message);
       if (!pid) rejectPid(error);
       readyReject(error);
       settled = true;
@@ -83,6 +86,13 @@ export function launchHelper(
     sync.on('error', early);
     child.on('error', (err) => fail(`cannot start the berth-runc helper: ${err.message}`));
   });
+}
+
+/** The helper's words for a command that cannot start (runc's, which podman maps to 127 and 126). */
+function setUpErrorCode(message: string): ErrorCode {
+  if (/^exec: ".*": (stat .*: no such file or directory|executable file not found in \$PATH)$/.test(message)) return 'COMMAND_NOT_FOUND';
+  if (/^exec: ".*": permission denied$/.test(message)) return 'COMMAND_NOT_EXECUTABLE';
+  return 'RUNTIME_ERROR';
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

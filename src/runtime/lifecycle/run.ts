@@ -15,7 +15,8 @@ const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  * its exit status is the container's (128+signal when killed); the container is deleted after unless keep.
  */
 export async function runContainer(options: RunOptions): Promise<number> {
-  const created = await createContainer(options, options.detach ? 'create' : 'run');
+  // A detached container with a status file keeps its helper as parent (run mode), which records the exit status.
+  const created = await createContainer(options, options.detach && !options.statusFile ? 'create' : 'run');
   const { store, state, helper } = created;
   const onSignal = (sig: NodeJS.Signals) => helper.child.kill(sig);
   try {

@@ -6,7 +6,9 @@
  * the plan from the sync socket, performs each step in order, reports errors as
  * one line, waits on the exec fifo when told to, and execs the container process.
  *
- * Usage: berth-runc-init SYNC_FD MODE     (MODE: create | run | exec)
+ * Usage: berth-runc-init SYNC_FD MODE [STATUS_FILE]    (MODE: create | run | exec)
+ * run with STATUS_FILE: the container's exit status is also written there (a detached `berth run`, whose helper
+ * outlives the caller, so that `berth ps -a` can show it).
  *
  * Plan wire format (all integers little-endian u32):
  *   total_len, then records: op, argc, { len, bytes }*argc
@@ -587,7 +589,10 @@ static void close_fds(void) {
   for (int fd = first; fd < 65536; fd++) close(fd);
 }
 
+static void resolve_exec(void);
+
 static void wait_fifo(void) {
+  resolve_exec();
   send_line("ready");
   sync_fd = -1; /* the caller stops listening at "ready": later errors go to the container's stderr */
   char path[64];
@@ -610,28 +615,38 @@ static const char *env_lookup(const char *name) {
   return NULL;
 }
 
-static void do_exec(void) {
-  exec_args[exec_argc] = NULL;
-  exec_env[exec_envc] = NULL;
+static char exec_file[PATH_MAX];
+
+/*
+ * Find the process's executable before "ready", as runc does: a missing or non-executable command fails create/run
+ * with one error (the words callers such as podman map to 127 and 126) instead of a container that exits 1.
+ */
+static void resolve_exec(void) {
   if (exec_argc == 0) die("process.args is empty");
   const char *file = exec_args[0];
-  char found[PATH_MAX];
   if (!strchr(file, '/')) {
     const char *path = env_lookup("PATH");
     if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    int ok = 0;
-    while (*path && !ok) {
+    while (*path) {
       const char *end = strchr(path, ':');
       size_t dl = end ? (size_t)(end - path) : strlen(path);
-      snprintf(found, sizeof(found), "%.*s/%s", (int)dl, dl ? path : ".", file);
+      snprintf(exec_file, sizeof(exec_file), "%.*s/%s", (int)dl, dl ? path : ".", file);
       struct stat st;
-      if (stat(found, &st) == 0 && S_ISREG(st.st_mode) && access(found, X_OK) == 0) ok = 1;
+      if (stat(exec_file, &st) == 0 && S_ISREG(st.st_mode) && access(exec_file, X_OK) == 0) return;
       path += dl + (end ? 1 : 0);
     }
-    if (!ok) die("exec: \"%s\": executable file not found in $PATH", file);
-    file = found;
+    die("exec: \"%s\": executable file not found in $PATH", file);
   }
-  execve(file, exec_args, exec_env);
+  snprintf(exec_file, sizeof(exec_file), "%s", file);
+  struct stat st;
+  if (stat(exec_file, &st) < 0) die("exec: \"%s\": stat %s: %s", file, file, errno == ENOENT ? "no such file or directory" : strerror(errno));
+  if (!S_ISREG(st.st_mode) || access(exec_file, X_OK) < 0) die("exec: \"%s\": permission denied", file);
+}
+
+static void do_exec(void) {
+  exec_args[exec_argc] = NULL;
+  exec_env[exec_envc] = NULL;
+  execve(exec_file, exec_args, exec_env);
   die("exec %s: %s", exec_args[0], strerror(errno));
 }
 
@@ -792,7 +807,10 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
     case OP_PRESERVE_FDS: preserve_fds = (int)num(o->argv[0]); break;
     case OP_CONSOLE_SOCKET: do_console_connect(o->argv[0]); break;
     case OP_CONSOLE_SETUP: do_console_setup(o); break;
-    case OP_READY: send_line("ready"); break;
+    case OP_READY:
+      resolve_exec();
+      send_line("ready");
+      break;
     case OP_WAIT_FIFO: wait_fifo(); break;
     case OP_CLOSE_FDS: close_fds(); break;
     case OP_SECCOMP: do_seccomp(o); break;
@@ -836,6 +854,17 @@ static void loopback_up(void) {
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("loopback: bring lo up: %s", strerror(errno));
   close(s);
+}
+
+/* Written to a temporary name and renamed: a reader sees no status or the whole one. */
+static void write_status_file(const char *path, int code) {
+  char tmp[PATH_MAX];
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) return;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  dprintf(fd, "%d\n", code);
+  close(fd);
+  rename(tmp, path);
 }
 
 static pid_t child_pid = 0;
@@ -957,7 +986,7 @@ int main(int argc, char **argv) {
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return 1;
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+  if (argc > 3) write_status_file(argv[3], code);
+  return code;
 }
