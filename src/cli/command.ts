@@ -18,7 +18,8 @@ export interface FlagSpec {
 
 /**
  * minimist with unknown flags refused: a typo must not silently change
- * what a copy or delete does.
+ * what a copy or delete does. Boolean flags take only true or false as a value (`--tls-verify=nope` is a typo,
+ * not "yes"), and a flag that is itself named `no-…` (`--no-trunc`) is that flag, not the negation of another.
  */
 export function parseFlags(argv: string[], spec: FlagSpec, command: string): minimist.ParsedArgs {
   const known = new Set<string>(['help', 'h', 'debug', ...(spec.string ?? []), ...(spec.boolean ?? [])]);
@@ -26,15 +27,26 @@ export function parseFlags(argv: string[], spec: FlagSpec, command: string): min
     known.add(name);
     for (const a of [aliases].flat()) known.add(a);
   }
-  return minimist(argv, {
+  const booleans = new Set(spec.boolean ?? []);
+  const end = argv.indexOf('--');
+  const flags = end < 0 ? argv : argv.slice(0, end);
+  for (const arg of flags) {
+    const match = /^--?([^=]+)=(.*)$/s.exec(arg);
+    if (match && booleans.has(match[1]!) && match[2] !== 'true' && match[2] !== 'false') {
+      throw new BerthError('USAGE', `${command}: --${match[1]} takes true or false, not "${match[2]}"`);
+    }
+  }
+  // minimist reads any --no-x as x=false; spelled --no-x=true it sets the declared no-x flag itself.
+  const spelled = flags.map((arg) => (/^--no-[^=]+$/.test(arg) && booleans.has(arg.slice(2)) ? `${arg}=true` : arg));
+  return minimist(end < 0 ? spelled : [...spelled, ...argv.slice(end)], {
     string: spec.string,
     boolean: ['help', 'debug', ...(spec.boolean ?? [])],
     alias: { h: 'help', ...(spec.alias ?? {}) },
     default: spec.default,
     unknown: (arg) => {
       if (!arg.startsWith('-')) return true;
-      const name = arg.replace(/^--?(no-)?/, '').split('=')[0] ?? '';
-      if (known.has(name)) return true;
+      const name = arg.replace(/^--?/, '').split('=')[0] ?? '';
+      if (known.has(name) || (name.startsWith('no-') && known.has(name.slice(3)))) return true;
       throw new BerthError('USAGE', `${command}: unknown flag ${arg.split('=')[0]} (see berth ${command} --help)`);
     },
   });

@@ -29,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = argv.filter((a, i) => !(a === '--debug' && i === argv.indexOf('--debug')));
   const [name, ...rest] = args;
   try {
+    if (name === 'help' && rest.length > 0) return await main([rest[0]!, '--help']);
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       process.stdout.write(`${mainHelp()}\n`);
       return name === undefined ? 2 : 0;
