@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DigestingStream, isDigest, type Digest } from '../../../src/oci/digest.js';
 import { parseManifest, type ParsedManifest } from '../../../src/oci/manifest.js';
+import { BerthError } from '../../../src/errors/BerthError.js';
 import { RegistryStorage, readdirOrEmpty } from '../storage/registryStorage.js';
 
 export interface GcOptions {
@@ -43,6 +44,9 @@ export interface GcReport {
  * quiet one — the grace period is what protects a push in progress.
  */
 export async function collectGarbage(options: GcOptions): Promise<GcReport> {
+  // A mistyped --root must not look like a clean registry ("0 blobs removed").
+  const root = await stat(options.root).catch(() => undefined);
+  if (!root?.isDirectory()) throw new BerthError('NOT_FOUND', `registry gc: ${options.root} is not a registry's storage (no such directory)`);
   const storage = new RegistryStorage(options.root);
   const grace = options.gracePeriodMs ?? 10 * 60_000;
   const uploadMaxAge = options.uploadMaxAgeMs ?? 24 * 3600_000;

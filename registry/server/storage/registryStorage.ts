@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile, type FileHandle, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { DigestingStream, digestAlgorithm, digestHex, parseDigest, type Digest } from '../../../src/oci/digest.js';
-import { isBerthError } from '../../../src/errors/BerthError.js';
+import { BerthError, isBerthError } from '../../../src/errors/BerthError.js';
 import { RegistryError } from '../http/registryError.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { ByteLimit } from './byteLimit.js';
@@ -49,7 +49,7 @@ export class RegistryStorage {
   }
 
   async init(): Promise<void> {
-    for (const dir of [this.tmpDir, this.uploadsDir, this.blobsDir, this.reposDir]) await mkdir(dir, { recursive: true });
+    for (const dir of [this.tmpDir, this.uploadsDir, this.blobsDir, this.reposDir]) await makeDirectory(dir);
   }
 
   blobPath(digest: Digest): string {
@@ -308,5 +308,23 @@ async function removeIfPresent(path: string): Promise<boolean> {
   } catch (err) {
     if (isMissing(err)) return false;
     throw err;
+  }
+}
+
+/**
+ * mkdir -p one level at a time, so that a root that cannot exist fails with one message: Node's recursive mkdir
+ * retries forever under /proc (ENOENT from a directory that exists), which left `serve --root /proc/x` spinning.
+ */
+async function makeDirectory(dir: string, parentMade = false): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await stat(dir)).isDirectory()) return;
+    if (code === 'ENOENT' && !parentMade && dirname(dir) !== dir) {
+      await makeDirectory(dirname(dir));
+      return makeDirectory(dir, true);
+    }
+    throw new BerthError('IO_ERROR', `cannot create the registry's storage directory ${dir}: ${(err as Error).message}`);
   }
 }
