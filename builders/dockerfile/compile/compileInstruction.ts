@@ -105,6 +105,11 @@ function boolFlag(state: StageState, ins: ParsedInstruction, name: string): bool
   fail(state, ins, `invalid value for --${name}: ${value}`);
 }
 
+/** Go writes map keys sorted, so the config bytes (and digest) match the reference builders'. */
+function sortedMap<T>(map: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 function configStep(state: StageState, ins: ParsedInstruction, expanded: unknown, apply: (c: ContainerConfig) => ContainerConfig, extra: Partial<ConfigStep> = {}): void {
   const step: ConfigStep = { kind: 'config', instruction: ins.keyword, line: ins.line, createdBy: nopCreatedBy(ins), cacheText: cacheTextOf(state, [ins.keyword, expanded]), apply, history: true, ...extra };
   state.steps.push(step);
@@ -145,7 +150,7 @@ function compileEnv(state: StageState, ins: ParsedInstruction): void {
 function compileLabel(state: StageState, ins: ParsedInstruction): void {
   checkFlags(state, ins, []);
   const pairs = nameValues(state, ins, true) as [string, string][];
-  configStep(state, ins, pairs, (c) => ({ ...c, Labels: { ...(c.Labels ?? {}), ...Object.fromEntries(pairs) } }));
+  configStep(state, ins, pairs, (c) => ({ ...c, Labels: sortedMap({ ...(c.Labels ?? {}), ...Object.fromEntries(pairs) }) }));
 }
 
 function compileArg(state: StageState, ins: ParsedInstruction): void {
@@ -218,14 +223,14 @@ function compileExpose(state: StageState, ins: ParsedInstruction): void {
     if (high < low || high > 65535) fail(state, ins, `invalid port range: ${word}`);
     for (let p = low; p <= high; p++) ports.push(`${p}/${proto}`);
   }
-  configStep(state, ins, ports, (c) => ({ ...c, ExposedPorts: { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) } }));
+  configStep(state, ins, ports, (c) => ({ ...c, ExposedPorts: sortedMap({ ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) }) }));
 }
 
 function compileVolume(state: StageState, ins: ParsedInstruction): void {
   checkFlags(state, ins, []);
   const volumes = (jsonForm(ins.args) ?? guard(state, ins, () => expandWords(ins.args, lookupIn(state), state.escape))).map((v) => v.trim());
   if (volumes.length === 0 || volumes.some((v) => v === '')) fail(state, ins, 'VOLUME specified can not be an empty string');
-  configStep(state, ins, volumes, (c) => ({ ...c, Volumes: { ...(c.Volumes ?? {}), ...Object.fromEntries(volumes.map((v) => [v, {}])) } }));
+  configStep(state, ins, volumes, (c) => ({ ...c, Volumes: sortedMap({ ...(c.Volumes ?? {}), ...Object.fromEntries(volumes.map((v) => [v, {}])) }) }));
 }
 
 function compileHealthcheck(state: StageState, ins: ParsedInstruction): void {
@@ -322,10 +327,11 @@ function compileRun(state: StageState, ins: ParsedInstruction): void {
   } else {
     args = [...shellOf(state), ins.args.trim()];
   }
-  const shown = state.args.withValues().filter(([k]) => !proxyArgs.has(k));
-  const prefix = shown.length > 0 ? `|${shown.length} ${shown.map(([k, v]) => `${k}=${v}`).join(' ')} ` : '';
+  // buildah shows each declared ARG with the value the RUN sees (an ENV of the same name wins), and the flags as written.
+  const shown = state.args.withValues().filter(([k]) => !proxyArgs.has(k)).map(([k, v]) => `${k}=${envLookup(state.config.Env, k) ?? v}`);
+  const prefix = shown.length > 0 ? `|${shown.length} ${shown.join(' ')} ` : '';
   const step: RunStep = {
-    kind: 'run', line: ins.line, createdBy: `${prefix}${historyShell} ${ins.args.trim()}`,
+    kind: 'run', line: ins.line, createdBy: `${prefix}${historyShell} ${ins.original}`,
     cacheText: cacheTextOf(state, ['RUN', args, inputs, mounts, network]),
     args, env: runEnv(state), user: state.config.User ?? '', workdir, inputs, mounts, network,
   };
