@@ -81,6 +81,8 @@ export type MountFrom = { kind: 'context' } | { kind: 'stage'; stage: number } |
 
 /** COPY and ADD. The executor resolves `sources` against `from` (with .dockerignore for the context) and writes one layer. */
 export interface CopyStep extends StepCommon {
+  // createdBy lists the sources as written (`/bin/sh -c #(nop) COPY a b in /dst/ `); buildah writes
+  // `file:<sha256>`, `dir:<sha256>` or `multi:<sha256>` of the copied content there, which only the executor knows.
   kind: 'copy';
   instruction: 'COPY' | 'ADD';
   from: MountFrom;
