@@ -283,9 +283,13 @@ function compileWorkdir(state: StageState, ins: ParsedInstruction): void {
   state.config = { ...state.config, WorkingDir: path };
 }
 
+/** What a RUN's PATH is when the image sets none (BuildKit's and buildah's default for Linux). */
+const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** The environment a RUN sees: the config's Env, then the declared ARGs (and given proxy args) ENV does not shadow. */
 function runEnv(state: StageState): string[] {
   const env = [...(state.config.Env ?? [])];
+  if (envLookup(env, 'PATH') === undefined) env.unshift(defaultPath);
   for (const [k, v] of [...state.args.withValues(), ...state.args.undeclaredProxies()]) {
     if (envLookup(env, k) === undefined) env.push(`${k}=${v}`);
   }
@@ -340,7 +344,7 @@ function compileRun(state: StageState, ins: ParsedInstruction): void {
 
 function compileCopy(state: StageState, ins: ParsedInstruction): void {
   const isAdd = ins.keyword === 'ADD';
-  checkFlags(state, ins, isAdd ? ['chown', 'chmod', 'link', 'exclude', 'checksum', 'keep-git-dir', 'unpack'] : ['from', 'chown', 'chmod', 'link', 'parents', 'exclude']);
+  checkFlags(state, ins, isAdd ? ['chown', 'chmod', 'link', 'exclude', 'checksum', 'keep-git-dir'] : ['from', 'chown', 'chmod', 'link', 'parents', 'exclude']);
   const heredocNames = new Set(ins.heredocs.map((h) => h.name));
   const json = jsonForm(ins.args);
   const words = (json ?? ins.args.trim().split(/\s+/).filter((w) => w !== '')).filter((w) => {

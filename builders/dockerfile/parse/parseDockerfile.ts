@@ -44,8 +44,8 @@ export const knownInstructions = new Set([
 
 const heredocInstructions = new Set(['RUN', 'COPY', 'ADD']);
 
-/** `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'` as a whole word. */
-const heredocWord = /^<<(-?)(["']?)([A-Za-z0-9_.-]+)\2$/;
+/** `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'`, `3<<EOF` as a whole word. */
+const heredocWord = /^\d*<<(-?)(["']?)([A-Za-z0-9_.-]+)\2$/;
 
 export function syntaxError(file: string, line: number, problem: string): BerthError {
   return new BerthError('DOCKERFILE_INVALID', `${file}:${line}: ${problem}`);
@@ -145,6 +145,12 @@ function readHeredocs(
 export function parseDockerfile(text: string, file: string): ParsedDockerfile {
   const ast = DockerfileParser.parse(text);
   const escape = ast.getEscapeCharacter();
+  for (const directive of ast.getDirectives()) {
+    const value = directive.getValue();
+    if (directive.getName().toLowerCase() === 'escape' && value !== '\\' && value !== '`') {
+      throw syntaxError(file, directive.getRange().start.line + 1, `invalid escape token '${value}' does not match \` or \\`);
+    }
+  }
   const lines = text.split('\n');
   const instructions: ParsedInstruction[] = [];
   let consumedUpTo = 0;

@@ -81,6 +81,7 @@ test('errors name the file, the line and the problem in one line', async () => {
   await rejects('FROM base\nONBUILD FROM x\n', /^Dockerfile:2: FROM isn't allowed as an ONBUILD trigger/);
   await rejects('FROM a AS x\nFROM b AS X\n', /^Dockerfile:2: duplicate stage name "x"/);
   await rejects('FROM a AS 1x\n', /^Dockerfile:1: invalid name for build stage/);
+  await rejects('# escape=x\nFROM a\n', /^Dockerfile:1: invalid escape token 'x'/);
 });
 
 test('heredocs: RUN <<EOF is a script run by the shell; RUN python3 <<EOF hands the heredoc to the shell as written', async () => {
@@ -92,6 +93,9 @@ test('heredocs: RUN <<EOF is a script run by the shell; RUN python3 <<EOF hands 
   assert.deepEqual(sh!.args, ['/bin/sh', '-c', '<<EOF sh\necho two\nEOF']);
   assert.deepEqual(two!.args, ['/bin/sh', '-c', '<<A cat > /a && <<B cat > /b\na\nA\nb\nB']);
   assert.equal(target(plan).steps.at(-1)!.line, 17);
+  const fd = await compile('FROM base\nRUN 3<<EOF cat <&3\nFROM x\nEOF\n');
+  assert.deepEqual(runs(target(fd))[0]!.args, ['/bin/sh', '-c', '3<<EOF cat <&3\nFROM x\nEOF']);
+  assert.equal(fd.stages.length, 1);
   assert.deepEqual(target(plan).finalConfig.Env, ['PATH=/usr/bin:/bin', 'AFTER=1']);
 });
 
@@ -268,4 +272,10 @@ test('FROM a stage inherits its config and platform; FROM scratch starts empty; 
   const scratch = await compile('FROM scratch\nCOPY a /\n');
   assert.deepEqual(target(scratch).baseConfig.config, {});
   assert.deepEqual(scratch.resolved, []);
+});
+
+test('RUN gets the default PATH when the image sets none; the config does not', async () => {
+  const plan = await compile('FROM scratch\nENV A=1\nRUN true\n');
+  assert.deepEqual(runs(target(plan))[0]!.env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1']);
+  assert.deepEqual(target(plan).finalConfig.Env, ['A=1']);
 });
