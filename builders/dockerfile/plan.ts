@@ -12,6 +12,8 @@ export interface BuildPlan {
   stages: StagePlan[];
   /** Index into `stages` of the stage whose result is the image. */
   target: number;
+  /** --build-arg names no ARG of the Dockerfile declares (BuildKit warns: "build-args [..] were not consumed"). */
+  unusedBuildArgs?: string[];
 }
 
 export interface StagePlan {
