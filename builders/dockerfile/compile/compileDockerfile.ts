@@ -4,7 +4,7 @@ import { BerthError } from '../../../src/errors/BerthError.js';
 import { expandWord, ExpansionError } from '../expand/expandWord.js';
 import { parseDockerfile, splitFlags, syntaxError, type ParsedInstruction } from '../parse/parseDockerfile.js';
 import type { BuildPlan, CompileInput, MountFrom, StageBase, StagePlan } from '../plan.js';
-import { ArgScope, platformArgs } from './buildArgs.js';
+import { ArgScope, platformArgs, proxyArgs } from './buildArgs.js';
 import { compileInstruction, type StageState } from './compileInstruction.js';
 import { neededStages, remapStage } from './stageGraph.js';
 
@@ -101,6 +101,7 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
   };
 
   const compiled: StagePlan[] = [];
+  const declaredAnywhere = new Set(globalArgs.declared.keys());
   for (const [index, header] of headers.entries()) {
     const fromIns = header.from;
     const { flags, rest } = splitFlags(fromIns.original);
@@ -149,6 +150,7 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
     }
     state.file = file;
     for (const ins of header.body) compileInstruction(state, ins);
+    for (const name of state.args.declared.keys()) declaredAnywhere.add(name);
     compiled.push({
       dockerfileIndex: index, ...(header.name ? { name: header.name } : {}), base, platform,
       baseConfig: { ...baseConfig, config: startConfig }, steps: state.steps, finalConfig: state.config,
@@ -162,5 +164,6 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
   }
   const order = neededStages(compiled, target, file);
   const position = new Map(order.map((dockerfileIndex, i) => [dockerfileIndex, i]));
-  return { stages: order.map((i) => remapStage(compiled[i]!, position)), target: position.get(target)! };
+  const unusedBuildArgs = Object.keys(input.buildArgs).filter((k) => !declaredAnywhere.has(k) && !proxyArgs.has(k)).sort();
+  return { stages: order.map((i) => remapStage(compiled[i]!, position)), target: position.get(target)!, ...(unusedBuildArgs.length > 0 ? { unusedBuildArgs } : {}) };
 }

@@ -138,7 +138,8 @@ test('ARG scoping: global ARGs only in FROM unless re-declared; build args overr
     'ARG BASE=alpine', 'ARG V=global', 'FROM --platform=$BUILDPLATFORM $BASE AS build', 'RUN echo no-args', 'ARG V', 'ARG TARGETARCH', 'ARG D=def',
     'RUN echo $V $TARGETARCH $D', 'FROM $BASE', 'ARG BUILDPLATFORM', 'RUN echo final', 'COPY --from=build /x /x',
   ].join('\n');
-  const plan = await compile(text, { buildArgs: { D: 'given', UNUSED: 'x' } });
+  const plan = await compile(text, { buildArgs: { D: 'given', UNUSED: 'x', BASE: 'alpine' } });
+  assert.deepEqual(plan.unusedBuildArgs, ['UNUSED']);
   const [build, final] = plan.stages;
   assert.deepEqual(build!.platform, amd64);
   assert.deepEqual(final!.platform, arm64);
