@@ -144,11 +144,14 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
       cmdSet: false, steps: [], resolveFrom: resolveFrom(index),
     };
     for (const trigger of triggers) {
-      const triggerFile = `${file}:${fromIns.line} (ONBUILD ${trigger})`;
-      state.file = triggerFile;
-      for (const ins of parseDockerfile(trigger, triggerFile).instructions) compileInstruction(state, { ...ins, line: fromIns.line });
+      try {
+        for (const ins of parseDockerfile(trigger, file).instructions) compileInstruction(state, { ...ins, line: fromIns.line });
+      } catch (err) {
+        if (!(err instanceof BerthError) || err.code !== 'DOCKERFILE_INVALID') throw err;
+        const problem = err.message.replace(/^[^:]*:\d+: /, '');
+        throw syntaxError(file, fromIns.line, `ONBUILD trigger ${JSON.stringify(trigger)} of ${image}: ${problem}`);
+      }
     }
-    state.file = file;
     for (const ins of header.body) compileInstruction(state, ins);
     for (const name of state.args.declared.keys()) declaredAnywhere.add(name);
     compiled.push({

@@ -82,6 +82,7 @@ test('errors name the file, the line and the problem in one line', async () => {
   await rejects('FROM a AS x\nFROM b AS X\n', /^Dockerfile:2: duplicate stage name "x"/);
   await rejects('FROM a AS 1x\n', /^Dockerfile:1: invalid name for build stage/);
   await rejects('# escape=x\nFROM a\n', /^Dockerfile:1: invalid escape token 'x'/);
+  await rejects('ARG X\nFROM bad-base\n', /^Dockerfile:2: ONBUILD trigger "FORM x" of bad-base: unknown instruction FORM$/, { bases: { 'bad-base': { OnBuild: ['FORM x'] } } });
 });
 
 test('heredocs: RUN <<EOF is a script run by the shell; RUN python3 <<EOF hands the heredoc to the shell as written', async () => {
