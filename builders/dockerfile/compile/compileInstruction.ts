@@ -228,7 +228,9 @@ function compileExpose(state: StageState, ins: ParsedInstruction): void {
 
 function compileVolume(state: StageState, ins: ParsedInstruction): void {
   checkFlags(state, ins, []);
-  const volumes = (jsonForm(ins.args) ?? guard(state, ins, () => expandWords(ins.args, lookupIn(state), state.escape))).map((v) => v.trim());
+  // Each element of the JSON form is a word BuildKit expands too.
+  const json = jsonForm(ins.args);
+  const volumes = (json ? json.map((v) => expand(state, ins, v)) : guard(state, ins, () => expandWords(ins.args, lookupIn(state), state.escape))).map((v) => v.trim());
   if (volumes.length === 0 || volumes.some((v) => v === '')) fail(state, ins, 'VOLUME specified can not be an empty string');
   configStep(state, ins, volumes, (c) => ({ ...c, Volumes: sortedMap({ ...(c.Volumes ?? {}), ...Object.fromEntries(volumes.map((v) => [v, {}])) }) }));
 }

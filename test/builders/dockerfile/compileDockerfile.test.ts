@@ -111,7 +111,7 @@ test('heredocs: COPY expands an unquoted body, not a quoted one; <<- strips lead
 test('expansion: which instructions the builder expands, with ENV over ARG and ENV seeing the values before it', async () => {
   const plan = await compile([
     'ARG TAG=1', 'FROM base:$TAG', 'ARG DIR=/srv', 'ENV DIR=/opt X=$DIR', 'ENV Y=$X', 'WORKDIR $DIR/app', 'WORKDIR sub',
-    'USER ${U:-app}', 'LABEL "k $DIR"="v $DIR"', 'EXPOSE ${PORT:-80} 90-91/UDP', 'VOLUME $DIR/data ["/v"]', 'STOPSIGNAL ${SIG:-SIGTERM}',
+    'USER ${U:-app}', 'LABEL "k $DIR"="v $DIR"', 'EXPOSE ${PORT:-80} 90-91/UDP', 'VOLUME $DIR/data ["/v"]', 'VOLUME ["$DIR/json"]', 'STOPSIGNAL ${SIG:-SIGTERM}',
     'COPY --chown=$U:${G:-0} --chmod=0640 src/$DIR dst/', 'RUN echo $DIR', 'CMD echo $DIR', 'ENTRYPOINT ["echo", "$DIR"]',
   ].join('\n'));
   const stage = target(plan);
@@ -124,7 +124,7 @@ test('expansion: which instructions the builder expands, with ENV over ARG and E
   assert.deepEqual(c.Labels, { 'k /opt': 'v /opt' });
   assert.deepEqual(Object.keys(c.ExposedPorts!), ['80/tcp', '90/udp', '91/udp']);
   // A JSON-looking word in the word form of VOLUME is just a word, its quotes removed by expansion as BuildKit does.
-  assert.deepEqual(Object.keys(c.Volumes!), ['/opt/data', '[/v]']);
+  assert.deepEqual(Object.keys(c.Volumes!), ['/opt/data', '/opt/json', '[/v]']);
   assert.equal(c.StopSignal, 'SIGTERM');
   const [copy] = copies(stage);
   assert.deepEqual([copy!.chown, copy!.chmod, copy!.sources, copy!.dest], [':0', 0o640, ['src//opt'], '/opt/app/sub/dst/']);
