@@ -2,7 +2,7 @@ import type { ContainerConfig, ImageConfig } from '../../../src/oci/config.js';
 import { normalizePlatform, parsePlatform, type Platform } from '../../../src/oci/platform.js';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import { expandWord, ExpansionError } from '../expand/expandWord.js';
-import { parseDockerfile, splitFlags, syntaxError, type ParsedInstruction } from '../parse/parseDockerfile.js';
+import { parseDockerfile, splitFlags, splitQuotedWords, syntaxError, type ParsedInstruction } from '../parse/parseDockerfile.js';
 import type { BuildPlan, CompileInput, MountFrom, StageBase, StagePlan } from '../plan.js';
 import { ArgScope, platformArgs, proxyArgs } from './buildArgs.js';
 import { compileInstruction, type StageState } from './compileInstruction.js';
@@ -69,7 +69,10 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
     }
   };
   for (const ins of globals) {
-    for (const word of ins.args.trim().split(/\s+/).filter((w) => w !== '')) {
+    if (ins.flags.length > 0) throw syntaxError(file, ins.line, `unknown flag: --${ins.flags[0]!.name}`);
+    const words = splitQuotedWords(ins.args, parsed.escape);
+    if (words.length === 0) throw syntaxError(file, ins.line, 'ARG requires at least one argument');
+    for (const word of words) {
       const eq = word.indexOf('=');
       globalArgs.declare(eq < 0 ? word : word.slice(0, eq), eq < 0 ? undefined : expandGlobal(ins, word.slice(eq + 1)));
     }

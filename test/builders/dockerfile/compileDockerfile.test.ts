@@ -140,6 +140,8 @@ test('ARG scoping: global ARGs only in FROM unless re-declared; build args overr
     'RUN echo $V $TARGETARCH $D', 'FROM $BASE', 'ARG BUILDPLATFORM', 'RUN echo final', 'COPY --from=build /x /x',
   ].join('\n');
   const plan = await compile(text, { buildArgs: { D: 'given', UNUSED: 'x', BASE: 'alpine' } });
+  const quoted = await compile('ARG IMG="base:with space" T=${IMG}\nFROM scratch\nARG IMG\nARG T\nRUN x\n');
+  assert.deepEqual(runs(target(quoted))[0]!.env.slice(1), ['IMG=base:with space', 'T=base:with space']);
   assert.deepEqual(plan.unusedBuildArgs, ['UNUSED']);
   const [build, final] = plan.stages;
   assert.deepEqual(build!.platform, amd64);
