@@ -23,7 +23,10 @@ export interface StagePlan {
   base: StageBase;
   /** The platform this stage is built for (FROM --platform, else the build's target platform). */
   platform: Platform;
-  /** The base's config as the stage starts from it (scratch: empty), ONBUILD triggers already turned into steps. */
+  /**
+   * The base's config as the stage starts from it (scratch: empty), ONBUILD triggers already turned into steps.
+   * For a stage base its `config` is that stage's finalConfig; rootfs and history come from the built stage.
+   */
   baseConfig: ImageConfig;
   steps: Step[];
   /** The config after every step: what the stage's image carries (history excluded; the executor writes it). */
