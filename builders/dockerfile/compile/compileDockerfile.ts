@@ -5,7 +5,7 @@ import { expandWord, ExpansionError } from '../expand/expandWord.js';
 import { parseDockerfile, splitFlags, splitQuotedWords, syntaxError, type ParsedInstruction } from '../parse/parseDockerfile.js';
 import type { BuildPlan, CompileInput, MountFrom, StageBase, StagePlan } from '../plan.js';
 import { ArgScope, platformArgs, proxyArgs } from './buildArgs.js';
-import { compileInstruction, type StageState } from './compileInstruction.js';
+import { compileInstruction, defaultPath, type StageState } from './compileInstruction.js';
 import { neededStages, remapStage } from './stageGraph.js';
 
 const stageName = /^[a-z][a-z0-9_.-]*$/;
@@ -42,8 +42,9 @@ function splitStages(file: string, instructions: ParsedInstruction[]): { globals
   return { globals, stages };
 }
 
+/** Nothing but the default PATH, which buildah and BuildKit both give a stage built FROM scratch. */
 function scratchConfig(platform: Platform): ImageConfig {
-  return { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, config: {} };
+  return { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, config: { Env: [defaultPath] } };
 }
 
 /**

@@ -285,8 +285,8 @@ function compileWorkdir(state: StageState, ins: ParsedInstruction): void {
   state.config = { ...state.config, WorkingDir: path };
 }
 
-/** What a RUN's PATH is when the image sets none (BuildKit's and buildah's default for Linux). */
-const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What a RUN's PATH is when the image sets none, and a scratch stage's Env (BuildKit's and buildah's default for Linux). */
+export const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The environment a RUN sees: the config's Env, then the declared ARGs (and given proxy args) ENV does not shadow. */
 function runEnv(state: StageState): string[] {

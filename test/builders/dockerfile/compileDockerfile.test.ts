@@ -274,12 +274,14 @@ test('FROM a stage inherits its config and platform; FROM scratch starts empty; 
   assert.deepEqual(target(chained).finalConfig.Env, ['PATH=/usr/bin:/bin', 'X=1', 'Y=2']);
   assert.deepEqual(target(chained).platform, amd64);
   const scratch = await compile('FROM scratch\nCOPY a /\n');
-  assert.deepEqual(target(scratch).baseConfig.config, {});
+  assert.deepEqual(target(scratch).baseConfig.config, { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] });
   assert.deepEqual(scratch.resolved, []);
 });
 
-test('RUN gets the default PATH when the image sets none; the config does not', async () => {
-  const plan = await compile('FROM scratch\nENV A=1\nRUN true\n');
+test('RUN gets the default PATH when the image sets none; a scratch stage has it in its config, as buildah writes it', async () => {
+  const plan = await compile('FROM nopath\nENV A=1\nRUN true\n', { bases: { nopath: {} } });
   assert.deepEqual(runs(target(plan))[0]!.env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1']);
   assert.deepEqual(target(plan).finalConfig.Env, ['A=1']);
+  const scratch = await compile('FROM scratch\nENV A=1\n');
+  assert.deepEqual(target(scratch).finalConfig.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1']);
 });

@@ -38,9 +38,9 @@ test('the corpus has at least 20 cases, each saying what it covers in its first 
 });
 
 for (const name of cases) {
-  test(`corpus ${name} compiles, every stage on the given base`, async () => {
+  test(`corpus ${name} compiles, every image base the given one`, async () => {
     const plan = await compileCase(name);
-    for (const stage of plan.stages) assert.ok(stage.base.kind === 'stage' || (stage.base.kind === 'image' && stage.base.reference === base), name);
+    for (const stage of plan.stages) assert.ok(stage.base.kind !== 'image' || stage.base.reference === base, name);
   });
 }
 
