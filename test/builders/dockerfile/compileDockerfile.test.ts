@@ -205,6 +205,8 @@ test('ONBUILD triggers of the base run first and are not passed on; config steps
   const plan = await compile('FROM app-base\nRUN echo own\n', { bases: { 'app-base': { Env: ['A=1'], OnBuild: ['ENV B=$A', 'COPY . /src', 'RUN make'] } } });
   const stage = target(plan);
   assert.deepEqual(stage.steps.map((s) => [s.kind, s.line]), [['config', 1], ['copy', 1], ['run', 1], ['run', 2]]);
+  // As buildah records a triggered instruction: like one written in the Dockerfile.
+  assert.deepEqual(stage.steps.map((s) => s.createdBy), ['/bin/sh -c #(nop) ENV B=$A', '/bin/sh -c #(nop) COPY . in /src ', '/bin/sh -c make', '/bin/sh -c echo own']);
   assert.deepEqual(stage.finalConfig, { Env: ['A=1', 'B=1'] });
   assert.equal(stage.baseConfig.config?.OnBuild, undefined);
   const env = stage.steps[0] as ConfigStep;
