@@ -12,6 +12,8 @@ export interface BuildPlan {
   stages: StagePlan[];
   /** Index into `stages` of the stage whose result is the image. */
   target: number;
+  /** --build-arg names no ARG of the Dockerfile declares (BuildKit warns: "build-args [..] were not consumed"). */
+  unusedBuildArgs?: string[];
 }
 
 export interface StagePlan {
@@ -21,7 +23,10 @@ export interface StagePlan {
   base: StageBase;
   /** The platform this stage is built for (FROM --platform, else the build's target platform). */
   platform: Platform;
-  /** The base's config as the stage starts from it (scratch: empty), ONBUILD triggers already turned into steps. */
+  /**
+   * The base's config as the stage starts from it (scratch: empty), ONBUILD triggers already turned into steps.
+   * For a stage base its `config` is that stage's finalConfig; rootfs and history come from the built stage.
+   */
   baseConfig: ImageConfig;
   steps: Step[];
   /** The config after every step: what the stage's image carries (history excluded; the executor writes it). */
@@ -81,6 +86,8 @@ export type MountFrom = { kind: 'context' } | { kind: 'stage'; stage: number } |
 
 /** COPY and ADD. The executor resolves `sources` against `from` (with .dockerignore for the context) and writes one layer. */
 export interface CopyStep extends StepCommon {
+  // createdBy lists the sources as written (`/bin/sh -c #(nop) COPY a b in /dst/ `); buildah writes
+  // `file:<sha256>`, `dir:<sha256>` or `multi:<sha256>` of the copied content there, which only the executor knows.
   kind: 'copy';
   instruction: 'COPY' | 'ADD';
   from: MountFrom;

@@ -2,10 +2,10 @@ import type { ContainerConfig, ImageConfig } from '../../../src/oci/config.js';
 import { normalizePlatform, parsePlatform, type Platform } from '../../../src/oci/platform.js';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import { expandWord, ExpansionError } from '../expand/expandWord.js';
-import { parseDockerfile, splitFlags, syntaxError, type ParsedInstruction } from '../parse/parseDockerfile.js';
+import { parseDockerfile, splitFlags, splitQuotedWords, syntaxError, type ParsedInstruction } from '../parse/parseDockerfile.js';
 import type { BuildPlan, CompileInput, MountFrom, StageBase, StagePlan } from '../plan.js';
-import { ArgScope, platformArgs } from './buildArgs.js';
-import { compileInstruction, type StageState } from './compileInstruction.js';
+import { ArgScope, platformArgs, proxyArgs } from './buildArgs.js';
+import { compileInstruction, defaultPath, type StageState } from './compileInstruction.js';
 import { neededStages, remapStage } from './stageGraph.js';
 
 const stageName = /^[a-z][a-z0-9_.-]*$/;
@@ -42,8 +42,9 @@ function splitStages(file: string, instructions: ParsedInstruction[]): { globals
   return { globals, stages };
 }
 
+/** Nothing but the default PATH, which buildah and BuildKit both give a stage built FROM scratch. */
 function scratchConfig(platform: Platform): ImageConfig {
-  return { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, config: {} };
+  return { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, config: { Env: [defaultPath] } };
 }
 
 /**
@@ -69,7 +70,10 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
     }
   };
   for (const ins of globals) {
-    for (const word of ins.args.trim().split(/\s+/).filter((w) => w !== '')) {
+    if (ins.flags.length > 0) throw syntaxError(file, ins.line, `unknown flag: --${ins.flags[0]!.name}`);
+    const words = splitQuotedWords(ins.args, parsed.escape);
+    if (words.length === 0) throw syntaxError(file, ins.line, 'ARG requires at least one argument');
+    for (const word of words) {
       const eq = word.indexOf('=');
       globalArgs.declare(eq < 0 ? word : word.slice(0, eq), eq < 0 ? undefined : expandGlobal(ins, word.slice(eq + 1)));
     }
@@ -101,6 +105,7 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
   };
 
   const compiled: StagePlan[] = [];
+  const declaredAnywhere = new Set(globalArgs.declared.keys());
   for (const [index, header] of headers.entries()) {
     const fromIns = header.from;
     const { flags, rest } = splitFlags(fromIns.original);
@@ -143,12 +148,16 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
       cmdSet: false, steps: [], resolveFrom: resolveFrom(index),
     };
     for (const trigger of triggers) {
-      const triggerFile = `${file}:${fromIns.line} (ONBUILD ${trigger})`;
-      state.file = triggerFile;
-      for (const ins of parseDockerfile(trigger, triggerFile).instructions) compileInstruction(state, { ...ins, line: fromIns.line });
+      try {
+        for (const ins of parseDockerfile(trigger, file).instructions) compileInstruction(state, { ...ins, line: fromIns.line });
+      } catch (err) {
+        if (!(err instanceof BerthError) || err.code !== 'DOCKERFILE_INVALID') throw err;
+        const problem = err.message.replace(/^[^:]*:\d+: /, '');
+        throw syntaxError(file, fromIns.line, `ONBUILD trigger ${JSON.stringify(trigger)} of ${image}: ${problem}`);
+      }
     }
-    state.file = file;
     for (const ins of header.body) compileInstruction(state, ins);
+    for (const name of state.args.declared.keys()) declaredAnywhere.add(name);
     compiled.push({
       dockerfileIndex: index, ...(header.name ? { name: header.name } : {}), base, platform,
       baseConfig: { ...baseConfig, config: startConfig }, steps: state.steps, finalConfig: state.config,
@@ -162,5 +171,6 @@ export async function compileDockerfile(input: CompileInput): Promise<BuildPlan>
   }
   const order = neededStages(compiled, target, file);
   const position = new Map(order.map((dockerfileIndex, i) => [dockerfileIndex, i]));
-  return { stages: order.map((i) => remapStage(compiled[i]!, position)), target: position.get(target)! };
+  const unusedBuildArgs = Object.keys(input.buildArgs).filter((k) => !declaredAnywhere.has(k) && !proxyArgs.has(k)).sort();
+  return { stages: order.map((i) => remapStage(compiled[i]!, position)), target: position.get(target)!, ...(unusedBuildArgs.length > 0 ? { unusedBuildArgs } : {}) };
 }

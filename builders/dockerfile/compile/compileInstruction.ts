@@ -105,6 +105,11 @@ function boolFlag(state: StageState, ins: ParsedInstruction, name: string): bool
   fail(state, ins, `invalid value for --${name}: ${value}`);
 }
 
+/** Go writes map keys sorted, so the config bytes (and digest) match the reference builders'. */
+function sortedMap<T>(map: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 function configStep(state: StageState, ins: ParsedInstruction, expanded: unknown, apply: (c: ContainerConfig) => ContainerConfig, extra: Partial<ConfigStep> = {}): void {
   const step: ConfigStep = { kind: 'config', instruction: ins.keyword, line: ins.line, createdBy: nopCreatedBy(ins), cacheText: cacheTextOf(state, [ins.keyword, expanded]), apply, history: true, ...extra };
   state.steps.push(step);
@@ -145,7 +150,7 @@ function compileEnv(state: StageState, ins: ParsedInstruction): void {
 function compileLabel(state: StageState, ins: ParsedInstruction): void {
   checkFlags(state, ins, []);
   const pairs = nameValues(state, ins, true) as [string, string][];
-  configStep(state, ins, pairs, (c) => ({ ...c, Labels: { ...(c.Labels ?? {}), ...Object.fromEntries(pairs) } }));
+  configStep(state, ins, pairs, (c) => ({ ...c, Labels: sortedMap({ ...(c.Labels ?? {}), ...Object.fromEntries(pairs) }) }));
 }
 
 function compileArg(state: StageState, ins: ParsedInstruction): void {
@@ -218,14 +223,16 @@ function compileExpose(state: StageState, ins: ParsedInstruction): void {
     if (high < low || high > 65535) fail(state, ins, `invalid port range: ${word}`);
     for (let p = low; p <= high; p++) ports.push(`${p}/${proto}`);
   }
-  configStep(state, ins, ports, (c) => ({ ...c, ExposedPorts: { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) } }));
+  configStep(state, ins, ports, (c) => ({ ...c, ExposedPorts: sortedMap({ ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) }) }));
 }
 
 function compileVolume(state: StageState, ins: ParsedInstruction): void {
   checkFlags(state, ins, []);
-  const volumes = (jsonForm(ins.args) ?? guard(state, ins, () => expandWords(ins.args, lookupIn(state), state.escape))).map((v) => v.trim());
+  // Each element of the JSON form is a word BuildKit expands too.
+  const json = jsonForm(ins.args);
+  const volumes = (json ? json.map((v) => expand(state, ins, v)) : guard(state, ins, () => expandWords(ins.args, lookupIn(state), state.escape))).map((v) => v.trim());
   if (volumes.length === 0 || volumes.some((v) => v === '')) fail(state, ins, 'VOLUME specified can not be an empty string');
-  configStep(state, ins, volumes, (c) => ({ ...c, Volumes: { ...(c.Volumes ?? {}), ...Object.fromEntries(volumes.map((v) => [v, {}])) } }));
+  configStep(state, ins, volumes, (c) => ({ ...c, Volumes: sortedMap({ ...(c.Volumes ?? {}), ...Object.fromEntries(volumes.map((v) => [v, {}])) }) }));
 }
 
 function compileHealthcheck(state: StageState, ins: ParsedInstruction): void {
@@ -278,9 +285,13 @@ function compileWorkdir(state: StageState, ins: ParsedInstruction): void {
   state.config = { ...state.config, WorkingDir: path };
 }
 
+/** What a RUN's PATH is when the image sets none, and a scratch stage's Env (BuildKit's and buildah's default for Linux). */
+export const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** The environment a RUN sees: the config's Env, then the declared ARGs (and given proxy args) ENV does not shadow. */
 function runEnv(state: StageState): string[] {
   const env = [...(state.config.Env ?? [])];
+  if (envLookup(env, 'PATH') === undefined) env.unshift(defaultPath);
   for (const [k, v] of [...state.args.withValues(), ...state.args.undeclaredProxies()]) {
     if (envLookup(env, k) === undefined) env.push(`${k}=${v}`);
   }
@@ -322,10 +333,11 @@ function compileRun(state: StageState, ins: ParsedInstruction): void {
   } else {
     args = [...shellOf(state), ins.args.trim()];
   }
-  const shown = state.args.withValues().filter(([k]) => !proxyArgs.has(k));
-  const prefix = shown.length > 0 ? `|${shown.length} ${shown.map(([k, v]) => `${k}=${v}`).join(' ')} ` : '';
+  // buildah shows each declared ARG with the value the RUN sees (an ENV of the same name wins), and the flags as written.
+  const shown = state.args.withValues().filter(([k]) => !proxyArgs.has(k)).map(([k, v]) => `${k}=${envLookup(state.config.Env, k) ?? v}`);
+  const prefix = shown.length > 0 ? `|${shown.length} ${shown.join(' ')} ` : '';
   const step: RunStep = {
-    kind: 'run', line: ins.line, createdBy: `${prefix}${historyShell} ${ins.args.trim()}`,
+    kind: 'run', line: ins.line, createdBy: `${prefix}${historyShell} ${ins.original}`,
     cacheText: cacheTextOf(state, ['RUN', args, inputs, mounts, network]),
     args, env: runEnv(state), user: state.config.User ?? '', workdir, inputs, mounts, network,
   };
@@ -334,7 +346,7 @@ function compileRun(state: StageState, ins: ParsedInstruction): void {
 
 function compileCopy(state: StageState, ins: ParsedInstruction): void {
   const isAdd = ins.keyword === 'ADD';
-  checkFlags(state, ins, isAdd ? ['chown', 'chmod', 'link', 'exclude', 'checksum', 'keep-git-dir', 'unpack'] : ['from', 'chown', 'chmod', 'link', 'parents', 'exclude']);
+  checkFlags(state, ins, isAdd ? ['chown', 'chmod', 'link', 'exclude', 'checksum', 'keep-git-dir'] : ['from', 'chown', 'chmod', 'link', 'parents', 'exclude']);
   const heredocNames = new Set(ins.heredocs.map((h) => h.name));
   const json = jsonForm(ins.args);
   const words = (json ?? ins.args.trim().split(/\s+/).filter((w) => w !== '')).filter((w) => {

@@ -160,10 +160,26 @@ export function createContextMatcher(patterns: readonly string[], source = '.doc
     return matched;
   }
 
+  // Segment by segment: can the exception match the directory's path and then go on below it? Conservative (a `**`
+  // or a glob may re-include), so a walk never skips a directory an exception reaches; `ignores` decides each path.
+  const exceptions = compiled.filter((p) => p.exclusion).map((p) => p.text.split('/').map((part) => (part === '**' ? undefined : compilePattern(part, false, source))));
+
+  function reachesBelow(parts: (Pattern | undefined)[], dirParts: string[]): boolean {
+    let i = 0;
+    for (const dirPart of dirParts) {
+      if (i >= parts.length) return false;
+      const part = parts[i]!;
+      if (part === undefined) return true;
+      if (!patternMatches(part, dirPart)) return false;
+      i++;
+    }
+    return true;
+  }
+
   function mayReinclude(relDir: string): boolean {
     if (!hasExclusions) return false;
-    const dirSlash = `${cleanSlashPath(relDir)}/`;
-    return compiled.some((p) => p.exclusion && `${p.text}/`.startsWith(dirSlash));
+    const dirParts = cleanSlashPath(relDir).split('/');
+    return exceptions.some((parts) => reachesBelow(parts, dirParts));
   }
 
   return { patterns: [...patterns], ignores, mayReinclude };

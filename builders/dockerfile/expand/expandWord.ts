@@ -34,7 +34,7 @@ class WordScanner {
     return this.chars[this.pos++];
   }
 
-  /** Everything up to (not including) `stop`, or to the end when stop is undefined. Returns the text and the words it splits into. */
+  /** Everything up to (not including) an unquoted character of `stop`, or to the end. Returns the text and the words it splits into. */
   process(stop?: string): { text: string; words: string[] } {
     let text = '';
     const words: string[] = [];
@@ -47,7 +47,7 @@ class WordScanner {
     };
     while (this.peek() !== undefined) {
       const ch = this.peek()!;
-      if (stop !== undefined && ch === stop) break;
+      if (stop !== undefined && stop.includes(ch)) break;
       if (this.raw && ch !== '$') {
         this.next();
         text += ch;
@@ -151,6 +151,39 @@ class WordScanner {
     }
   }
 
+  /** `${X#pat}` `${X##pat}` `${X%pat}` `${X%%pat}`: the shortest or longest prefix or suffix matching a shell pattern removed. */
+  private trimmed(name: string, op: '#' | '%'): string {
+    const longest = this.peek() === op;
+    if (longest) this.next();
+    const pattern = globRegExp(this.process('}').text);
+    if (this.next() !== '}') throw new ExpansionError("missing '}'");
+    const value = this.lookup(name) ?? '';
+    const whole = new RegExp(`^(?:${pattern})$`, 'su');
+    const lengths = [...Array(value.length + 1).keys()];
+    if (longest) lengths.reverse();
+    for (const n of lengths) {
+      if (op === '#' && whole.test(value.slice(0, n))) return value.slice(n);
+      if (op === '%' && whole.test(value.slice(value.length - n))) return value.slice(0, value.length - n);
+    }
+    return value;
+  }
+
+  /** `${X/pat/repl}` (first match) and `${X//pat/repl}` (every match), the pattern a shell glob. */
+  private replaced(name: string): string {
+    const all = this.peek() === '/';
+    if (all) this.next();
+    const pattern = this.process('/}').text;
+    let replacement = '';
+    if (this.peek() === '/') {
+      this.next();
+      replacement = this.process('}').text;
+    }
+    if (this.next() !== '}') throw new ExpansionError("missing '}'");
+    const value = this.lookup(name) ?? '';
+    if (pattern === '') return value;
+    return value.replace(new RegExp(globRegExp(pattern), all ? 'gsu' : 'su'), () => replacement);
+  }
+
   private dollar(): string {
     this.next();
     if (this.peek() !== '{') {
@@ -164,6 +197,8 @@ class WordScanner {
     if (ch === undefined) throw new ExpansionError("missing '}'");
     if (ch === '}') return this.lookup(name) ?? '';
     if (name === '') throw new ExpansionError(`bad substitution`);
+    if (ch === '#' || ch === '%') return this.trimmed(name, ch);
+    if (ch === '/') return this.replaced(name);
     let modifier = ch;
     if (ch === ':') {
       const op = this.next();
@@ -194,6 +229,34 @@ class WordScanner {
         return value!;
     }
   }
+}
+
+/** A shell pattern (`*`, `?`, `[...]`, backslash-escaped characters) as a regular expression source. */
+function globRegExp(pattern: string): string {
+  let out = '';
+  const chars = Array.from(pattern);
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    if (ch === '*') out += '.*';
+    else if (ch === '?') out += '.';
+    else if (ch === '\\' && i + 1 < chars.length) out += escapeRegExp(chars[++i]!);
+    else if (ch === '[') {
+      const close = chars.indexOf(']', i + 2);
+      if (close < 0) {
+        out += '\\[';
+        continue;
+      }
+      let body = chars.slice(i + 1, close).join('');
+      if (body.startsWith('!')) body = `^${body.slice(1)}`;
+      out += `[${body.replace(/[\\\]]/g, '\\$&')}]`;
+      i = close;
+    } else out += escapeRegExp(ch);
+  }
+  return out;
+}
+
+function escapeRegExp(ch: string): string {
+  return /[.*+?^${}()|[\]\\/-]/.test(ch) ? `\\${ch}` : ch;
 }
 
 /** One word: quotes and escapes removed, variables replaced (BuildKit's ProcessWord). */

@@ -2,9 +2,10 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { BerthError } from '../../../src/errors/BerthError.js';
 
 /**
- * A Dockerfile read into instructions, before any expansion: dockerfile-ast finds the parser directives and where each
- * instruction starts; this file joins continuation lines (dropping comment and blank lines inside them, as BuildKit
- * does), splits off leading `--flags` and reads heredoc bodies for RUN, COPY and ADD.
+ * A Dockerfile read into instructions, before any expansion: dockerfile-ast reads the parser directives (`# escape`,
+ * `# syntax`, `# check`); this file splits the lines into instructions, joins continuation lines (dropping comment
+ * and blank lines inside them, as BuildKit does), splits off leading `--flags` and reads heredoc bodies for RUN, COPY
+ * and ADD.
  */
 export interface ParsedDockerfile {
   file: string;
@@ -44,8 +45,8 @@ export const knownInstructions = new Set([
 
 const heredocInstructions = new Set(['RUN', 'COPY', 'ADD']);
 
-/** `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'` as a whole word. */
-const heredocWord = /^<<(-?)(["']?)([A-Za-z0-9_.-]+)\2$/;
+/** `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'`, `3<<EOF` as a whole word. */
+const heredocWord = /^\d*<<(-?)(["']?)([A-Za-z0-9_.-]+)\2$/;
 
 export function syntaxError(file: string, line: number, problem: string): BerthError {
   return new BerthError('DOCKERFILE_INVALID', `${file}:${line}: ${problem}`);
@@ -131,7 +132,7 @@ function readHeredocs(
     const raw: string[] = [];
     for (;;) {
       if (index >= lines.length) throw syntaxError(file, keywordLine, `unterminated heredoc ${name}`);
-      const line = lines[index++]!.replace(/\r$/, '');
+      const line = lines[index++]!;
       raw.push(line);
       const text = chomp ? line.replace(/^\t+/, '') : line;
       if (text === name) break;
@@ -145,28 +146,38 @@ function readHeredocs(
 export function parseDockerfile(text: string, file: string): ParsedDockerfile {
   const ast = DockerfileParser.parse(text);
   const escape = ast.getEscapeCharacter();
-  const lines = text.split('\n');
+  for (const directive of ast.getDirectives()) {
+    const value = directive.getValue();
+    if (directive.getName().toLowerCase() === 'escape' && value !== '\\' && value !== '`') {
+      throw syntaxError(file, directive.getRange().start.line + 1, `invalid escape token '${value}' does not match \` or \\`);
+    }
+  }
+  // Instruction boundaries are found here, not taken from dockerfile-ast: where a heredoc ends decides where the next
+  // instruction starts, and only the reader of the heredoc knows that.
+  const lines = text.replace(/^\uFEFF/, '').split('\n').map((l) => l.replace(/\r$/, ''));
+  const blankOrComment = /^\s*(#.*)?$/;
   const instructions: ParsedInstruction[] = [];
-  let consumedUpTo = 0;
-  for (const node of ast.getInstructions()) {
-    const start = node.getRange().start.line;
-    // A line dockerfile-ast saw as an instruction inside a heredoc body we already read is body text, not an instruction.
-    if (start < consumedUpTo) continue;
-    const keyword = node.getKeyword().toUpperCase();
-    const line = start + 1;
-    if (!knownInstructions.has(keyword)) throw syntaxError(file, line, `unknown instruction ${node.getKeyword()}`);
+  let index = 0;
+  while (index < lines.length) {
+    if (blankOrComment.test(lines[index]!)) {
+      index++;
+      continue;
+    }
+    const line = index + 1;
     let logical = '';
-    let index = start;
     for (;;) {
-      const raw = (lines[index++] ?? '').replace(/\r$/, '');
-      const { continued, text: part } = isContinued(raw, escape);
+      const { continued, text: part } = isContinued(lines[index++]!, escape);
       logical += part;
       if (!continued) break;
       // Comment and blank lines inside a continuation are dropped; the instruction goes on after them.
-      while (index < lines.length && /^\s*(#.*)?\r?$/.test(lines[index]!)) index++;
+      while (index < lines.length && blankOrComment.test(lines[index]!)) index++;
       if (index >= lines.length) break;
     }
-    const original = logical.trimStart().slice(node.getKeyword().length).trim();
+    const trimmed = logical.trimStart();
+    const written = /^\S+/.exec(trimmed)![0];
+    const keyword = written.toUpperCase();
+    if (!knownInstructions.has(keyword)) throw syntaxError(file, line, `unknown instruction ${written}`);
+    const original = trimmed.slice(written.length).trim();
     const { flags, rest } = splitFlags(original);
     let heredocs: Heredoc[] = [];
     if (heredocInstructions.has(keyword) && rest.includes('<<')) {
@@ -174,7 +185,6 @@ export function parseDockerfile(text: string, file: string): ParsedDockerfile {
       heredocs = read.heredocs;
       index = read.next;
     }
-    consumedUpTo = index;
     instructions.push({ keyword, line, flags, args: rest, original, heredocs });
   }
   return { file, escape, instructions };

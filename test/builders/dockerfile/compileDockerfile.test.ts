@@ -81,6 +81,8 @@ test('errors name the file, the line and the problem in one line', async () => {
   await rejects('FROM base\nONBUILD FROM x\n', /^Dockerfile:2: FROM isn't allowed as an ONBUILD trigger/);
   await rejects('FROM a AS x\nFROM b AS X\n', /^Dockerfile:2: duplicate stage name "x"/);
   await rejects('FROM a AS 1x\n', /^Dockerfile:1: invalid name for build stage/);
+  await rejects('# escape=x\nFROM a\n', /^Dockerfile:1: invalid escape token 'x'/);
+  await rejects('ARG X\nFROM bad-base\n', /^Dockerfile:2: ONBUILD trigger "FORM x" of bad-base: unknown instruction FORM$/, { bases: { 'bad-base': { OnBuild: ['FORM x'] } } });
 });
 
 test('heredocs: RUN <<EOF is a script run by the shell; RUN python3 <<EOF hands the heredoc to the shell as written', async () => {
@@ -92,6 +94,9 @@ test('heredocs: RUN <<EOF is a script run by the shell; RUN python3 <<EOF hands 
   assert.deepEqual(sh!.args, ['/bin/sh', '-c', '<<EOF sh\necho two\nEOF']);
   assert.deepEqual(two!.args, ['/bin/sh', '-c', '<<A cat > /a && <<B cat > /b\na\nA\nb\nB']);
   assert.equal(target(plan).steps.at(-1)!.line, 17);
+  const fd = await compile('FROM base\nRUN 3<<EOF cat <&3\nFROM x\nEOF\n');
+  assert.deepEqual(runs(target(fd))[0]!.args, ['/bin/sh', '-c', '3<<EOF cat <&3\nFROM x\nEOF']);
+  assert.equal(fd.stages.length, 1);
   assert.deepEqual(target(plan).finalConfig.Env, ['PATH=/usr/bin:/bin', 'AFTER=1']);
 });
 
@@ -106,7 +111,7 @@ test('heredocs: COPY expands an unquoted body, not a quoted one; <<- strips lead
 test('expansion: which instructions the builder expands, with ENV over ARG and ENV seeing the values before it', async () => {
   const plan = await compile([
     'ARG TAG=1', 'FROM base:$TAG', 'ARG DIR=/srv', 'ENV DIR=/opt X=$DIR', 'ENV Y=$X', 'WORKDIR $DIR/app', 'WORKDIR sub',
-    'USER ${U:-app}', 'LABEL "k $DIR"="v $DIR"', 'EXPOSE ${PORT:-80} 90-91/UDP', 'VOLUME $DIR/data ["/v"]', 'STOPSIGNAL ${SIG:-SIGTERM}',
+    'USER ${U:-app}', 'LABEL "k $DIR"="v $DIR"', 'EXPOSE ${PORT:-80} 90-91/UDP', 'VOLUME $DIR/data ["/v"]', 'VOLUME ["$DIR/json"]', 'STOPSIGNAL ${SIG:-SIGTERM}',
     'COPY --chown=$U:${G:-0} --chmod=0640 src/$DIR dst/', 'RUN echo $DIR', 'CMD echo $DIR', 'ENTRYPOINT ["echo", "$DIR"]',
   ].join('\n'));
   const stage = target(plan);
@@ -119,7 +124,7 @@ test('expansion: which instructions the builder expands, with ENV over ARG and E
   assert.deepEqual(c.Labels, { 'k /opt': 'v /opt' });
   assert.deepEqual(Object.keys(c.ExposedPorts!), ['80/tcp', '90/udp', '91/udp']);
   // A JSON-looking word in the word form of VOLUME is just a word, its quotes removed by expansion as BuildKit does.
-  assert.deepEqual(Object.keys(c.Volumes!), ['/opt/data', '[/v]']);
+  assert.deepEqual(Object.keys(c.Volumes!), ['/opt/data', '/opt/json', '[/v]']);
   assert.equal(c.StopSignal, 'SIGTERM');
   const [copy] = copies(stage);
   assert.deepEqual([copy!.chown, copy!.chmod, copy!.sources, copy!.dest], [':0', 0o640, ['src//opt'], '/opt/app/sub/dst/']);
@@ -134,12 +139,17 @@ test('ARG scoping: global ARGs only in FROM unless re-declared; build args overr
     'ARG BASE=alpine', 'ARG V=global', 'FROM --platform=$BUILDPLATFORM $BASE AS build', 'RUN echo no-args', 'ARG V', 'ARG TARGETARCH', 'ARG D=def',
     'RUN echo $V $TARGETARCH $D', 'FROM $BASE', 'ARG BUILDPLATFORM', 'RUN echo final', 'COPY --from=build /x /x',
   ].join('\n');
-  const plan = await compile(text, { buildArgs: { D: 'given', UNUSED: 'x' } });
+  const plan = await compile(text, { buildArgs: { D: 'given', UNUSED: 'x', BASE: 'alpine' } });
+  const quoted = await compile('ARG IMG="base:with space" T=${IMG}\nFROM scratch\nARG IMG\nARG T\nRUN x\n');
+  assert.deepEqual(runs(target(quoted))[0]!.env.slice(1), ['IMG=base:with space', 'T=base:with space']);
+  assert.deepEqual(plan.unusedBuildArgs, ['UNUSED']);
   const [build, final] = plan.stages;
   assert.deepEqual(build!.platform, amd64);
   assert.deepEqual(final!.platform, arm64);
   assert.deepEqual(plan.resolved.sort(), ['alpine amd64', 'alpine arm64']);
   const [before, after] = runs(build!);
+  const shadowed = await compile('FROM base\nARG S=arg\nENV S=env\nRUN echo $S\n');
+  assert.equal(runs(target(shadowed))[0]!.createdBy, '|1 S=env /bin/sh -c echo $S');
   assert.deepEqual(before!.env, ['PATH=/usr/bin:/bin']);
   assert.equal(before!.createdBy, '/bin/sh -c echo no-args');
   assert.deepEqual(after!.env, ['PATH=/usr/bin:/bin', 'D=given', 'TARGETARCH=arm64', 'V=global']);
@@ -195,6 +205,8 @@ test('ONBUILD triggers of the base run first and are not passed on; config steps
   const plan = await compile('FROM app-base\nRUN echo own\n', { bases: { 'app-base': { Env: ['A=1'], OnBuild: ['ENV B=$A', 'COPY . /src', 'RUN make'] } } });
   const stage = target(plan);
   assert.deepEqual(stage.steps.map((s) => [s.kind, s.line]), [['config', 1], ['copy', 1], ['run', 1], ['run', 2]]);
+  // As buildah records a triggered instruction: like one written in the Dockerfile.
+  assert.deepEqual(stage.steps.map((s) => s.createdBy), ['/bin/sh -c #(nop) ENV B=$A', '/bin/sh -c #(nop) COPY . in /src ', '/bin/sh -c make', '/bin/sh -c echo own']);
   assert.deepEqual(stage.finalConfig, { Env: ['A=1', 'B=1'] });
   assert.equal(stage.baseConfig.config?.OnBuild, undefined);
   const env = stage.steps[0] as ConfigStep;
@@ -218,7 +230,8 @@ test('RUN flags: mounts of every type with defaults, --network', async () => {
     { type: 'tmpfs', target: '/t', size: 64 * 1024 * 1024 },
     { type: 'ssh', target: '/run/buildkit/ssh_agent.0', id: 'default', required: false },
   ]);
-  assert.equal(run.createdBy, '/bin/sh -c make');
+  // buildah keeps the flags in history (they name secrets by id, never their values).
+  assert.match(run.createdBy, /^\/bin\/sh -c --mount=type=cache,target=\/root\/\.cache,sharing=locked .* --network=none make$/);
   assert.deepEqual(run.args, ['/bin/sh', '-c', 'make']);
 });
 
@@ -263,6 +276,14 @@ test('FROM a stage inherits its config and platform; FROM scratch starts empty; 
   assert.deepEqual(target(chained).finalConfig.Env, ['PATH=/usr/bin:/bin', 'X=1', 'Y=2']);
   assert.deepEqual(target(chained).platform, amd64);
   const scratch = await compile('FROM scratch\nCOPY a /\n');
-  assert.deepEqual(target(scratch).baseConfig.config, {});
+  assert.deepEqual(target(scratch).baseConfig.config, { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] });
   assert.deepEqual(scratch.resolved, []);
+});
+
+test('RUN gets the default PATH when the image sets none; a scratch stage has it in its config, as buildah writes it', async () => {
+  const plan = await compile('FROM nopath\nENV A=1\nRUN true\n', { bases: { nopath: {} } });
+  assert.deepEqual(runs(target(plan))[0]!.env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1']);
+  assert.deepEqual(target(plan).finalConfig.Env, ['A=1']);
+  const scratch = await compile('FROM scratch\nENV A=1\n');
+  assert.deepEqual(target(scratch).finalConfig.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1']);
 });

@@ -38,9 +38,9 @@ test('the corpus has at least 20 cases, each saying what it covers in its first 
 });
 
 for (const name of cases) {
-  test(`corpus ${name} compiles, every stage on the given base`, async () => {
+  test(`corpus ${name} compiles, every image base the given one`, async () => {
     const plan = await compileCase(name);
-    for (const stage of plan.stages) assert.ok(stage.base.kind === 'stage' || (stage.base.kind === 'image' && stage.base.reference === base), name);
+    for (const stage of plan.stages) assert.ok(stage.base.kind !== 'image' || stage.base.reference === base, name);
   });
 }
 
@@ -62,5 +62,5 @@ test('corpus expectations the compiler alone decides', async () => {
     [{ name: 'EOF', content: 'hello world\n' }], [{ name: 'EOF', content: 'hello $WHO\n' }], [{ name: 'one', content: '1\n' }, { name: 'two', content: '2\n' }],
   ]);
   const escape = await compileCase('escape-directive');
-  assert.deepEqual(escape.stages[0]!.finalConfig.Env!.slice(1), ['LITERAL=$NOT_EXPANDED']);
+  assert.deepEqual(escape.stages[0]!.steps.filter((s): s is RunStep => s.kind === 'run').map((s) => s.args[2]), ['mkdir /out &&     echo C:\\path\\to > /out/windows-like', 'echo one     two > /out/joined']);
 });

@@ -43,6 +43,13 @@ test('dockerignore: an ignored directory is walked only when an exception may re
   assert.equal(m.mayReinclude('docs'), true);
   assert.equal(m.mayReinclude('build'), false);
   assert.equal(matcher('docs').mayReinclude('docs'), false);
+  // BuildKit reaches exceptions through globs too: `!**/keep.txt` and `!b*/x` can re-include below `build`.
+  const globbed = matcher('build\nother\n!**/keep.txt');
+  assert.equal(globbed.mayReinclude('build'), true);
+  assert.equal(globbed.ignores('build/deep/keep.txt'), false);
+  assert.equal(globbed.ignores('build/deep/drop.txt'), true);
+  const star = matcher('build\nother\n!b*/x');
+  assert.deepEqual([star.mayReinclude('build'), star.mayReinclude('other'), star.mayReinclude('build/y')], [true, false, false]);
 });
 
 test('dockerignore: a lone ! and an unclosed class are refused in one line naming the file', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { expandHeredoc, expandWord, expandWords } from '../../../builders/dockerfile/expand/expandWord.js';
 
-const vars: Record<string, string> = { A: 'a', EMPTY: '', L: 'x y', P: '/usr/bin' };
+const vars: Record<string, string> = { A: 'a', EMPTY: '', L: 'x y', P: '/usr/bin', F: 'archive.tar.gz' };
 const lookup = (name: string) => (Object.hasOwn(vars, name) ? vars[name] : undefined);
 
 // Results as BuildKit's shell lexer gives them (moby/buildkit frontend/dockerfile/shell, envVarTest cases).
@@ -36,6 +36,17 @@ const words: [string, string][] = [
   ['$1x', 'x'],
   ['$A.$A', 'a.a'],
   ['${A:?boom}', 'a'],
+  ['${F#*.}', 'tar.gz'],
+  ['${F##*.}', 'gz'],
+  ['${F%.*}', 'archive.tar'],
+  ['${F%%.*}', 'archive'],
+  ['${F#nomatch}', 'archive.tar.gz'],
+  ['${P/usr/opt}', '/opt/bin'],
+  ['${F/a/_}', '_rchive.tar.gz'],
+  ['${F//a/_}', '_rchive.t_r.gz'],
+  ['${F//[ae]/}', 'rchiv.tr.gz'],
+  ['${F/.tar}', 'archive.gz'],
+  ['${UNSET#x}', ''],
 ];
 
 for (const [input, expected] of words) {
@@ -52,7 +63,7 @@ test('expandWord: ${X:?msg} and ${X?msg} fail with the message; unterminated for
   assert.throws(() => expandWord('${A', lookup), /missing '}'/);
   assert.throws(() => expandWord('"abc', lookup), /double-quote/);
   assert.throws(() => expandWord("'abc", lookup), /single-quote/);
-  assert.throws(() => expandWord('${A%x}', lookup), /unsupported modifier/);
+  assert.throws(() => expandWord('${A^x}', lookup), /unsupported modifier/);
 });
 
 test('expandWord: the escape directive changes the escape character', () => {
