@@ -27,6 +27,7 @@ export const commands: CommandEntry[] = [
   { name: 'verify', summary: 'Verify an image\'s signatures (cosign keys, or OpenPGP simple signing)', load: async () => (await import('./verify.js')).verifyCommand },
   { name: 'standalone-sign', summary: 'Sign a manifest file with OpenPGP, without image storage (skopeo standalone-sign)', load: async () => (await import('./standalone-sign.js')).standaloneSignCommand },
   { name: 'standalone-verify', summary: 'Verify an OpenPGP simple signature of a manifest file (skopeo standalone-verify)', load: async () => (await import('./standalone-verify.js')).standaloneVerifyCommand },
+  { name: 'build', summary: 'Build an image from a Dockerfile (RUN included, no daemon)', load: async () => (await import('./build.js')).buildCommand },
   { name: 'unpack', summary: 'Unpack an image into an OCI runtime bundle (rootfs/ + config.json)', load: async () => (await import('./unpack.js')).unpackCommand },
   { name: 'run', summary: 'Run a command in a new container from an image (podman run)', load: async () => (await import('./run.js')).runCommand },
   { name: 'ps', summary: 'List containers started by berth run', load: async () => (await import('./ps.js')).psCommand },

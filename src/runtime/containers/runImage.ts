@@ -63,7 +63,8 @@ export interface RunImageResult {
  * The pull's modules (copy pipeline, signature policy) load only when a pull happens: a run from the
  * store is most runs, and their start-up is the point.
  */
-async function openImage(options: RunImageOptions): Promise<ImageSource> {
+/** A bare name from the local store, else pulled (short names through registries.conf, trust policy applied) into it. */
+export async function openImage(options: Pick<RunImageOptions, 'image' | 'transportOptions' | 'storeRoot' | 'onProgress'>): Promise<ImageSource> {
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
   let ref = parseImageReference(options.image, 'berth');
   try {
@@ -97,7 +98,7 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
  * The image unpacked once per manifest digest, shared read-only by every container of it (each gets an
  * overlay). Unpacked into a temp dir and renamed into place, so a cache entry is always complete.
  */
-async function cachedBundle(source: ImageSource, cacheRoot: string, digest: string, onWarning: (m: string) => void): Promise<string> {
+export async function cachedBundle(source: ImageSource, cacheRoot: string, digest: string, onWarning: (m: string) => void): Promise<string> {
   const dir = join(cacheRoot, digest.replace(':', '-'));
   if (existsSync(join(dir, 'config.json'))) return dir;
   mkdirSync(cacheRoot, { recursive: true, mode: 0o700 });

@@ -760,9 +760,10 @@ static void run_child_ops(struct op *ops, size_t n, size_t from) {
       if (mount(NULL, "/", NULL, num(o->argv[0]), NULL) < 0) die("set root propagation: %s", strerror(errno));
       break;
     case OP_ROOTFS_OVERLAY: {
-      /* In the container's own mount namespace: the overlay vanishes with it, nothing to clean up on the host. */
+      /* In the container's own mount namespace: the overlay vanishes with it, nothing to clean up on the host.
+       * No redirects or metacopy: every change stays in the upper, where a build step's layer is read from. */
       char data[3 * PATH_MAX + 64];
-      int n = snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s", o->argv[0], o->argv[1], o->argv[2]);
+      int n = snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=nofollow,metacopy=off", o->argv[0], o->argv[1], o->argv[2]);
       if (n < 0 || n >= (int)sizeof(data)) die("overlay paths too long");
       if (mount("overlay", o->argv[3], "overlay", 0, data) < 0) die("mount overlay rootfs on %s: %s", o->argv[3], strerror(errno));
       break;

@@ -15,7 +15,8 @@ export interface CgroupView {
 }
 
 export interface RootfsOverlay {
-  lower: string;
+  /** One directory, or several top first (overlay's lowerdir list: a build stage's layers). */
+  lower: string | string[];
   upper: string;
   work: string;
 }
@@ -166,9 +167,10 @@ function rootfsSteps(spec: Spec, input: PlanInput): PlanStep[] {
   const rootPropagation = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : MS.SLAVE | MS.REC;
   steps.push({ op: 'ROOT_PROPAGATION', args: [s(rootPropagation)] });
   if (input.rootfsOverlay) {
-    const { lower, upper, work } = input.rootfsOverlay;
-    if ([lower, upper, work].some((p) => /[,:\\]/.test(p) || !p.startsWith('/'))) throw new BerthError('USAGE', 'overlay rootfs paths must be absolute and free of "," ":" "\\"');
-    steps.push({ op: 'ROOTFS_OVERLAY', args: [lower, upper, work, input.rootfs] });
+    const { upper, work } = input.rootfsOverlay;
+    const lower = [input.rootfsOverlay.lower].flat();
+    if ([...lower, upper, work].some((p) => /[,:\\]/.test(p) || !p.startsWith('/'))) throw new BerthError('USAGE', 'overlay rootfs paths must be absolute and free of "," ":" "\\"');
+    steps.push({ op: 'ROOTFS_OVERLAY', args: [lower.join(':'), upper, work, input.rootfs] });
   }
   steps.push({ op: 'ROOTFS', args: [input.rootfs] });
   let devIsTmpfs = false;

@@ -1,0 +1,115 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { copyFromSource } from '../../src/copy/copyImage.js';
+import { BerthError } from '../../src/errors/BerthError.js';
+import { mutateImage } from '../../src/image/mutateImage.js';
+import { readImageConfig, selectImageManifest } from '../../src/image/selectImage.js';
+import type { Digest } from '../../src/oci/digest.js';
+import { hostPlatform, type Platform } from '../../src/oci/platform.js';
+import { openImage } from '../../src/runtime/containers/runImage.js';
+import { StepCache } from '../../src/store/stepCache.js';
+import '../../src/transports/allTransports.js';
+import { storeRoot } from '../../src/transports/store/storeRoot.js';
+import { parseImageReference } from '../../src/transports/transportRegistry.js';
+import type { ImageSource, TransportOptions } from '../../src/transports/types.js';
+import { compileDockerfile } from './compile/compileDockerfile.js';
+import { loadDockerignore } from './context/dockerignore.js';
+import { executePlan } from './execute/executePlan.js';
+
+export interface BuildOptions {
+  /** The build context directory. */
+  context: string;
+  /** The Dockerfile's path (default CONTEXT/Dockerfile), or its text (`-f -`). */
+  dockerfile?: string;
+  dockerfileText?: string;
+  /** Where the image goes: berth references; a bare name goes to the local store. */
+  tags: string[];
+  target?: string;
+  buildArgs?: Record<string, string>;
+  /** Skip the step cache lookup (steps are still stored). */
+  noCache?: boolean;
+  /** Pinned time for every layer entry, history entry and the config (SOURCE_DATE_EPOCH, --timestamp). */
+  timestamp?: Date;
+  labels?: Record<string, string>;
+  /** RUN --mount=type=secret contents by id. */
+  secrets?: Map<string, Buffer>;
+  /** The network RUN gets without --network (default: the build's own, as buildah chroot and kaniko give). */
+  network?: 'host' | 'none';
+  storeRoot?: string;
+  transportOptions?: TransportOptions;
+  onProgress?: (line: string) => void;
+}
+
+export interface BuildResult {
+  /** The image ID as docker and buildah print it: the config's digest. */
+  imageId: Digest;
+  /** The built image, for a caller that copies it on itself. */
+  image: ImageSource;
+  destinations: { reference: string; manifestDigest: Digest }[];
+}
+
+/**
+ * Build an image from a Dockerfile: compile it (every stage and word known before anything runs), run the stages the
+ * target needs on overlay layers, and copy the result to every tag through the one copy pipeline. Nothing reaches a
+ * destination unless every step succeeded.
+ */
+export async function buildDockerfile(options: BuildOptions): Promise<BuildResult> {
+  const context = resolve(options.context);
+  const dockerfilePath = options.dockerfile ? resolve(options.dockerfile) : join(context, 'Dockerfile');
+  let text = options.dockerfileText;
+  if (text === undefined) {
+    try {
+      text = await readFile(dockerfilePath, 'utf8');
+    } catch {
+      throw new BerthError('NOT_FOUND', `cannot read the Dockerfile ${dockerfilePath}`);
+    }
+  }
+  const platform: Platform = hostPlatform();
+  const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
+  const onProgress = options.onProgress ?? (() => undefined);
+  const plan = await compileDockerfile({
+    text,
+    file: options.dockerfileText === undefined ? basename(dockerfilePath) : 'Dockerfile',
+    buildArgs: options.buildArgs ?? {},
+    ...(options.target ? { target: options.target } : {}),
+    platform,
+    buildPlatform: platform,
+    resolveImageConfig: async (reference, wanted) => {
+      const source = await openImage({ image: reference, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress });
+      try {
+        const { manifest } = await selectImageManifest(source, wanted);
+        return await readImageConfig(source, manifest);
+      } finally {
+        await source.close();
+      }
+    },
+  });
+  if (plan.unusedBuildArgs?.length) onProgress(`warning: build-args [${plan.unusedBuildArgs.join(' ')}] were not consumed`);
+  const root = storeRoot(options.storeRoot);
+  const built = await executePlan({
+    plan,
+    contextDir: context,
+    ignore: await loadDockerignore(context, options.dockerfileText === undefined ? dockerfilePath : undefined),
+    cache: new StepCache(join(root, 'build-cache')),
+    useCache: options.noCache !== true,
+    rootfsCache: join(root, 'rootfs-cache'),
+    ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}),
+    transportOptions,
+    secrets: options.secrets ?? new Map(),
+    defaultNetwork: options.network ?? 'host',
+    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+    onProgress,
+  });
+  let image = built[plan.target]!.image;
+  if (options.labels && Object.keys(options.labels).length > 0) {
+    const labels = options.labels;
+    image = await mutateImage(image, { ...(options.timestamp ? { created: options.timestamp.toISOString() } : {}), config: (c) => ({ ...c, config: { ...c.config, Labels: { ...c.config?.Labels, ...labels } } }) });
+  }
+  const { manifest } = await selectImageManifest(image, platform);
+  const destinations: BuildResult['destinations'] = [];
+  for (const tag of options.tags) {
+    const result = await copyFromSource(image, parseImageReference(tag, 'berth'), { destinationOptions: transportOptions });
+    destinations.push({ reference: tag, manifestDigest: result.manifestDigest });
+  }
+  return { imageId: manifest.config.digest, image, destinations };
+}

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { BerthError } from '../../../src/errors/BerthError.js';
+import type { ContextMatcher } from '../context/dockerignore.js';
+
+/** A COPY/ADD source after globbing: its path under the root it came from (context or a stage's filesystem). */
+export interface CopySource {
+  rel: string;
+  abs: string;
+  isDirectory: boolean;
+}
+
+/** Where sources are read from, and what of it the build may see (.dockerignore; nothing is ignored in a stage). */
+export interface SourceRoot {
+  dir: string;
+  ignore?: ContextMatcher;
+  /** For messages: "build context" or "stage builder". */
+  name: string;
+}
+
+const wildcard = /[*?[]/;
+
+/** One path segment of a Go filepath.Match pattern as a RegExp (`*` and `?` never cross "/"; `[^…]` negates). */
+function segmentPattern(segment: string): RegExp {
+  let re = '^';
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '\\' && i + 1 < segment.length) re += `\\${segment[++i]}`;
+    else if (c === '[') {
+      const end = segment.indexOf(']', i + 2);
+      if (end < 0) throw new BerthError('USAGE', `bad glob pattern "${segment}"`);
+      let body = segment.slice(i + 1, end);
+      if (body.startsWith('^') || body.startsWith('!')) body = `^${body.slice(1)}`;
+      re += `[${body.replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else re += c.replace(/[.+(){}|$^\]]/g, '\\$&');
+  }
+  return new RegExp(`${re}$`, 's');
+}
+
+/** A source pattern made relative to its root, refusing one that climbs out of it. */
+function cleanSource(pattern: string, root: SourceRoot): string {
+  const cleaned = posix.normalize(`/${pattern}`).slice(1).replace(/\/$/, '');
+  if (pattern.split('/').includes('..') && posix.normalize(pattern).startsWith('..')) {
+    throw new BerthError('UNSAFE_PATH', `COPY source "${pattern}" is outside the ${root.name}`);
+  }
+  return cleaned;
+}
+
+const visible = (root: SourceRoot, rel: string) => rel === '' || !root.ignore?.ignores(rel);
+
+/** Expand each pattern against the root (Docker's rules: a pattern must match something, ignored files do not exist). */
+export async function resolveSources(root: SourceRoot, patterns: string[]): Promise<CopySource[]> {
+  const found: CopySource[] = [];
+  for (const pattern of patterns) {
+    const rel = cleanSource(pattern, root);
+    const matches = wildcard.test(rel) ? await globPaths(root, rel) : (await exists(root, rel)) ? [rel] : [];
+    if (matches.length === 0) throw new BerthError('NOT_FOUND', `COPY failed: no source files were specified or found for "${pattern}" in the ${root.name}`);
+    for (const m of matches) found.push({ rel: m, abs: join(root.dir, m), isDirectory: (await lstat(join(root.dir, m))).isDirectory() });
+  }
+  return found;
+}
+
+async function exists(root: SourceRoot, rel: string): Promise<boolean> {
+  if (!visible(root, rel)) return false;
+  return lstat(join(root.dir, rel)).then(() => true, () => false);
+}
+
+async function globPaths(root: SourceRoot, rel: string): Promise<string[]> {
+  let current = [''];
+  for (const segment of rel.split('/')) {
+    const next: string[] = [];
+    for (const base of current) {
+      if (!wildcard.test(segment)) {
+        const path = base ? `${base}/${segment}` : segment;
+        if (await exists(root, path)) next.push(path);
+        continue;
+      }
+      const re = segmentPattern(segment);
+      const names = await readdir(join(root.dir, base)).catch(() => [] as string[]);
+      for (const name of names.sort()) {
+        const path = base ? `${base}/${name}` : name;
+        if (re.test(name) && visible(root, path)) next.push(path);
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+/** Every path under a source directory that the build may see, parents before children, sorted. */
+export async function visibleTree(root: SourceRoot, relDir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const name of (await readdir(join(root.dir, rel))).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const st = await lstat(join(root.dir, path));
+      const ignored = !visible(root, path);
+      if (ignored && !(st.isDirectory() && root.ignore?.mayReinclude(path))) continue;
+      if (!ignored) out.push(path);
+      if (st.isDirectory()) await walk(path);
+    }
+  };
+  await walk(relDir);
+  return out;
+}
+
+/**
+ * What a COPY reads, as one digest: each visible path with its type, mode, owner, size, link target and content.
+ * The step cache keys on it, so a changed mode or owner misses as a changed byte does, and an ignored file is not read.
+ */
+export async function digestSources(root: SourceRoot, sources: CopySource[]): Promise<string> {
+  const hash = createHash('sha256');
+  const add = async (rel: string) => {
+    const abs = join(root.dir, rel);
+    const st = await lstat(abs);
+    hash.update(`${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.size}\0`);
+    if (st.isSymbolicLink()) hash.update(await readlink(abs));
+    else if (st.isFile()) hash.update(createHash('sha256').update(await readFile(abs)).digest());
+    hash.update('\n');
+  };
+  for (const source of sources) {
+    await add(source.rel);
+    if (source.isDirectory) for (const rel of await visibleTree(root, source.rel)) await add(rel);
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, createReadStream, existsSync, lchownSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { basename, join, posix } from 'node:path';
+import { BerthError } from '../../../src/errors/BerthError.js';
+import { applyLayer } from '../../../src/layer/applyLayer.js';
+import { decompressStream } from '../../../src/layer/compression.js';
+import type { ContextMatcher } from '../context/dockerignore.js';
+import type { CopyStep } from '../plan.js';
+import { digestSources, resolveSources, visibleTree, type CopySource, type SourceRoot } from './copySources.js';
+import { resolveInStage, resolveStageUser } from './stageUser.js';
+import type { StageTree } from './stageTree.js';
+
+export interface CopyTarget {
+  contextDir: string;
+  ignore: ContextMatcher;
+  scratchRoot: string;
+  stages: { tree: StageTree }[];
+}
+
+/** Run `use` with the root a COPY reads from: the context (with .dockerignore), or a built stage's merged files. */
+async function withSourceRoot<T>(step: CopyStep, target: CopyTarget, use: (root: SourceRoot) => Promise<T>): Promise<T> {
+  if (step.sources.some((s) => /^https?:\/\//.test(s))) throw new BerthError('NOT_IMPLEMENTED', `${step.instruction} of a URL is not supported yet (line ${step.line})`);
+  if (step.parents) throw new BerthError('NOT_IMPLEMENTED', `${step.instruction} --parents is not supported yet (line ${step.line})`);
+  const from = step.from;
+  if (from.kind === 'context') return use({ dir: target.contextDir, ignore: target.ignore, name: 'build context' });
+  if (from.kind === 'image') throw new BerthError('NOT_IMPLEMENTED', `COPY --from=${from.reference}: copying from an image is not supported yet; add a stage FROM it (line ${step.line})`);
+  const stage = target.stages[from.stage];
+  if (!stage) throw new BerthError('INTERNAL', `COPY --from: stage ${from.stage} was not built`);
+  return stage.tree.withMergedView(target.scratchRoot, (dir) => use({ dir, name: `stage ${from.stage}` }));
+}
+
+/** Everything a COPY reads, as one digest (sources' content and metadata after .dockerignore, heredoc texts). */
+export async function digestCopyInputs(step: CopyStep, target: CopyTarget): Promise<string> {
+  const heredocs = createHash('sha256').update(JSON.stringify(step.heredocs)).digest('hex');
+  if (step.sources.length === 0) return heredocs;
+  return withSourceRoot(step, target, async (root) => `${await digestSources(root, excluded(step, await resolveSources(root, step.sources)))}\0${heredocs}`);
+}
+
+function excluded(step: CopyStep, sources: CopySource[]): CopySource[] {
+  if (step.exclude.length === 0) return sources;
+  const patterns = step.exclude.map((p) => new RegExp(`^${p.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*')}(/.*)?$`));
+  return sources.filter((s) => !patterns.some((p) => p.test(s.rel) || p.test(basename(s.rel))));
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Stage a COPY/ADD in `tree` (an empty directory that becomes the step's layer and overlay layer): the sources at
+ * their destination, parents that already exist in the stage carried with their own mode and owner, new ones made
+ * 0755 and owned as the copied files are (root, or --chown), a destination under a symlink written where it leads.
+ */
+export async function copyIntoStage(step: CopyStep, stageRoot: string, tree: string, target: CopyTarget): Promise<void> {
+  const owner: Owner = step.chown ? resolveStageUser(stageRoot, step.chown) : { uid: 0, gid: 0 };
+  const destIsDir = step.dest.endsWith('/');
+  await withSourceRoot(step, target, async (root) => {
+    const sources = step.sources.length ? excluded(step, await resolveSources(root, step.sources)) : [];
+    const count = sources.length + step.heredocs.length;
+    if (count > 1 && !destIsDir) {
+      throw new BerthError('USAGE', `Dockerfile:${step.line}: when using ${step.instruction} with more than one source file, the destination must be a directory and end with a /`);
+    }
+    const destExistsAsDir = () => {
+      const rel = resolveInStage(stageRoot, step.dest);
+      return existsSync(join(stageRoot, rel)) && lstatSync(join(stageRoot, rel)).isDirectory();
+    };
+    const intoDirectory = destIsDir || count > 1 || destExistsAsDir();
+    for (const source of sources) {
+      if (source.isDirectory) {
+        const dest = prepareParents(stageRoot, tree, step.dest, owner, true);
+        await copyTree(root, source.rel, dest, owner, step.chmod);
+      } else if (step.instruction === 'ADD' && isArchive(source.abs)) {
+        const dest = prepareParents(stageRoot, tree, step.dest, owner, true);
+        await applyLayer(dest, createReadStream(source.abs).pipe(decompressStream()), { chown: true });
+      } else {
+        const destPath = intoDirectory ? posix.join(step.dest, basename(source.rel)) : step.dest;
+        const dest = prepareParents(stageRoot, tree, destPath, owner, false);
+        copyEntry(source.abs, dest, owner, step.chmod);
+      }
+    }
+    for (const doc of step.heredocs) {
+      const destPath = intoDirectory ? posix.join(step.dest, doc.name) : step.dest;
+      const dest = prepareParents(stageRoot, tree, destPath, owner, false);
+      writeFileSync(dest, doc.content, { mode: 0o644 });
+      setOwnerMode(dest, owner, step.chmod ?? 0o644);
+    }
+  });
+}
+
+/** Magic numbers of what ADD unpacks: gzip, bzip2, xz, zstd, or a plain tar ("ustar" at 257). */
+function isArchive(file: string): boolean {
+  const head = Buffer.alloc(262);
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const h = head.subarray(0, n);
+  return (h[0] === 0x1f && h[1] === 0x8b) || h.subarray(0, 3).toString('latin1') === 'BZh' || h.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
+    || h.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])) || h.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/**
+ * Make `path`'s parent directories (and `path` itself when it is a directory) in the tree, following the stage's
+ * symlinks; returns the host path where the entry goes.
+ */
+function prepareParents(stageRoot: string, tree: string, path: string, owner: Owner, isDirectory: boolean): string {
+  const rel = resolveInStage(stageRoot, path);
+  const parts = rel.split('/').filter((p) => p !== '');
+  const dirs = isDirectory ? parts : parts.slice(0, -1);
+  let made = '';
+  for (const part of dirs) {
+    made = made ? `${made}/${part}` : part;
+    const here = join(tree, made);
+    if (existsSync(here)) continue;
+    const below = join(stageRoot, made);
+    mkdirSync(here);
+    if (existsSync(below)) {
+      const st = lstatSync(below);
+      lchownSync(here, st.uid, st.gid);
+      chmodSync(here, st.mode & 0o7777);
+      utimesSync(here, st.atime, st.mtime);
+    } else setOwnerMode(here, owner, 0o755);
+  }
+  return join(tree, ...parts);
+}
+
+function setOwnerMode(path: string, owner: Owner, mode: number | undefined): void {
+  lchownSync(path, owner.uid, owner.gid);
+  if (mode !== undefined && !lstatSync(path).isSymbolicLink()) chmodSync(path, mode);
+}
+
+/** One file, link or directory (not its contents) with its mode and mtime; owner as COPY gives it. */
+function copyEntry(from: string, to: string, owner: Owner, chmod: number | undefined): void {
+  const st = lstatSync(from);
+  if (st.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+  else if (st.isDirectory()) {
+    if (!existsSync(to)) mkdirSync(to);
+  } else if (st.isFile()) copyFileSync(from, to);
+  else throw new BerthError('UNSUPPORTED', `COPY: ${from} is neither a file, a directory nor a symlink`);
+  setOwnerMode(to, owner, chmod ?? st.mode & 0o7777);
+  if (!st.isSymbolicLink()) utimesSync(to, st.atime, st.mtime);
+}
+
+/** A source directory's contents (what the build may see of it) into `dest`. */
+async function copyTree(root: SourceRoot, relDir: string, dest: string, owner: Owner, chmod: number | undefined): Promise<void> {
+  for (const rel of await visibleTree(root, relDir)) {
+    const inside = relDir ? rel.slice(relDir.length + 1) : rel;
+    copyEntry(join(root.dir, rel), join(dest, inside), owner, chmod);
+  }
+}
+
+/** Copy a path of a stage's merged view out into a directory of its own (a bind mount's source). */
+export async function copyFromRoot(root: string, path: string, target: string): Promise<void> {
+  const { cpSync } = await import('node:fs');
+  cpSync(join(root, path), target, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+}

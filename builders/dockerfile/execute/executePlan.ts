@@ -1,0 +1,317 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError } from '../../../src/errors/BerthError.js';
+import { mutateImage } from '../../../src/image/mutateImage.js';
+import { readImageConfig, selectImageManifest } from '../../../src/image/selectImage.js';
+import { layerFromTar, type NewLayer } from '../../../src/layer/newLayer.js';
+import { overlayUpperLayer } from '../../../src/layer/overlayLayer.js';
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '../../../src/oci/config.js';
+import { runInRootfs } from '../../../src/run/runInRootfs.js';
+import { cachedBundle, openImage } from '../../../src/runtime/containers/runImage.js';
+import { StepCache } from '../../../src/store/stepCache.js';
+import type { ImageSource, TransportOptions } from '../../../src/transports/types.js';
+import type { ContextMatcher } from '../context/dockerignore.js';
+import type { BuildPlan, CopyStep, RunMount, RunStep, StagePlan, Step, WorkdirStep } from '../plan.js';
+import { copyFromRoot, copyIntoStage, digestCopyInputs, type CopyTarget } from './copyStep.js';
+import { createLayerFromDirectory } from '../../../src/layer/directoryLayer.js';
+import { resolveStageUser } from './stageUser.js';
+import { StageTree } from './stageTree.js';
+
+export interface ExecuteOptions {
+  plan: BuildPlan;
+  contextDir: string;
+  ignore: ContextMatcher;
+  /** The build's own scratch space and the step cache; on one filesystem, so finished steps are renamed into the cache. */
+  cache: StepCache;
+  /** Look the step cache up (`--no-cache`: false; steps are still stored for the next build). */
+  useCache: boolean;
+  /** Where unpacked base images are kept (shared with `berth run`'s rootfs cache). */
+  rootfsCache: string;
+  storeRoot?: string;
+  transportOptions?: TransportOptions;
+  /** RUN --mount=type=secret sources: id → file contents. */
+  secrets: Map<string, Buffer>;
+  /** The network a RUN gets by default (buildah chroot and kaniko: the build's own). */
+  defaultNetwork: 'host' | 'none';
+  /** Pinned times for reproducible builds (SOURCE_DATE_EPOCH / --timestamp). */
+  timestamp?: Date;
+  /** Progress lines (`STEP 2/5: RUN …`); RUN output goes to stdout/stderr as it comes. */
+  onProgress: (line: string) => void;
+  /** Where RUN steps write (fds); default the build's own stdout and stderr. */
+  output?: [number, number];
+}
+
+export interface BuiltStage {
+  image: ImageSource;
+  tree: StageTree;
+  config: ImageConfig;
+}
+
+interface StageState {
+  tree: StageTree;
+  /** Cache key of everything so far: base digest, then each step. */
+  chain: string;
+  layers: NewLayer[];
+  /** History of this stage's steps in instruction order (layers' entries included). */
+  history: HistoryEntry[];
+  config: ContainerConfig;
+  author?: string;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Run a compiled plan: each stage's steps on a stack of overlay layers, each stage an image made by mutateImage. */
+export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]> {
+  const built: BuiltStage[] = [];
+  const total = options.plan.stages.reduce((n, s) => n + s.steps.length + 1, 0);
+  let step = 0;
+  for (const [index, stage] of options.plan.stages.entries()) {
+    step++;
+    options.onProgress(`STEP ${step}/${total}: FROM ${describeBase(stage, options.plan)}`);
+    const state = await startStage(stage, built, options);
+    for (const s of stage.steps) {
+      step++;
+      options.onProgress(`STEP ${step}/${total}: ${describeStep(s)}`);
+      await executeStep(s, state, stage, built, options);
+    }
+    built[index] = await finishStage(stage, state, built, options);
+  }
+  return built;
+}
+
+/** The instruction as a user reads it in progress, from buildah's history text. */
+function describeStep(step: Step): string {
+  if (step.kind === 'run') return `RUN ${step.createdBy.replace(/^(\|\d+ .*?)?\/bin\/sh -c /, '')}`;
+  return step.createdBy.replace(/^\/bin\/sh -c #\(nop\) /, '').trimEnd();
+}
+
+function describeBase(stage: StagePlan, plan: BuildPlan): string {
+  if (stage.base.kind === 'scratch') return 'scratch';
+  if (stage.base.kind === 'image') return stage.base.reference;
+  const parent = plan.stages[stage.base.stage]!;
+  return parent.name ?? String(parent.dockerfileIndex);
+}
+
+async function startStage(stage: StagePlan, built: BuiltStage[], options: ExecuteOptions): Promise<StageState & { base?: ImageSource }> {
+  const config: ContainerConfig = { ...(stage.baseConfig.config ?? {}) };
+  if (stage.base.kind === 'stage') {
+    const parent = built[stage.base.stage]!;
+    return { base: parent.image, tree: parent.tree, chain: sha256(`stage\0${parent.config.rootfs.diff_ids.join(',')}\0${JSON.stringify(parent.config.config)}`), layers: [], history: [], config };
+  }
+  if (stage.base.kind === 'scratch') {
+    const empty = join(options.cache.root, 'scratch-rootfs');
+    mkdirSync(empty, { recursive: true });
+    return { tree: new StageTree([empty]), chain: sha256(`scratch\0${stage.platform.os}/${stage.platform.architecture}`), layers: [], history: [], config };
+  }
+  const source = await openImage({ image: stage.base.reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
+  const { digest } = await selectImageManifest(source, stage.platform);
+  const bundle = await cachedBundle(source, options.rootfsCache, digest, (m) => options.onProgress(`warning: ${m}`));
+  return { base: source, tree: new StageTree([join(bundle, 'rootfs')]), chain: sha256(`image\0${digest}`), layers: [], history: [], config };
+}
+
+async function executeStep(step: Step, state: StageState, stage: StagePlan, built: BuiltStage[], options: ExecuteOptions): Promise<void> {
+  const created = (options.timestamp ?? new Date()).toISOString();
+  if (step.kind === 'config') {
+    state.config = step.apply(state.config);
+    if (step.author !== undefined) state.author = step.author;
+    if (step.history) state.history.push({ created, created_by: step.createdBy, empty_layer: true });
+    state.chain = sha256(`${state.chain}\0${step.cacheText}`);
+    return;
+  }
+  const history: HistoryEntry = { created, created_by: step.createdBy };
+  let inputs = '';
+  if (step.kind === 'copy') inputs = await copyInputsDigest(step, options, built);
+  const key = sha256(`${state.chain}\0${step.cacheText}\0${inputs}\0${stage.platform.os}/${stage.platform.architecture}`);
+  state.chain = key;
+  const hit = options.useCache ? await options.cache.get(key, history) : null;
+  if (hit) {
+    options.onProgress('--> Using cache');
+    state.tree = state.tree.withTop(hit.tree);
+    state.layers.push(hit.layer);
+    state.history.push(history);
+    if (step.kind === 'workdir') state.config = { ...state.config, WorkingDir: step.path };
+    return;
+  }
+  const scratch = options.cache.scratch();
+  try {
+    const tree = join(scratch, 'tree');
+    mkdirSync(tree, { mode: 0o755 });
+    let layerTar;
+    if (step.kind === 'run') layerTar = await runStep(step, state, tree, scratch, options, built);
+    else if (step.kind === 'copy') layerTar = await copyStep(step, state, tree, scratch, options, built);
+    else layerTar = await workdirStep(step, state, tree, scratch);
+    const layer = await layerFromTar(layerTar, { blobDir: options.cache.blobDir, history });
+    rmSync(join(scratch, 'work'), { recursive: true, force: true });
+    state.tree = state.tree.withTop(options.cache.put(key, scratch, layer));
+    state.layers.push(layer);
+    state.history.push(history);
+    if (step.kind === 'workdir') state.config = { ...state.config, WorkingDir: step.path };
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Mount points the runtime had to create in the upper (they did not exist below) are not the step's files. */
+function createdMountPoints(root: string, targets: string[]): Set<string> {
+  const created = new Set<string>();
+  for (const target of targets) {
+    const rel = target.replace(/^\/+/, '');
+    if (!existsSync(join(root, rel))) created.add(rel);
+  }
+  return created;
+}
+
+async function runStep(step: RunStep, state: StageState, upper: string, scratch: string, options: ExecuteOptions, built: BuiltStage[]) {
+  const work = join(scratch, 'work');
+  mkdirSync(work);
+  const network = step.network === 'default' ? options.defaultNetwork : step.network;
+  const files = join(scratch, 'files');
+  mkdirSync(files);
+  const mounts: { destination: string; type: 'bind' | 'tmpfs'; source: string; options: string[] }[] = [];
+  const hostsFile = join(files, 'hosts');
+  writeFileSync(hostsFile, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  mounts.push({ destination: '/etc/hosts', type: 'bind', source: hostsFile, options: ['rbind', 'ro'] });
+  if (network === 'host' && existsSync('/etc/resolv.conf')) mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+  for (const input of step.inputs) {
+    const file = join(files, `input-${mounts.length}`);
+    writeFileSync(file, input.content, { mode: input.mode });
+    mounts.push({ destination: input.path, type: 'bind', source: file, options: ['rbind', 'ro'] });
+  }
+  for (const mount of step.mounts) mounts.push(...(await runMount(mount, options, built, files)));
+  const { user, exclude } = await state.tree.withMergedView(options.cache.root, async (root) => ({
+    user: resolveStageUser(root, step.user),
+    exclude: createdMountPoints(root, mounts.map((m) => m.destination)),
+  }));
+  let stdin: number | 'ignore' = 'ignore';
+  if (step.stdin !== undefined) {
+    const file = join(files, 'stdin');
+    writeFileSync(file, step.stdin);
+    stdin = openSync(file, 'r');
+  }
+  let status: number;
+  try {
+    status = await runInRootfs({
+      rootfs: { lower: state.tree.lowers, upper, work },
+      process: { args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      network,
+      mounts,
+      stdio: [stdin, ...(options.output ?? [1, 2])],
+      stateRoot: scratch,
+    });
+  } finally {
+    if (typeof stdin === 'number') closeSync(stdin);
+  }
+  if (status !== 0) {
+    throw new BerthError('BUILD_FAILED', `Dockerfile:${step.line}: RUN ${step.createdBy.replace(/^(\|\d+ \S+ )?\/bin\/sh -c /, '')}: exit status ${status}`);
+  }
+  // The runtime leaves mount points of files it bound (hosts, secrets) and of directories it mounted on.
+  const excluded = (path: string) => exclude.has(path) || [...exclude].some((e) => path.startsWith(`${e}/`));
+  return overlayUpperLayer(upper, { exclude: excluded, ...timestampOptions(options) });
+}
+
+async function runMount(mount: RunMount, options: ExecuteOptions, built: BuiltStage[], files: string): Promise<{ destination: string; type: 'bind' | 'tmpfs'; source: string; options: string[] }[]> {
+  switch (mount.type) {
+    case 'tmpfs':
+      return [{ destination: mount.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(mount.size ? [`size=${mount.size}`] : [])] }];
+    case 'cache': {
+      // Kept between builds under the cache, by id; never part of a layer (it is a mount, not the rootfs).
+      const dir = join(options.cache.root, 'mounts', sha256(mount.id));
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: mount.mode ?? 0o755 });
+      return [{ destination: mount.target, type: 'bind', source: dir, options: ['rbind', mount.readonly ? 'ro' : 'rw'] }];
+    }
+    case 'secret': {
+      const value = options.secrets.get(mount.id);
+      if (value === undefined) {
+        if (mount.required) throw new BerthError('USAGE', `RUN --mount=type=secret,id=${mount.id}: no --secret id=${mount.id} was given`);
+        return [];
+      }
+      if (mount.env) throw new BerthError('NOT_IMPLEMENTED', `RUN --mount=type=secret,env=${mount.env}: secrets as environment variables are not supported yet; mount it as a file`);
+      const file = join(files, `secret-${sha256(mount.id)}`);
+      writeFileSync(file, value, { mode: mount.mode });
+      return [{ destination: mount.target, type: 'bind', source: file, options: ['rbind', 'ro'] }];
+    }
+    case 'bind': {
+      if (mount.readwrite) throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=bind,rw is not supported yet');
+      const from = mount.from ?? { kind: 'context' as const };
+      if (from.kind === 'image') throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=bind,from=IMAGE is not supported yet (use a stage)');
+      const source = from.kind === 'context' ? join(options.contextDir, mount.source) : await stageDirectoryCopy(built[from.stage]!, mount.source, files, options);
+      return [{ destination: mount.target, type: 'bind', source, options: ['rbind', 'ro'] }];
+    }
+    case 'ssh':
+      throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=ssh is not supported yet');
+  }
+}
+
+/** A stage's files are a stack of layers; a bind mount needs one directory, so the path is copied out once. */
+async function stageDirectoryCopy(stage: BuiltStage, path: string, files: string, options: ExecuteOptions): Promise<string> {
+  const target = join(files, `from-${sha256(path)}`);
+  await stage.tree.withMergedView(options.cache.root, async (root) => copyFromRoot(root, path, target));
+  return target;
+}
+
+function copyInputsDigest(step: CopyStep, options: ExecuteOptions, built: BuiltStage[]): Promise<string> {
+  return digestCopyInputs(step, copyTarget(options, built));
+}
+
+function copyTarget(options: ExecuteOptions, built: BuiltStage[]): CopyTarget {
+  return { contextDir: options.contextDir, ignore: options.ignore, scratchRoot: options.cache.root, stages: built };
+}
+
+async function copyStep(step: CopyStep, state: StageState, tree: string, _scratch: string, options: ExecuteOptions, built: BuiltStage[]) {
+  return state.tree.withMergedView(options.cache.root, async (root) => {
+    await copyIntoStage(step, root, tree, copyTarget(options, built));
+    return createLayerFromDirectory(tree, timestampOptions(options));
+  });
+}
+
+async function workdirStep(step: WorkdirStep, state: StageState, tree: string, _scratch: string) {
+  const rel = step.path.replace(/^\/+/, '');
+  await state.tree.withMergedView(join(tree, '..'), async (root) => {
+    if (rel === '' || existsSync(join(root, rel))) return;
+    const owner = resolveStageUser(root, step.user);
+    let made = '';
+    for (const part of rel.split('/')) {
+      made = made ? `${made}/${part}` : part;
+      const below = join(root, made);
+      const here = join(tree, made);
+      if (existsSync(below)) {
+        const st = lstatSync(below);
+        mkdirSync(here);
+        chownSync(here, st.uid, st.gid);
+        chmodSync(here, st.mode & 0o7777);
+      } else {
+        mkdirSync(here);
+        chownSync(here, owner.uid, owner.gid);
+        chmodSync(here, 0o755);
+      }
+    }
+  });
+  return createLayerFromDirectory(tree);
+}
+
+function timestampOptions(options: ExecuteOptions): { clampMtime?: Date } {
+  return options.timestamp ? { clampMtime: options.timestamp } : {};
+}
+
+async function finishStage(stage: StagePlan, state: StageState & { base?: ImageSource }, _built: BuiltStage[], options: ExecuteOptions): Promise<BuiltStage> {
+  const created = options.timestamp?.toISOString();
+  const finalConfig = state.config;
+  const image = await mutateImage(state.base, {
+    layers: state.layers,
+    platform: stage.platform,
+    ...(created ? { created } : {}),
+    config: (c) => {
+      const baseHistory = (c.history ?? []).slice(0, (c.history ?? []).length - state.layers.length);
+      return {
+        ...c,
+        ...(state.author !== undefined ? { author: state.author } : {}),
+        config: finalConfig,
+        history: [...baseHistory, ...state.history],
+      };
+    },
+  });
+  const { manifest } = await selectImageManifest(image, stage.platform);
+  return { image, tree: state.tree, config: await readImageConfig(image, manifest) };
+}
