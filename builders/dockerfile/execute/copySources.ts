@@ -100,8 +100,11 @@ export async function visibleTree(root: SourceRoot, relDir: string): Promise<str
       const st = await lstat(join(root.dir, path));
       const ignored = !visible(root, path);
       if (ignored && !(st.isDirectory() && root.ignore?.mayReinclude(path))) continue;
+      const at = out.length;
       if (!ignored) out.push(path);
       if (st.isDirectory()) await walk(path);
+      // An ignored directory holding a re-included file comes along, as the file's parent.
+      if (ignored && out.length > at) out.splice(at, 0, path);
     }
   };
   await walk(relDir);

@@ -194,7 +194,8 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
   try {
     status = await runInRootfs({
       rootfs: { lower: state.tree.lowers, upper, work },
-      process: { args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      // As runc and buildah: the primary group is in the supplementary list too (`id` shows groups=GID).
+      process: { args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] },
       network,
       mounts,
       stdio: [stdin, ...(options.output ?? [1, 2])],
