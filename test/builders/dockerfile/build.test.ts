@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { makeBaseImage } from '../../../fixtures/base-image/makeBaseImage.js';
+import { isRoot, tempDir } from '../../support/peers.js';
+import { berth, type RunResult } from '../../support/runCli.js';
+
+const corpus = new URL('../../../../fixtures/dockerfiles/', import.meta.url).pathname;
+
+interface Sandbox {
+  dir: string;
+  base: string;
+  build(args: string[], input?: string): RunResult;
+  run(image: string, command: string[]): RunResult;
+  /** The files of an image in the local store, unpacked. */
+  files(image: string): string;
+}
+
+async function sandbox(t: TestContext): Promise<Sandbox | undefined> {
+  if (!isRoot()) {
+    t.skip('RUN steps need root (berth-runc)');
+    return undefined;
+  }
+  const dir = tempDir(t, 'berth-build-');
+  await makeBaseImage(join(dir, 'base'), { tag: 'bb' });
+  const env = { BERTH_ROOT: join(dir, 'root') };
+  let unpacked = 0;
+  return {
+    dir,
+    base: `oci:${join(dir, 'base')}:bb`,
+    build: (args, input) => berth(['build', ...args], { env, ...(input !== undefined ? { input } : {}) }),
+    run: (image, command) => berth(['run', '--rm', image, ...command], { env }),
+    files: (image) => {
+      const out = join(dir, `unpacked-${unpacked++}`);
+      const r = berth(['unpack', `berth:${image}`, out], { env });
+      assert.equal(r.status, 0, r.stderr);
+      return join(out, 'rootfs');
+    },
+  };
+}
+
+test('heredoc cases (which buildah 1.28 cannot build) give the files their first comment lists', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const run = s.build(['-q', '--build-arg', `BASE=${s.base}`, '-t', 'localhost/hd-run:1', join(corpus, 'heredoc-run')]);
+  assert.equal(run.status, 0, run.stderr);
+  const runFiles = s.files('localhost/hd-run:1');
+  const read = (root: string, path: string) => readFileSync(join(root, path), 'utf8');
+  assert.equal(read(runFiles, 'hd/script'), 'script\n');
+  assert.equal(read(runFiles, 'hd/cat'), 'not expanded: $HOME\n');
+  assert.equal(read(runFiles, 'hd/tabs'), 'tab-indented\n');
+  assert.equal(read(runFiles, 'hd/two-a'), 'first\n');
+  assert.equal(read(runFiles, 'hd/two-b'), 'second\n');
+  const copy = s.build(['-q', '--build-arg', `BASE=${s.base}`, '-t', 'localhost/hd-copy:1', join(corpus, 'heredoc-copy')]);
+  assert.equal(copy.status, 0, copy.stderr);
+  const copyFiles = s.files('localhost/hd-copy:1');
+  assert.equal(read(copyFiles, 'hd/expanded'), 'hello world\n');
+  assert.equal(read(copyFiles, 'hd/literal'), 'hello $WHO\n');
+  assert.equal(read(copyFiles, 'hd/dir/one'), '1\n');
+  assert.equal(read(copyFiles, 'hd/dir/two'), '2\n');
+});
+
+test('a multi-stage build runs under berth-runc and prints what its Dockerfile says; -f - reads it from stdin', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'ctx');
+  mkdirSync(context);
+  writeFileSync(join(context, 'name.txt'), 'berth\n');
+  const dockerfile = `ARG BASE\nFROM \${BASE} AS build\nCOPY name.txt /src/\nRUN tr a-z A-Z < /src/name.txt > /shout\nFROM \${BASE}\nCOPY --from=build /shout /shout\nCMD ["sh", "-c", "echo hello $(cat /shout)"]\n`;
+  const built = s.build(['--build-arg', `BASE=${s.base}`, '-f', '-', '-t', 'localhost/ms:1', context], dockerfile);
+  assert.equal(built.status, 0, built.stderr);
+  assert.match(built.stderr, /STEP 3\/6: RUN tr a-z A-Z/);
+  assert.match(built.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const ran = s.run('localhost/ms:1', []);
+  assert.equal(ran.status, 0, ran.stderr);
+  assert.equal(ran.stdout, 'hello BERTH\n');
+});
+
+test('the step cache: hits for what cannot change the result, misses from the first step that sees a change, never stale', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'cache-ctx');
+  mkdirSync(context);
+  writeFileSync(join(context, 'app.txt'), 'v1\n');
+  writeFileSync(join(context, 'ignored.txt'), 'i1\n');
+  writeFileSync(join(context, '.dockerignore'), 'ignored.txt\n');
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nARG FLAVOUR=plain\nRUN echo "$FLAVOUR" > /flavour\nCOPY app.txt /app.txt\nRUN cat /app.txt /flavour > /combined; ls -l /app.txt | cut -c1-10 > /mode\n');
+  const build = (...extra: string[]) => {
+    const r = s.build(['--build-arg', `BASE=${s.base}`, ...extra, '-t', 'localhost/cache:1', context]);
+    assert.equal(r.status, 0, r.stderr);
+    return { hits: (r.stderr.match(/Using cache/g) ?? []).length, combined: () => readFileSync(join(s.files('localhost/cache:1'), 'combined'), 'utf8') };
+  };
+  assert.equal(build().hits, 0);
+  assert.equal(build().hits, 3, 'an unchanged rebuild hits every step');
+  const undeclared = build('--build-arg', 'UNRELATED=1');
+  assert.equal(undeclared.hits, 3, 'a build arg the Dockerfile does not declare changes nothing');
+  writeFileSync(join(context, 'ignored.txt'), 'i2\n');
+  assert.equal(build().hits, 3, 'a .dockerignored file is not an input');
+  const declared = build('--build-arg', 'FLAVOUR=spicy');
+  assert.equal(declared.hits, 0, 'a declared ARG misses from the first step that sees it');
+  assert.equal(declared.combined(), 'v1\nspicy\n');
+  writeFileSync(join(context, 'app.txt'), 'v2\n');
+  const edited = build();
+  assert.equal(edited.hits, 1, 'a changed COPY source misses from the COPY on');
+  assert.equal(edited.combined(), 'v2\nplain\n');
+  chmodSync(join(context, 'app.txt'), 0o600);
+  const moded = build();
+  assert.equal(moded.hits, 1, 'a changed mode of a COPY source misses too');
+  assert.equal(readFileSync(join(s.files('localhost/cache:1'), 'mode'), 'utf8'), '-rw-------\n');
+  const noCache = build('--no-cache');
+  assert.equal(noCache.hits, 0);
+});
+
+test('a base re-tagged to another image misses the cache', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'retag');
+  mkdirSync(context);
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nRUN cat /etc/base-id 2>/dev/null > /seen; ls / > /listing\n');
+  const first = s.build(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/retag:1', context]);
+  assert.equal(first.status, 0, first.stderr);
+  // Another image under the same tag: the base with one more file.
+  const other = join(s.dir, 'other-ctx');
+  mkdirSync(other);
+  writeFileSync(join(other, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nRUN echo other > /etc/base-id\n');
+  assert.equal(s.build(['--build-arg', `BASE=${s.base}`, '-t', `oci:${join(s.dir, 'base')}:bb`, other]).status, 0);
+  const second = s.build(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/retag:1', context]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.doesNotMatch(second.stderr, /Using cache/);
+  assert.equal(readFileSync(join(s.files('localhost/retag:1'), 'seen'), 'utf8'), 'other\n');
+});
+
+test('secrets and cache mounts reach RUN but no layer, history entry or later build', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'secret-ctx');
+  mkdirSync(context);
+  writeFileSync(join(s.dir, 'token'), 'TOPSECRET-1234\n');
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /token-length\nRUN --mount=type=cache,target=/var/cache/x expr 40000 + 2 >> /var/cache/x/f && wc -l < /var/cache/x/f > /cache-lines\n');
+  const built = s.build(['--build-arg', `BASE=${s.base}`, '--secret', `id=tok,src=${join(s.dir, 'token')}`, '-t', `oci:${join(s.dir, 'out')}:s`, context]);
+  assert.equal(built.status, 0, built.stderr);
+  const blobs = join(s.dir, 'out', 'blobs', 'sha256');
+  for (const name of readdirSync(blobs)) {
+    let bytes = readFileSync(join(blobs, name));
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+    assert.equal(bytes.includes('TOPSECRET'), false, `blob ${name} holds the secret`);
+    assert.equal(bytes.includes('40002'), false, `blob ${name} holds the cache mount's file`);
+  }
+  const files = join(s.dir, 'secret-files');
+  assert.equal(berth(['unpack', `oci:${join(s.dir, 'out')}:s`, files]).status, 0);
+  assert.equal(readFileSync(join(files, 'rootfs', 'token-length'), 'utf8').trim(), '15');
+  assert.equal(readFileSync(join(files, 'rootfs', 'cache-lines'), 'utf8').trim(), '1');
+  assert.equal(existsSync(join(files, 'rootfs', 'var', 'cache', 'x', 'f')), false);
+  assert.equal(existsSync(join(files, 'rootfs', 'run', 'secrets', 'tok')), false, 'the secret\'s mount point is left behind');
+  // The cache mount persists between builds (keyed by its id): a --no-cache rebuild sees the first line.
+  assert.equal(s.build(['--no-cache', '--build-arg', `BASE=${s.base}`, '--secret', `id=tok,src=${join(s.dir, 'token')}`, '-t', 'localhost/secret:2', context]).status, 0);
+  assert.equal(readFileSync(join(s.files('localhost/secret:2'), 'cache-lines'), 'utf8').trim(), '2');
+});
+
+test('bad input: one line each, the right exit status, nothing written to the destination', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'bad');
+  mkdirSync(context);
+  writeFileSync(join(context, 'in.txt'), 'x\n');
+  const out = join(s.dir, 'never');
+  const cases: [string, RegExp, number][] = [
+    ['FROM ${BASE}\nFORM x\n', /Dockerfile:3: unknown instruction FORM/, 2],
+    ['FROM ${BASE}\nCOPY missing.txt /\n', /no source files were specified or found for "missing.txt"/, 3],
+    ['FROM ${BASE}\nCOPY ../outside /\n', /outside the build context/, 6],
+    ['FROM ${BASE}\nRUN echo about to fail; exit 3\n', /Dockerfile:3: RUN echo about to fail; exit 3: exit status 3/, 1],
+    ['FROM ${BASE}\nCOPY --from=7 /x /\n', /unknown stage 7/, 2],
+    ['FROM ${BASE} AS a\nCOPY --from=b /x /x\nFROM ${BASE} AS b\nCOPY --from=a /y /y\n', /circular dependency between stages/, 2],
+    [`FROM oci:${join(s.dir, 'nonexistent')}:x\n`, /nonexistent/, 3],
+  ];
+  for (const [text, message, status] of cases) {
+    writeFileSync(join(context, 'Dockerfile'), `ARG BASE\n${text}`);
+    const r = s.build(['--build-arg', `BASE=${s.base}`, '-t', `oci:${out}:x`, context]);
+    assert.equal(r.status, status, `${text}: ${r.stderr}`);
+    const lastLine = r.stderr.trimEnd().split('\n').at(-1)!;
+    assert.match(lastLine, message);
+    assert.match(lastLine, /^berth: /);
+    assert.equal(existsSync(out), false, `${text}: the destination was written`);
+  }
+});
