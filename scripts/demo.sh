@@ -2,7 +2,7 @@
 # berth's main job end to end, offline, on embedded defaults: make a base image
 # without any registry, move it through every format, keep it in the local
 # store, push it to berth's embedded registry, sign and verify it there, pull
-# it back, unpack it and run it.
+# it back, unpack it and run it; then build a Dockerfile on it and run that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,5 +59,26 @@ if [[ $(id -u) -eq 0 ]]; then
   berth run --rm --hostname demo berth:localhost/demo-pulled:1 /bin/sh -c 'echo "hello from $(hostname) as $(id -un), pid $$"'
 else
   echo "not root: skipping the container run (berth-runc needs root or a user namespace)"
+fi
+
+step "build a multi-stage Dockerfile on it (RUN, COPY, a heredoc), offline, and run the result"
+if [[ $(id -u) -eq 0 ]]; then
+  mkdir -p "$work/app"
+  echo "berth" >"$work/app/name.txt"
+  cat >"$work/app/Dockerfile" <<'DOCKERFILE'
+FROM localhost/demo:1 AS build
+COPY name.txt /src/
+RUN <<EOF
+mkdir -p /out
+tr a-z A-Z < /src/name.txt > /out/shout
+EOF
+FROM localhost/demo:1
+COPY --from=build /out/shout /etc/shout
+CMD ["sh", "-c", "echo built by $(cat /etc/shout), run by berth-runc"]
+DOCKERFILE
+  berth build -t localhost/demo-built:1 "$work/app"
+  berth run --rm localhost/demo-built:1
+else
+  echo "not root: skipping the build (RUN steps run in berth-runc containers)"
 fi
 step "done"
