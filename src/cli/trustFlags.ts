@@ -1,5 +1,4 @@
 import type { CopyOptions } from '../copy/copyImage.js';
-import type { RegistryOptions } from '../../registry/client/options.js';
 import { BerthError } from '../errors/BerthError.js';
 import { carrySignatures } from '../sign/carrySignatures.js';
 import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFlags } from './copySignatureFlags.js';
@@ -43,7 +42,7 @@ export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptio
     insecure,
     ...(named !== undefined ? { policyPath: named } : {}),
     ...(registriesDir !== undefined ? { registriesDir } : {}),
-    ...(sourceOptions?.registry ? { registry: sourceOptions.registry as RegistryOptions } : {}),
+    ...(sourceOptions?.registry ? { registry: sourceOptions.registry } : {}),
   });
   if (admit) hooks.admit = admit;
   return hooks;

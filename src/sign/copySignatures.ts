@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { RegistryOptions } from '../../registry/client/options.js';
+import type { RegistryOptions } from '../../registry/client/index.js';
 import { BerthError } from '../errors/BerthError.js';
 import type { Digest } from '../oci/digest.js';
 import { formatDockerReference, type DockerReference } from '../reference/dockerReference.js';

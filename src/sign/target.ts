@@ -1,4 +1,4 @@
-import type { RegistryOptions } from '../../registry/client/options.js';
+import type { RegistryOptions } from '../../registry/client/index.js';
 import { BerthError } from '../errors/BerthError.js';
 import { isDigest, type Digest } from '../oci/digest.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { RegistryOptions } from '../../registry/client/index.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 
@@ -15,8 +16,8 @@ export interface ManifestBlob {
 export interface TransportOptions {
   /** For sources that hold several images (docker-archive without a reference): which one, 0-based. */
   sourceIndex?: number;
-  /** Registry client settings (credentials, TLS, retries); shaped by registry/client. */
-  registry?: Record<string, unknown>;
+  /** Registry client settings (credentials, TLS, retries, registries.conf) for docker://. */
+  registry?: RegistryOptions;
   /** Where the local store lives; defaults to $BERTH_ROOT or $XDG_DATA_HOME/berth. */
   storeRoot?: string;
 }

@@ -39,6 +39,9 @@ const FLOORS: Record<string, number> = {
   'registry/index.ts': 4,
 };
 
+/** Rooms that other rooms enter only through their front door (the room's index.ts). */
+const FRONT_DOORS = ['registry/client'];
+
 const repo = new URL('../../../', import.meta.url).pathname;
 
 /** The room of a repository path: its first two segments (`src/sign`), or a top-level file (`src/index.ts`). */
@@ -75,12 +78,13 @@ export function wrongImports(graph: { file: string; imports: string[] }[], floor
       if (a === undefined) wrong.push(`${file}: room ${from} has no floor`);
       else if (b === undefined) wrong.push(`${file} -> ${target}: room ${to} has no floor`);
       else if (b > a) wrong.push(`${file} -> ${target}: ${from} (floor ${a}) imports ${to} (floor ${b})`);
+      else if (FRONT_DOORS.includes(to) && target !== `${to}/index.ts`) wrong.push(`${file} -> ${target}: ${to} is entered through ${to}/index.ts`);
     }
   }
   return [...new Set(wrong)];
 }
 
-test('imports point one way: no room imports a room above it', () => {
+test('imports point one way: no room imports a room above it, and the registry client is entered through its index', () => {
   const files = ['src', 'registry', 'builders'].flatMap((d) => sourceFiles(join(repo, d)));
   assert.ok(files.length > 100, `found only ${files.length} source files under ${repo}`);
   const graph = files.map((path) => ({ file: relative(repo, path), imports: importsOf(path, readFileSync(path, 'utf8')) }));
@@ -93,11 +97,14 @@ test('the import check catches an import that points up, and a room without a fl
     { file: 'src/layer/tarWriter.ts', imports: ['src/cli/command.ts'] },
     { file: 'src/sign/copyFlags.ts', imports: ['src/cli/command.ts', 'src/copy/copyImage.ts'] },
     { file: 'src/newroom/thing.ts', imports: ['src/oci/digest.ts'] },
+    { file: 'src/transports/docker/deleteImage.ts', imports: ['registry/client/body.ts', 'registry/client/index.ts'] },
+    { file: 'registry/client/RegistryClient.ts', imports: ['registry/client/body.ts'] },
   ];
   assert.deepEqual(wrongImports(graph, FLOORS), [
     'src/layer/tarWriter.ts -> src/cli/command.ts: src/layer (floor 0) imports src/cli (floor 4)',
     'src/sign/copyFlags.ts -> src/cli/command.ts: src/sign (floor 3) imports src/cli (floor 4)',
     'src/newroom/thing.ts: room src/newroom has no floor',
+    'src/transports/docker/deleteImage.ts -> registry/client/body.ts: registry/client is entered through registry/client/index.ts',
   ]);
   const imports = importsOf(join(repo, 'src/sign/x.ts'), "import type { A } from '../cli/a.js';\nimport './side.js';\nconst m = await import('../../registry/client/blobs.js');\n");
   assert.deepEqual(imports, ['src/cli/a.ts', 'src/sign/side.ts', 'registry/client/blobs.ts']);

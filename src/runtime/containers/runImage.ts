@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import type { RegistryOptions } from '../../../registry/client/options.js';
 import { readImageConfig, selectImageManifest } from '../../image/selectImage.js';
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import type { ImageConfig } from '../../oci/config.js';
@@ -77,7 +76,7 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
     // search registry), as podman does; it may already be in the store under that name.
     const { resolveShortName } = await import('../../registries-conf/pullSources.js');
     const { loadRegistriesConf } = await import('../../registries-conf/registriesConf.js');
-    const registriesConf = (transportOptions.registry as RegistryOptions | undefined)?.registriesConf;
+    const registriesConf = transportOptions.registry?.registriesConf;
     ref = parseImageReference(`berth:${resolveShortName(name, loadRegistriesConf(registriesConf))}`);
     try {
       return await ref.newSource(transportOptions);
@@ -88,7 +87,7 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   const remote = parseImageReference(`docker://${ref.dockerReference}`);
   options.onProgress?.(`pulling ${remote.toString()}`);
   const [{ copyImage }, { policyAdmission }] = await Promise.all([import('../../copy/copyImage.js'), import('../../sign/policy/admission.js')]);
-  const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry as RegistryOptions } : {});
+  const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry } : {});
   await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
 }

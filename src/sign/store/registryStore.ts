@@ -1,7 +1,5 @@
 import { Readable } from 'node:stream';
-import { blobExists, blobStream, uploadBlob } from '../../../registry/client/blobs.js';
-import type { RegistryOptions } from '../../../registry/client/options.js';
-import { RegistryClient } from '../../../registry/client/RegistryClient.js';
+import { blobExists, blobStream, RegistryClient, uploadBlob, type RegistryOptions } from '../../../registry/client/index.js';
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import { parseDescriptor, type Descriptor } from '../../oci/descriptor.js';
 import { digestOf, type Digest } from '../../oci/digest.js';

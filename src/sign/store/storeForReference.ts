@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { RegistryOptions } from '../../../registry/client/options.js';
+import type { RegistryOptions } from '../../../registry/client/index.js';
 import { parseDockerReference, type DockerReference } from '../../reference/dockerReference.js';
 import type { ImageReference } from '../../transports/types.js';
 import type { ArtifactStore } from './artifactStore.js';
