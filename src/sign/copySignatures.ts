@@ -8,8 +8,8 @@ import { attachCosignSignature, readCosignSignatures, SIGNATURE_ANNOTATION, type
 import { cosignSign } from './cosign/cosignSignatures.js';
 import { loadRegistriesD, lookasideFor, useSigstoreAttachmentsFor, type RegistriesD } from './policy/registriesD.js';
 import { appendLookasideSignatures, readLookasideSignatures } from './simple/lookaside.js';
-import type { ArtifactStore } from './store/artifactStore.js';
-import { signatureLocationFor, type SignatureLocation } from './store/storeForReference.js';
+import type { ArtifactStore, SignatureStorage } from '../transports/signatures.js';
+import { signatureStorageOf } from './signatureStorage.js';
 
 export interface CopySignaturesOptions {
   /** registries.d configuration (lookaside locations); read from the default directory when absent. */
@@ -44,19 +44,19 @@ export interface CopySignaturesResult {
  */
 export async function copySignatures(src: ImageReference, dst: ImageReference, digests: Digest | Digest[], options: CopySignaturesOptions = {}): Promise<CopySignaturesResult> {
   const list = [digests].flat();
-  const from = signatureLocationFor(src, options.sourceRegistry);
-  const to = signatureLocationFor(dst, options.destinationRegistry);
+  const from = await signatureStorageOf(src, options.sourceRegistry);
+  const to = await signatureStorageOf(dst, options.destinationRegistry);
   const result: CopySignaturesResult = { cosign: 0, lookaside: 0, signed: 0, skipped: [] };
   let registriesD = options.registriesD;
   const config = (): RegistriesD => (registriesD ??= loadRegistriesD());
 
   const carry = options.carryExisting !== false;
-  const attachmentsOff = (side: SignatureLocation): boolean => side.dockerReference !== undefined && useSigstoreAttachmentsFor(config(), side.dockerReference) === false;
+  const attachmentsOff = (side: SignatureStorage): boolean => side.dockerReference !== undefined && useSigstoreAttachmentsFor(config(), side.dockerReference) === false;
   const carryAttachments = carry && !attachmentsOff(from) && !attachmentsOff(to);
   if (carry && !carryAttachments) result.skipped.push('cosign attachments: use-sigstore-attachments is false in registries.d');
   for (const digest of list) {
-    if (carryAttachments && from.store) {
-      const { signatures, rejected } = await readCosignSignatures(from.store, digest);
+    if (carryAttachments && from.artifacts) {
+      const { signatures, rejected } = await readCosignSignatures(from.artifacts, digest);
       result.skipped.push(...rejected.map((r) => `${r.location}: ${r.reason}`));
       if (signatures.length > 0) {
         const target = requireStore(to, dst, 'cosign signatures');
@@ -99,7 +99,7 @@ function withoutDigest(ref: DockerReference): DockerReference {
   return copy;
 }
 
-function requireStore(to: SignatureLocation, dst: ImageReference, what: string): ArtifactStore {
-  if (!to.store) throw new BerthError('UNSUPPORTED', `${dst.toString()} (${to.transport} transport) cannot store ${what}; use --remove-signatures to copy without them`);
-  return to.store;
+function requireStore(to: SignatureStorage, dst: ImageReference, what: string): ArtifactStore {
+  if (!to.artifacts) throw new BerthError('UNSUPPORTED', `${dst.toString()} (${to.transport} transport) cannot store ${what}; use --remove-signatures to copy without them`);
+  return to.artifacts;
 }

@@ -9,7 +9,7 @@ export type { PassphraseOptions } from './keys/passphrase.js';
 export { resolveTarget, digestsToSign, type SignTarget, type TargetOptions } from './target.js';
 export { cosignSign, cosignVerify, type CosignSignOptions, type CosignVerifyOptions, type VerifiedSignature } from './cosign/cosignSignatures.js';
 export type { StorageMode } from './cosign/attachments.js';
-export type { ArtifactStore } from './store/artifactStore.js';
+export type { ArtifactStore } from '../transports/signatures.js';
 export type { IdentityRule } from './identity.js';
 export type { SimpleSigningPayload } from './payload.js';
 export { simpleSign, simpleVerify, lookasideLocation, type LookasideLocation, type SimpleVerifyOptions, type VerifiedSimpleSignature } from './simple/simpleSignatures.js';

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { RegistryOptions } from '../../registry/client/index.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
+import type { SignatureStorage } from './signatures.js';
 
 /** Manifest bytes as stored, with the media type the transport reports for them. */
 export interface ManifestBlob {
@@ -35,6 +36,8 @@ export interface ImageReference {
   newDestination(options?: TransportOptions): Promise<ImageDestination>;
   /** Remove the image (what `delete`/`rmi` do); transports that cannot delete throw UNSUPPORTED. */
   deleteImage?(options?: TransportOptions): Promise<void>;
+  /** Where this image's signatures live, for transports that can hold them (see SignatureStorage). */
+  signatureStorage?(options?: TransportOptions): Promise<SignatureStorage>;
 }
 
 export interface Transport {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { copyImage } from '../../src/copy/copyImage.js';
 import { isBerthError } from '../../src/errors/BerthError.js';
-import { parseDockerReference } from '../../src/reference/dockerReference.js';
+import type { Digest } from '../../src/oci/digest.js';
 import { carrySignatures } from '../../src/sign/carrySignatures.js';
-import { evaluatePolicy } from '../../src/sign/policy/evaluatePolicy.js';
+import { evaluatePolicy, policySubjectFor } from '../../src/sign/policy/evaluatePolicy.js';
 import { parsePolicy } from '../../src/sign/policy/policy.js';
 import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
 import '../../src/transports/allTransports.js';
@@ -121,14 +121,14 @@ test('evaluatePolicy: signedBy accepts the signed image and denies an unsigned o
     const file = signedByPolicy(s.dir, s.host, keyPath, identity);
     return parsePolicy(readFileSync(file, 'utf8'), file);
   };
-  const subject = (ref: string) => ({ transport: 'docker', digest: s.image.manifest.digest as never, dockerReference: parseDockerReference(ref) });
-  const ok = await evaluatePolicy(policyFor(s.signer.publicKey), subject(`${s.host}/gpg/app:v1`), registriesD);
+  const subject = (ref: string) => policySubjectFor(parseImageReference(`docker://${ref}`), s.image.manifest.digest as Digest);
+  const ok = await evaluatePolicy(policyFor(s.signer.publicKey), await subject(`${s.host}/gpg/app:v1`), registriesD);
   assert.equal(ok.scope, `${s.host}/gpg`);
   assert.match(ok.satisfied[0] as string, new RegExp(`signedBy: 1 OpenPGP signature\\(s\\) by ${s.signer.fingerprint}`));
-  await assert.rejects(evaluatePolicy(policyFor(s.stranger.publicKey), subject(`${s.host}/gpg/app:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /not a trusted key/.test(err.message));
-  await assert.rejects(evaluatePolicy(policyFor(s.signer.publicKey), subject(`${s.host}/gpg/unsigned:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /no OpenPGP signatures/.test(err.message));
+  await assert.rejects(evaluatePolicy(policyFor(s.stranger.publicKey), await subject(`${s.host}/gpg/app:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /not a trusted key/.test(err.message));
+  await assert.rejects(evaluatePolicy(policyFor(s.signer.publicKey), await subject(`${s.host}/gpg/unsigned:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /no OpenPGP signatures/.test(err.message));
   await assert.rejects(
-    evaluatePolicy(policyFor(s.signer.publicKey, { type: 'exactReference', dockerReference: `${s.host}/gpg/app:v2` }), subject(`${s.host}/gpg/app:v1`), registriesD),
+    evaluatePolicy(policyFor(s.signer.publicKey, { type: 'exactReference', dockerReference: `${s.host}/gpg/app:v2` }), await subject(`${s.host}/gpg/app:v1`), registriesD),
     (err) => isBerthError(err, 'POLICY_DENIED') && /is not .*app:v2/.test(err.message),
   );
 });

@@ -3,7 +3,7 @@ import type { Descriptor } from '../../oci/descriptor.js';
 import { digestHex, digestOf, type Digest } from '../../oci/digest.js';
 import { parseManifest, type ImageManifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
-import { MAX_SIGNATURE_BLOB_BYTES, type ArtifactStore } from '../store/artifactStore.js';
+import { MAX_SIGNATURE_BLOB_BYTES, type ArtifactStore } from '../../transports/signatures.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BerthError } from '../../errors/BerthError.js';
-import type { DockerReference } from '../../reference/dockerReference.js';
+import { dockerScopes, type DockerReference } from '../../reference/dockerReference.js';
 
 /**
  * containers-registries.d(5): per-scope settings saying where OpenPGP
@@ -96,24 +96,6 @@ export function loadRegistriesD(dir: string = defaultRegistriesDir()): Registrie
     }
   }
   return config;
-}
-
-/**
- * The scopes a docker reference is looked up under, most specific first:
- * repo:tag (or repo@digest), the repository, each parent namespace, the host,
- * then `*.domain` wildcards.
- */
-export function dockerScopes(ref: DockerReference): string[] {
-  const repo = `${ref.domain}/${ref.path}`;
-  const scopes: string[] = [];
-  if (ref.digest) scopes.push(`${repo}@${ref.digest}`);
-  else if (ref.tag) scopes.push(`${repo}:${ref.tag}`);
-  const parts = repo.split('/');
-  for (let n = parts.length; n >= 1; n--) scopes.push(parts.slice(0, n).join('/'));
-  const host = ref.domain.replace(/:\d+$/, '');
-  const labels = host.split('.');
-  for (let i = 1; i < labels.length; i++) scopes.push(`*.${labels.slice(i).join('.')}`);
-  return scopes;
 }
 
 function scopedEntries(config: RegistriesD, ref: DockerReference): RegistrySignatureConfig[] {

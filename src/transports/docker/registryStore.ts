@@ -5,7 +5,7 @@ import { parseDescriptor, type Descriptor } from '../../oci/descriptor.js';
 import { digestOf, type Digest } from '../../oci/digest.js';
 import { parseManifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
-import type { ArtifactStore, StoredManifest } from './artifactStore.js';
+import type { ArtifactStore, StoredManifest } from '../signatures.js';
 
 /**
  * Signature storage in one registry repository, through berth's registry

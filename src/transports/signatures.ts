@@ -1,5 +1,6 @@
-import type { Descriptor } from '../../oci/descriptor.js';
-import type { Digest } from '../../oci/digest.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import type { DockerReference } from '../reference/dockerReference.js';
 
 /** A manifest as a store holds it, with the digest of its bytes (computed, never taken on trust). */
 export interface StoredManifest {
@@ -33,3 +34,23 @@ export interface ArtifactStore {
 
 /** Hard limit for anything signature-related read from a store: payloads and signature manifests are tiny. */
 export const MAX_SIGNATURE_BLOB_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Where an image reference keeps its signatures and how containers-policy.json names it: a capability a
+ * transport offers (ImageReference.signatureStorage), so that signing, verifying, carrying signatures on a
+ * copy and the trust policy never ask which transport they hold. A transport without it carries no signatures.
+ */
+export interface SignatureStorage {
+  /** The transport's name, as policy.json's `transports` keys spell it. */
+  readonly transport: string;
+  /** For messages: `docker://host/repo`, `oci:/dir`. */
+  readonly description: string;
+  /** The scopes policy.json looks this image up under, most specific first. */
+  readonly policyScopes: string[];
+  /** The registry name the image is known by: identity rules, and where registries.d puts its lookaside storage. */
+  readonly dockerReference?: DockerReference;
+  /** Where cosign attachments (`.sig` manifests, OCI 1.1 referrers) are read and written. */
+  readonly artifacts?: ArtifactStore;
+  /** The manifest the reference names, as `artifacts` holds it (what `berth sign` signs). */
+  image?(): Promise<StoredManifest>;
+}
