@@ -7,7 +7,7 @@ import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import type { ImageConfig } from '../../oci/config.js';
 import { hostPlatform } from '../../oci/platform.js';
 import { isFullyQualified } from '../../reference/dockerReference.js';
-import { storeRoot } from '../../transports/store/storeRoot.js';
+import { storeRoot } from '../../store/storeRoot.js';
 import type { RootfsOverlay } from '../plan/compilePlan.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
