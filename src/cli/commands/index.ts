@@ -32,4 +32,5 @@ export const commands: CommandEntry[] = [
   { name: 'ps', summary: 'List containers started by berth run', load: async () => (await import('./ps.js')).psCommand },
   { name: 'stop', summary: 'Stop containers started by berth run (TERM, then KILL)', load: async () => (await import('./stop.js')).stopCommand },
   { name: 'rm', summary: 'Remove containers started by berth run', load: async () => (await import('./rm.js')).rmCommand },
+  { name: 'system', summary: 'Prune the local caches: unpacked images no container uses (podman system prune)', load: async () => (await import('./system.js')).systemCommand },
 ];

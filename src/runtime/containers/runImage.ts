@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { readImageConfig, selectImageManifest } from '../../image/selectImage.js';
@@ -7,7 +7,7 @@ import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import type { ImageConfig } from '../../oci/config.js';
 import { hostPlatform } from '../../oci/platform.js';
 import { isFullyQualified } from '../../reference/dockerReference.js';
-import { storeRoot } from '../../store/storeRoot.js';
+import { RootfsCache } from '../../store/rootfsCache.js';
 import type { RootfsOverlay } from '../plan/compilePlan.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
@@ -90,26 +90,6 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry } : {});
   await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
-}
-
-/**
- * The image unpacked once per manifest digest, shared read-only by every container of it (each gets an
- * overlay). Unpacked into a temp dir and renamed into place, so a cache entry is always complete.
- */
-async function cachedBundle(source: ImageSource, cacheRoot: string, digest: string, onWarning: (m: string) => void): Promise<string> {
-  const dir = join(cacheRoot, digest.replace(':', '-'));
-  if (existsSync(join(dir, 'config.json'))) return dir;
-  mkdirSync(cacheRoot, { recursive: true, mode: 0o700 });
-  const tmp = join(cacheRoot, `.tmp-${randomBytes(8).toString('hex')}`);
-  try {
-    const { unpackImage } = await import('../../bundle/unpackImage.js');
-    await unpackImage(source, tmp, { onWarning });
-    renameSync(tmp, dir);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(join(dir, 'config.json'))) throw err; // else another run cached it first
-  }
-  return dir;
 }
 
 function readEnvFile(file: string): string[] {
@@ -219,7 +199,10 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
       let lowerRootfs: string;
       let spec: Spec;
       if (useOverlay) {
-        const cached = await cachedBundle(source, join(storeRoot(o.storeRoot), 'rootfs-cache'), digest, warn);
+        const cached = await new RootfsCache(o.storeRoot).acquire(digest, id, async (dir) => {
+          const { unpackImage } = await import('../../bundle/unpackImage.js');
+          await unpackImage(source, dir, { onWarning: warn });
+        });
         lowerRootfs = join(cached, 'rootfs');
         spec = JSON.parse(readFileSync(join(cached, 'config.json'), 'utf8')) as Spec;
         const upper = join(records.containerDir(id), 'upper');
