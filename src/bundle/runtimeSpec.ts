@@ -38,7 +38,7 @@ export interface RuntimeSpec {
   };
 }
 
-export const RUNTIME_SPEC_VERSION = '1.0.2';
+const RUNTIME_SPEC_VERSION = '1.0.2';
 const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
 /** What `runc spec` writes (runc 1.1), except the terminal, which unpacked images leave off. */

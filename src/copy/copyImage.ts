@@ -281,7 +281,7 @@ class CopyRun {
  * bytes match the descriptor. Destinations verify again before renaming; this
  * check is what guarantees it whatever the destination does.
  */
-export function verifiedStream(raw: Readable, descriptor: Descriptor): DigestingStream {
+function verifiedStream(raw: Readable, descriptor: Descriptor): DigestingStream {
   const verifier = new DigestingStream({ digest: descriptor.digest, size: descriptor.size });
   pipeline(raw, verifier, () => undefined);
   return verifier;

@@ -24,10 +24,10 @@ export interface RegistriesD {
   sources: string[];
 }
 
-export const SYSTEM_REGISTRIES_D = '/etc/containers/registries.d';
+const SYSTEM_REGISTRIES_D = '/etc/containers/registries.d';
 
 /** The user's directory replaces the system one when it exists, as in containers/image. */
-export function defaultRegistriesDir(): string {
+function defaultRegistriesDir(): string {
   const user = join(process.env.HOME ?? homedir(), '.config', 'containers', 'registries.d');
   try {
     if (statSync(user).isDirectory()) return user;
