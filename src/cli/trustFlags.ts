@@ -1,6 +1,6 @@
 import type { CopyOptions } from '../copy/copyImage.js';
 import { BerthError } from '../errors/BerthError.js';
-import { carrySignatures } from '../sign/carrySignatures.js';
+import { carrySignatures, signaturesHaveAPlace } from '../sign/carrySignatures.js';
 import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFlags } from './copySignatureFlags.js';
 import { policyAdmission } from '../sign/policy/admission.js';
 import { registriesDirFlag } from './signingFlags.js';
@@ -37,13 +37,17 @@ export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptio
   const registriesDir = registriesDirFlag(flags);
   const signatures = await copySignatureOptionsFromFlags(flags);
   if (destination?.transport.name === STORE_TRANSPORT) signatures.carryExisting = false;
-  const hooks: Pick<CopyOptions, 'admit' | 'afterCommit'> = { afterCommit: carrySignatures(signatures) };
-  const admit = policyAdmission({
+  const fits = signaturesHaveAPlace(signatures);
+  const policy = policyAdmission({
     insecure,
     ...(named !== undefined ? { policyPath: named } : {}),
     ...(registriesDir !== undefined ? { registriesDir } : {}),
     ...(sourceOptions?.registry ? { registry: sourceOptions.registry } : {}),
   });
-  if (admit) hooks.admit = admit;
-  return hooks;
+  // The policy first (an image it rejects is not looked at further), then whether its signatures have a place.
+  const admit: NonNullable<CopyOptions['admit']> = async (image) => {
+    await policy?.(image);
+    await fits(image);
+  };
+  return { admit, afterCommit: carrySignatures(signatures) };
 }

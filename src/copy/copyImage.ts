@@ -35,7 +35,7 @@ export interface CopyOptions {
    * Runs once the source's top-level manifest is read and before anything is
    * written: where trust policy is enforced. Throwing refuses the copy.
    */
-  admit?: (image: { source: ImageReference; manifestDigest: Digest }) => Promise<void>;
+  admit?: (image: { source: ImageReference; destination: ImageReference; manifestDigest: Digest }) => Promise<void>;
   /**
    * Runs after the destination committed, once per copied manifest digest (top level and instances):
    * where signatures are carried (see src/sign). A failure fails the copy.
@@ -91,7 +91,7 @@ export async function copyImage(from: ImageReference, to: ImageReference, option
  */
 export async function copyFromSource(source: ImageSource, to: ImageReference, options: CopyOptions = {}): Promise<CopyResult> {
   const top = await readSourceManifest(source);
-  await options.admit?.({ source: source.reference, manifestDigest: top.digest });
+  await options.admit?.({ source: source.reference, destination: to, manifestDigest: top.digest });
   const destination = await to.newDestination(options.destinationOptions);
   try {
     const counters: Counters = { blobsCopied: 0, blobsReused: 0, blobsSkipped: 0, bytesCopied: 0 };

@@ -3,6 +3,20 @@ import type { ImageReference } from '../transports/types.js';
 import type { CopySignaturesOptions } from './copySignatures.js';
 
 /**
+ * The copy pipeline's `admit` check that the source's signatures have a place at the destination (see
+ * refuseSignaturesWithoutPlace): give it to copyImage with carrySignatures, so that a copy that could not
+ * carry them fails before its first byte rather than after its last.
+ */
+export function signaturesHaveAPlace(options: CopySignaturesOptions = {}): (image: { source: ImageReference; destination: ImageReference; manifestDigest: Digest }) => Promise<void> {
+  const loading = import('./copySignatures.js');
+  loading.catch(() => undefined);
+  return async (image) => {
+    const { refuseSignaturesWithoutPlace } = await loading;
+    await refuseSignaturesWithoutPlace(image.source, image.destination, image.manifestDigest, options);
+  };
+}
+
+/**
  * The copy pipeline's `afterCommit` hook that carries signatures: give it to
  * copyImage as `afterCommit: carrySignatures({...})`. Registry settings
  * default to the ones the copy used for each side.

@@ -93,6 +93,29 @@ export async function copySignatures(src: ImageReference, dst: ImageReference, d
   return result;
 }
 
+/**
+ * Refuse, before a copy writes anything, when the source has signatures on `digest` (or the copy is asked
+ * to sign) and the destination has no place for them: one line naming --remove-signatures, instead of a
+ * complete archive or directory followed by a failure. Destinations that can hold every kind of signature
+ * are not asked about, so a registry-to-registry copy makes no extra request here.
+ */
+export async function refuseSignaturesWithoutPlace(src: ImageReference, dst: ImageReference, digest: Digest, options: CopySignaturesOptions = {}): Promise<void> {
+  const to = await signatureStorageOf(dst, options.destinationRegistry);
+  if (options.signBy) requireStore(to, dst, 'signatures');
+  if (options.carryExisting === false || (to.artifacts && to.dockerReference)) return;
+  const from = await signatureStorageOf(src, options.sourceRegistry);
+  const config = options.registriesD ?? loadRegistriesD();
+  if (!to.artifacts && from.artifacts && !(from.dockerReference && useSigstoreAttachmentsFor(config, from.dockerReference) === false)) {
+    if ((await readCosignSignatures(from.artifacts, digest)).signatures.length > 0) requireStore(to, dst, 'cosign signatures');
+  }
+  if (!to.dockerReference && from.dockerReference) {
+    const base = lookasideFor(config, from.dockerReference, false);
+    if (base && (await readLookasideSignatures(base, from.dockerReference.path, digest)).length > 0) {
+      throw new BerthError('UNSUPPORTED', `${src.toString()} has OpenPGP signatures, which ${dst.toString()} cannot store; use --remove-signatures to copy without them`);
+    }
+  }
+}
+
 function withoutDigest(ref: DockerReference): DockerReference {
   const copy = { ...ref };
   if (copy.tag !== undefined) delete copy.digest;

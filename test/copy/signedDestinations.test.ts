@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildLayout } from '../support/ociImage.js';
+import { tempDir } from '../support/peers.js';
+import { startRegistryServer } from '../../registry/server/index.js';
+import { berth, berthAsync } from '../support/runCli.js';
+
+const PW = { COSIGN_PASSWORD: 'pw' };
+
+test('a signed image is refused before any byte by destinations that cannot hold its signatures, naming --remove-signatures', async (t) => {
+  const dir = tempDir(t, 'berth-signed-dest-');
+  const image = await buildLayout(join(dir, 'src'), 'v1', { layers: [[{ name: 'a.txt', content: 'signed' }]], cmd: ['/a'] });
+  assert.equal(berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: PW }).status, 0);
+  const signed = berth(['sign', '--key', join(dir, 'k.key'), '--identity', 'registry.example/app:v1', `oci:${image.dir}:v1`], { env: PW });
+  assert.equal(signed.status, 0, signed.stderr);
+  const out = join(dir, 'out');
+  mkdirSync(out);
+
+  for (const [destination, written] of [
+    [`docker-archive:${join(out, 'img.tar')}`, join(out, 'img.tar')],
+    [`oci-archive:${join(out, 'img-oci.tar')}:v1`, join(out, 'img-oci.tar')],
+    [`dir:${join(out, 'img-dir')}`, join(out, 'img-dir')],
+  ] as const) {
+    const before = readdirSync(out).sort();
+    const r = berth(['copy', '--insecure-policy', `oci:${image.dir}:v1`, destination]);
+    assert.equal(r.status, 7, `${destination}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /cannot store cosign signatures; use --remove-signatures/);
+    assert.ok(!existsSync(written), `${destination}: nothing may be written before the refusal`);
+    assert.deepEqual(readdirSync(out).sort(), before, 'not even a temp file');
+
+    const removed = berth(['copy', '--insecure-policy', '--remove-signatures', `oci:${image.dir}:v1`, destination]);
+    assert.equal(removed.status, 0, `${destination} with --remove-signatures: ${removed.stderr}`);
+    assert.ok(existsSync(written));
+  }
+});
+
+test('sync --dest dir of a signed repository: one error line, a summary, nothing written, the first failure\'s exit status', async (t) => {
+  const dir = tempDir(t, 'berth-signed-sync-');
+  const server = await startRegistryServer({ addr: '127.0.0.1:0', root: join(dir, 'registry') });
+  t.after(() => server.close());
+  const image = await buildLayout(join(dir, 'src'), 'v1', { layers: [[{ name: 'a.txt', content: 'signed' }]], cmd: ['/a'] });
+  for (const tag of ['v1', 'v2']) assert.equal((await berthAsync(['copy', `oci:${image.dir}:v1`, `docker://${server.host}/team/app:${tag}`])).status, 0);
+  assert.equal(berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: PW }).status, 0);
+  const signed = await berthAsync(['sign', '--key', join(dir, 'k.key'), `docker://${server.host}/team/app:v1`], { env: { ...process.env, ...PW } });
+  assert.equal(signed.status, 0, signed.stderr);
+
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  const r = await berthAsync(['sync', '--insecure-policy', '--parallel-images', '1', '--src', 'docker', '--dest', 'dir', `${server.host}/team/app`, out]);
+  assert.equal(r.status, 7, r.stderr);
+  // The repository's tags are the signature's (sha256-HEX.sig, an image like any other, as skopeo syncs it), v1 and v2.
+  const lines = r.stderr.trim().split('\n');
+  const errors = lines.filter((l) => l.startsWith('berth:'));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0]!, /^berth: sync docker:\/\/.*team\/app:v1: .*cannot store cosign signatures; use --remove-signatures/);
+  assert.equal(lines.at(-1), 'Synced 2 image(s): 1 copied, 0 unchanged, 1 failed, 1 not started (a failure stops the sync; --keep-going goes on)');
+  assert.ok(!existsSync(join(out, 'app:v1')) && !existsSync(join(out, 'app:v2')), 'nothing of the refused image, and nothing after it');
+
+  const removed = await berthAsync(['sync', '--insecure-policy', '--remove-signatures', '--src', 'docker', '--dest', 'dir', `${server.host}/team/app`, out]);
+  assert.equal(removed.status, 0, removed.stderr);
+  assert.match(removed.stderr, /Synced 3 image\(s\): 3 copied, 0 unchanged, 0 failed\n$/);
+  assert.ok(existsSync(join(out, 'app:v1', 'manifest.json')) && existsSync(join(out, 'app:v2', 'manifest.json')));
+});
