@@ -25,7 +25,7 @@ export interface CopySignaturesOptions {
 export interface CopySignaturesResult {
   /** cosign signatures newly stored at the destination (.sig layers and referrers). */
   cosign: number;
-  /** OpenPGP signatures newly written to the destination's lookaside storage. */
+  /** OpenPGP signatures newly written to the destination's lookaside storage (or beside a dir: image). */
   lookaside: number;
   /** Signatures made on the way (signBy). */
   signed: number;
@@ -70,15 +70,9 @@ export async function copySignatures(src: ImageReference, dst: ImageReference, d
         }
       }
     }
-    if (carry && from.dockerReference) {
-      const base = lookasideFor(config(), from.dockerReference, false);
-      const signatures = base ? await readLookasideSignatures(base, from.dockerReference.path, digest) : [];
-      if (signatures.length > 0) {
-        if (!to.dockerReference) throw new BerthError('UNSUPPORTED', `${src.toString()} has OpenPGP signatures, which ${dst.toString()} cannot store; use --remove-signatures to copy without them`);
-        const writeBase = lookasideFor(config(), to.dockerReference, true);
-        if (!writeBase) throw new BerthError('UNSUPPORTED', `${src.toString()} has OpenPGP signatures but registries.d names no lookaside storage for ${to.dockerReference.domain}/${to.dockerReference.path}; configure one or use --remove-signatures`);
-        result.lookaside += await appendLookasideSignatures(writeBase, to.dockerReference.path, digest, signatures);
-      }
+    if (carry) {
+      const signatures = await readSimpleSignatures(from, digest, config);
+      if (signatures.length > 0) result.lookaside += await writeSimpleSignatures(to, digest, signatures, config, src, dst);
     }
     if (options.signBy) {
       const target = requireStore(to, dst, 'signatures');
@@ -108,12 +102,27 @@ export async function refuseSignaturesWithoutPlace(src: ImageReference, dst: Ima
   if (!to.artifacts && from.artifacts && !(from.dockerReference && useSigstoreAttachmentsFor(config, from.dockerReference) === false)) {
     if ((await readCosignSignatures(from.artifacts, digest)).signatures.length > 0) requireStore(to, dst, 'cosign signatures');
   }
-  if (!to.dockerReference && from.dockerReference) {
-    const base = lookasideFor(config, from.dockerReference, false);
-    if (base && (await readLookasideSignatures(base, from.dockerReference.path, digest)).length > 0) {
-      throw new BerthError('UNSUPPORTED', `${src.toString()} has OpenPGP signatures, which ${dst.toString()} cannot store; use --remove-signatures to copy without them`);
-    }
-  }
+  if (!to.dockerReference && !to.simpleSignatures && (await readSimpleSignatures(from, digest, () => config)).length > 0) throw noPlaceForSimpleSignatures(src, dst);
+}
+
+/** OpenPGP signatures of `digest`: kept with the image (dir:), or in the lookaside storage registries.d names for it. */
+async function readSimpleSignatures(side: SignatureStorage, digest: Digest, config: () => RegistriesD): Promise<Buffer[]> {
+  if (side.simpleSignatures) return side.simpleSignatures.read(digest);
+  if (!side.dockerReference) return [];
+  const base = lookasideFor(config(), side.dockerReference, false);
+  return base ? readLookasideSignatures(base, side.dockerReference.path, digest) : [];
+}
+
+async function writeSimpleSignatures(to: SignatureStorage, digest: Digest, signatures: Buffer[], config: () => RegistriesD, src: ImageReference, dst: ImageReference): Promise<number> {
+  if (to.simpleSignatures) return to.simpleSignatures.append(digest, signatures);
+  if (!to.dockerReference) throw noPlaceForSimpleSignatures(src, dst);
+  const writeBase = lookasideFor(config(), to.dockerReference, true);
+  if (!writeBase) throw new BerthError('UNSUPPORTED', `${src.toString()} has OpenPGP signatures but registries.d names no lookaside storage for ${to.dockerReference.domain}/${to.dockerReference.path}; configure one or use --remove-signatures`);
+  return appendLookasideSignatures(writeBase, to.dockerReference.path, digest, signatures);
+}
+
+function noPlaceForSimpleSignatures(src: ImageReference, dst: ImageReference): BerthError {
+  return new BerthError('UNSUPPORTED', `${src.toString()} has OpenPGP signatures, which ${dst.toString()} cannot store; use --remove-signatures to copy without them`);
 }
 
 function withoutDigest(ref: DockerReference): DockerReference {

@@ -51,6 +51,16 @@ export interface SignatureStorage {
   readonly dockerReference?: DockerReference;
   /** Where cosign attachments (`.sig` manifests, OCI 1.1 referrers) are read and written. */
   readonly artifacts?: ArtifactStore;
+  /** OpenPGP simple signatures kept with the image itself (dir:), where there is no registry lookaside. */
+  readonly simpleSignatures?: SimpleSignatureStore;
   /** The manifest the reference names, as `artifacts` holds it (what `berth sign` signs). */
   image?(): Promise<StoredManifest>;
+}
+
+/** OpenPGP simple signatures stored beside an image (skopeo's `dir:` keeps them as `signature-N` files). */
+export interface SimpleSignatureStore {
+  /** Every signature of `digest`, in order. */
+  read(digest: Digest): Promise<Buffer[]>;
+  /** Add the signatures not stored yet (byte-identical ones are skipped); how many were added. */
+  append(digest: Digest, signatures: Buffer[]): Promise<number>;
 }

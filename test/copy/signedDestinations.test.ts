@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildLayout } from '../support/ociImage.js';
-import { tempDir } from '../support/peers.js';
+import { peer, tempDir } from '../support/peers.js';
+import { gnupgHome } from '../support/gnupg.js';
 import { startRegistryServer } from '../../registry/server/index.js';
 import { berth, berthAsync } from '../support/runCli.js';
 
@@ -64,4 +66,46 @@ test('sync --dest dir of a signed repository: one error line, a summary, nothing
   assert.equal(removed.status, 0, removed.stderr);
   assert.match(removed.stderr, /Synced 3 image\(s\): 3 copied, 0 unchanged, 0 failed\n$/);
   assert.ok(existsSync(join(out, 'app:v1', 'manifest.json')) && existsSync(join(out, 'app:v2', 'manifest.json')));
+});
+
+test('dir: keeps OpenPGP simple signatures as skopeo does (signature-N), and carries them on to a registry\'s lookaside', async (t) => {
+  const gpg = peer(t, 'gpg');
+  const skopeo = peer(t, 'skopeo');
+  if (!gpg || !skopeo) return;
+  const dir = tempDir(t, 'berth-dir-sigs-');
+  const server = await startRegistryServer({ addr: '127.0.0.1:0', root: join(dir, 'registry') });
+  t.after(() => server.close());
+  const regd = join(dir, 'registries.d');
+  const lookaside = join(dir, 'lookaside');
+  mkdirSync(regd);
+  writeFileSync(join(regd, 'lookaside.yaml'), `docker:\n  ${server.host}:\n    lookaside: file://${lookaside}\n`);
+  const signer = gnupgHome(t, gpg, 'Signer');
+  const image = await buildLayout(join(dir, 'src'), 'v1', { layers: [[{ name: 'a.txt', content: 'gpg' }]], cmd: ['/a'] });
+  const digest = image.manifest.digest;
+  assert.equal((await berthAsync(['copy', `oci:${image.dir}:v1`, `docker://${server.host}/gpg/app:v1`])).status, 0);
+  const signed = await berthAsync(['sign', '--gpg-key', signer.secretKey, '--registries.d', regd, `docker://${server.host}/gpg/app:v1`]);
+  assert.equal(signed.status, 0, signed.stderr);
+  const signature = readFileSync(join(lookaside, 'gpg', `app@${digest.replace(':', '=')}`, 'signature-1'));
+
+  const out = join(dir, 'out');
+  const copied = await berthAsync(['copy', '--insecure-policy', '--registries.d', regd, `docker://${server.host}/gpg/app:v1`, `dir:${out}`]);
+  assert.equal(copied.status, 0, copied.stderr);
+  assert.deepEqual(readFileSync(join(out, 'signature-1')), signature);
+  assert.ok(!existsSync(join(out, 'signature-2')));
+
+  // skopeo reads them: its signedBy policy for dir: passes only on a good signature-1.
+  const policy = join(dir, 'policy.json');
+  const requirement = { type: 'signedBy', keyType: 'GPGKeys', keyPath: signer.publicKey, signedIdentity: { type: 'exactReference', dockerReference: `${server.host}/gpg/app:v1` } };
+  writeFileSync(policy, JSON.stringify({ default: [{ type: 'reject' }], transports: { dir: { '': [requirement] }, oci: { '': [{ type: 'insecureAcceptAnything' }] } } }));
+  const skopeoCheck = () => spawnSync(skopeo, ['--policy', policy, 'copy', '--remove-signatures', `dir:${out}`, `oci:${join(dir, 'checked')}:v1`], { encoding: 'utf8' });
+  const checked = skopeoCheck();
+  assert.equal(checked.status, 0, checked.stderr);
+
+  // And on from dir: to another repository's lookaside.
+  const onward = await berthAsync(['copy', '--insecure-policy', '--registries.d', regd, `dir:${out}`, `docker://${server.host}/gpg/copy:v1`]);
+  assert.equal(onward.status, 0, onward.stderr);
+  assert.deepEqual(readFileSync(join(lookaside, 'gpg', `copy@${digest.replace(':', '=')}`, 'signature-1')), signature);
+
+  writeFileSync(join(out, 'signature-1'), 'not a signature');
+  assert.notEqual(skopeoCheck().status, 0, 'skopeo refuses the dir once its signature is bad');
 });
