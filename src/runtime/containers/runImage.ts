@@ -13,7 +13,7 @@ import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import type { ImageSource, TransportOptions } from '../../transports/types.js';
 import { capabilityNumbers } from '../plan/capabilities.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../../oci/runtimeSpec.js';
 import { ContainerRecords, type ContainerRecord } from './containerRecords.js';
 import { RuntimeClient } from './runtimeClient.js';
 import { startConsoleRelay, type RelayExit } from '../console/consoleRelay.js';

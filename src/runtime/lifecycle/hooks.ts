@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import type { HookPhase, Spec } from '../spec/types.js';
+import type { HookPhase, Spec } from '../../oci/runtimeSpec.js';
 import type { PublicState } from '../state/stateStore.js';
 
 /**
