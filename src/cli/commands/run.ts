@@ -62,7 +62,7 @@ Options:
       return n;
     };
     const memory = str(flags.memory);
-    const { runImage } = await import('../../runtime/containers/runImage.js');
+    const { runImage } = await import('../../run/runImage.js');
     const result = await runImage({
       image,
       command,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
-import { ContainerRecords } from '../../runtime/containers/containerRecords.js';
+import { ContainerRecords } from '../../run/containerRecords.js';
 import { RootfsCache } from '../../store/rootfsCache.js';
 import { parseFlags, type Command } from '../command.js';
 

@@ -3,4 +3,4 @@
  * once into the store's rootfs cache, run with berth-runc or another runc-compatible runtime). The process
  * inherits this program's stdio; the result carries the container's exit status.
  */
-export { runImage, type RunImageOptions, type RunImageResult } from './containers/runImage.js';
+export { runImage, type RunImageOptions, type RunImageResult } from './runImage.js';

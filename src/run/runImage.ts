@@ -2,21 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { readImageConfig, selectImageManifest } from '../../image/selectImage.js';
-import { BerthError, isBerthError } from '../../errors/BerthError.js';
-import type { ImageConfig } from '../../oci/config.js';
-import { hostPlatform } from '../../oci/platform.js';
-import { isFullyQualified } from '../../reference/dockerReference.js';
-import { RootfsCache } from '../../store/rootfsCache.js';
-import type { RootfsOverlay } from '../plan/compilePlan.js';
-import '../../transports/allTransports.js';
-import { parseImageReference } from '../../transports/transportRegistry.js';
-import type { ImageSource, TransportOptions } from '../../transports/types.js';
-import { capabilityNumbers } from '../plan/capabilities.js';
-import type { Spec } from '../../oci/runtimeSpec.js';
+import { readImageConfig, selectImageManifest } from '../image/selectImage.js';
+import { BerthError, isBerthError } from '../errors/BerthError.js';
+import type { ImageConfig } from '../oci/config.js';
+import { hostPlatform } from '../oci/platform.js';
+import { isFullyQualified } from '../reference/dockerReference.js';
+import { RootfsCache } from '../store/rootfsCache.js';
+import type { RootfsOverlay } from '../runtime/plan/compilePlan.js';
+import '../transports/allTransports.js';
+import { parseImageReference } from '../transports/transportRegistry.js';
+import type { ImageSource, TransportOptions } from '../transports/types.js';
+import { capabilityNumbers } from '../runtime/plan/capabilities.js';
+import type { Spec } from '../oci/runtimeSpec.js';
 import { ContainerRecords, type ContainerRecord } from './containerRecords.js';
 import { RuntimeClient } from './runtimeClient.js';
-import { startConsoleRelay, type RelayExit } from '../console/consoleRelay.js';
+import { startConsoleRelay, type RelayExit } from '../runtime/console/consoleRelay.js';
 
 export interface RunImageOptions {
   image: string;
@@ -74,8 +74,8 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   if (!isFullyQualified(name)) {
     // A short name is not pulled from a guessed registry: registries.conf names it (an alias or the one
     // search registry), as podman does; it may already be in the store under that name.
-    const { resolveShortName } = await import('../../registries-conf/pullSources.js');
-    const { loadRegistriesConf } = await import('../../registries-conf/registriesConf.js');
+    const { resolveShortName } = await import('../registries-conf/pullSources.js');
+    const { loadRegistriesConf } = await import('../registries-conf/registriesConf.js');
     const registriesConf = transportOptions.registry?.registriesConf;
     ref = parseImageReference(`berth:${resolveShortName(name, loadRegistriesConf(registriesConf))}`);
     try {
@@ -86,7 +86,7 @@ async function openImage(options: RunImageOptions): Promise<ImageSource> {
   }
   const remote = parseImageReference(`docker://${ref.dockerReference}`);
   options.onProgress?.(`pulling ${remote.toString()}`);
-  const [{ copyImage }, { policyAdmission }] = await Promise.all([import('../../copy/copyImage.js'), import('../../sign/policy/admission.js')]);
+  const [{ copyImage }, { policyAdmission }] = await Promise.all([import('../copy/copyImage.js'), import('../sign/policy/admission.js')]);
   const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry } : {});
   await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
@@ -135,7 +135,7 @@ async function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: 
   const extra = [...(o.envFiles ?? []).flatMap(readEnvFile), ...(o.env ?? [])];
   proc.env = mergeEnv(proc.env ?? [], extra);
   if (o.user !== undefined) {
-    const [{ resolveUser }, { RootResolver }] = await Promise.all([import('../../bundle/userLookup.js'), import('../../layer/rootResolver.js')]);
+    const [{ resolveUser }, { RootResolver }] = await Promise.all([import('../bundle/userLookup.js'), import('../layer/rootResolver.js')]);
     const u = resolveUser(new RootResolver(rootfs), o.user);
     proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
   }
@@ -200,7 +200,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
       let spec: Spec;
       if (useOverlay) {
         const cached = await new RootfsCache(o.storeRoot).acquire(digest, id, async (dir) => {
-          const { unpackImage } = await import('../../bundle/unpackImage.js');
+          const { unpackImage } = await import('../bundle/unpackImage.js');
           await unpackImage(source, dir, { onWarning: warn });
         });
         lowerRootfs = join(cached, 'rootfs');
@@ -211,7 +211,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
         rootfsOverlay = { lower: lowerRootfs, upper, work };
       } else {
         // Without root: no chown, container root mapped to the caller in a user namespace (unpackImage --rootless).
-        const { unpackImage } = await import('../../bundle/unpackImage.js');
+        const { unpackImage } = await import('../bundle/unpackImage.js');
         await unpackImage(source, bundle, { onWarning: warn, rootless: process.getuid?.() !== 0 });
         lowerRootfs = join(bundle, 'rootfs');
         spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Spec;
