@@ -5,18 +5,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildLayout } from '../support/ociImage.js';
 import { peer, tempDir } from '../support/peers.js';
+import { KEY_PASSWORD, signedLayout } from '../support/signedLayout.js';
 import { gnupgHome } from '../support/gnupg.js';
 import { startRegistryServer } from '../../registry/server/index.js';
 import { berth, berthAsync } from '../support/runCli.js';
 
-const PW = { COSIGN_PASSWORD: 'pw' };
-
 test('a signed image is refused before any byte by destinations that cannot hold its signatures, naming --remove-signatures', async (t) => {
   const dir = tempDir(t, 'berth-signed-dest-');
-  const image = await buildLayout(join(dir, 'src'), 'v1', { layers: [[{ name: 'a.txt', content: 'signed' }]], cmd: ['/a'] });
-  assert.equal(berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: PW }).status, 0);
-  const signed = berth(['sign', '--key', join(dir, 'k.key'), '--identity', 'registry.example/app:v1', `oci:${image.dir}:v1`], { env: PW });
-  assert.equal(signed.status, 0, signed.stderr);
+  const image = await signedLayout(dir, 'registry.example/app:v1');
   const out = join(dir, 'out');
   mkdirSync(out);
 
@@ -46,8 +42,8 @@ test('sync --dest dir of a signed repository: one error line, a summary, nothing
   t.after(() => server.close());
   const image = await buildLayout(join(dir, 'src'), 'v1', { layers: [[{ name: 'a.txt', content: 'signed' }]], cmd: ['/a'] });
   for (const tag of ['v1', 'v2']) assert.equal((await berthAsync(['copy', `oci:${image.dir}:v1`, `docker://${server.host}/team/app:${tag}`])).status, 0);
-  assert.equal(berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: PW }).status, 0);
-  const signed = await berthAsync(['sign', '--key', join(dir, 'k.key'), `docker://${server.host}/team/app:v1`], { env: { ...process.env, ...PW } });
+  assert.equal(berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: KEY_PASSWORD }).status, 0);
+  const signed = await berthAsync(['sign', '--key', join(dir, 'k.key'), `docker://${server.host}/team/app:v1`], { env: { ...process.env, ...KEY_PASSWORD } });
   assert.equal(signed.status, 0, signed.stderr);
 
   const out = join(dir, 'out');

@@ -13,11 +13,8 @@ import { OciLayoutStore } from '../../src/transports/oci-layout/ociLayoutStore.j
 import { parseImageReference, registerTransport } from '../../src/transports/transportRegistry.js';
 import type { SignatureStorage } from '../../src/transports/signatures.js';
 import type { ImageReference, Transport } from '../../src/transports/types.js';
-import { buildLayout } from '../support/ociImage.js';
 import { tempDir } from '../support/peers.js';
-import { berth } from '../support/runCli.js';
-
-const PW = { COSIGN_PASSWORD: 'pw' };
+import { signedLayout } from '../support/signedLayout.js';
 
 /**
  * A transport that src/sign has never heard of: images in an OCI layout under another name, with policy
@@ -45,10 +42,7 @@ registerTransport(vaultTransport);
 
 test('a new transport offering signatureStorage gets signatures carried into it and judged by the policy, with no edit in src/sign', async (t) => {
   const dir = tempDir(t, 'berth-sigstorage-');
-  const image = await buildLayout(join(dir, 'src'), 'v1', { layers: [[{ name: 'a.txt', content: 'signed' }]], cmd: ['/a'] });
-  assert.equal(berth(['generate-key', '--output-prefix', join(dir, 'k')], { env: PW }).status, 0);
-  const signed = berth(['sign', '--key', join(dir, 'k.key'), '--identity', 'registry.example/app:v1', `oci:${image.dir}:v1`], { env: PW });
-  assert.equal(signed.status, 0, signed.stderr);
+  const image = await signedLayout(dir, 'registry.example/app:v1');
 
   const vault = join(dir, 'vault');
   const copied = await copyImage(parseImageReference(`oci:${image.dir}:v1`), parseImageReference(`test-vault:${vault}`), { afterCommit: carrySignatures({ registriesD: loadRegistriesD('/nonexistent') }) });
