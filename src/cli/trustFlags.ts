@@ -1,6 +1,6 @@
 import type { CopyOptions } from '../copy/copyImage.js';
 import { BerthError } from '../errors/BerthError.js';
-import { carrySignatures, signaturesHaveAPlace } from '../sign/carrySignatures.js';
+import { carrySignatures, carrySignaturesBeforeCommit, signaturesHaveAPlace } from '../sign/carrySignatures.js';
 import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFlags } from './copySignatureFlags.js';
 import { policyAdmission } from '../sign/policy/admission.js';
 import { registriesDirFlag } from './signingFlags.js';
@@ -30,7 +30,7 @@ export const trustFlagsUsage = `
  * place to put the source's signatures (other destinations that cannot hold
  * them refuse, as skopeo does, until --remove-signatures is given).
  */
-export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptions: TransportOptions | undefined, destination?: ImageReference): Promise<Pick<CopyOptions, 'admit' | 'afterCommit'>> {
+export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptions: TransportOptions | undefined, destination?: ImageReference): Promise<Pick<CopyOptions, 'admit' | 'beforeCommit' | 'afterCommit'>> {
   const insecure = flags['insecure-policy'] === true;
   const named = typeof flags.policy === 'string' ? flags.policy : undefined;
   if (insecure && named) throw new BerthError('USAGE', '--policy and --insecure-policy cannot be used together');
@@ -49,5 +49,5 @@ export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptio
     await policy?.(image);
     await fits(image);
   };
-  return { admit, afterCommit: carrySignatures(signatures) };
+  return { admit, beforeCommit: carrySignaturesBeforeCommit(signatures), afterCommit: carrySignatures(signatures) };
 }

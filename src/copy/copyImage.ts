@@ -37,6 +37,11 @@ export interface CopyOptions {
    */
   admit?: (image: { source: ImageReference; destination: ImageReference; manifestDigest: Digest }) => Promise<void>;
   /**
+   * Runs before the destination commits, with the open destination: where signatures go into destinations
+   * that hold them inside what commit writes (an oci-archive). A failure fails the copy; nothing is committed.
+   */
+  beforeCommit?: (image: CopiedImage, writing: ImageDestination) => Promise<void>;
+  /**
    * Runs after the destination committed, once per copied manifest digest (top level and instances):
    * where signatures are carried (see src/sign). A failure fails the copy.
    */
@@ -97,8 +102,9 @@ export async function copyFromSource(source: ImageSource, to: ImageReference, op
     const counters: Counters = { blobsCopied: 0, blobsReused: 0, blobsSkipped: 0, bytesCopied: 0 };
     const run = new CopyRun(source, destination, options, counters);
     const written = top.kind === 'index' ? await run.copyIndex(top) : await run.copyImageManifest(top, false);
-    await destination.commit();
     const copied: CopiedImage = { source: source.reference, destination: to, manifestDigest: written.digest, instanceDigests: written.instances };
+    await options.beforeCommit?.(copied, destination);
+    await destination.commit();
     await options.afterCommit?.(copied);
     return { ...copied, mediaType: written.mediaType, ...counters };
   } finally {

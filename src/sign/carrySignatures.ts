@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.js';
+import type { ImageDestination } from '../transports/types.js';
 import type { ImageReference } from '../transports/types.js';
 import type { CopySignaturesOptions } from './copySignatures.js';
 
@@ -31,5 +32,18 @@ export function carrySignatures(options: CopySignaturesOptions = {}): (image: { 
   return async (image) => {
     const { copySignatures } = await loading;
     await copySignatures(image.source, image.destination, [image.manifestDigest, ...image.instanceDigests], options);
+  };
+}
+
+/**
+ * The copy pipeline's `beforeCommit` hook for destinations that hold signatures inside what their commit
+ * writes (oci-archive): carries (and makes) the signatures into the open destination. Give it to copyImage
+ * together with carrySignatures, which leaves those destinations alone.
+ */
+export function carrySignaturesBeforeCommit(options: CopySignaturesOptions = {}): (image: { source: ImageReference; destination: ImageReference; manifestDigest: Digest; instanceDigests: Digest[] }, writing: ImageDestination) => Promise<void> {
+  return async (image, writing) => {
+    if (!writing.signatureStorage) return;
+    const [{ copySignatures }, storage] = await Promise.all([import('./copySignatures.js'), writing.signatureStorage()]);
+    await copySignatures(image.source, image.destination, [image.manifestDigest, ...image.instanceDigests], options, storage);
   };
 }

@@ -42,11 +42,14 @@ export interface CopySignaturesResult {
  * committed. Fails when the source has signatures the destination cannot
  * store; the caller offers --remove-signatures for that case, as skopeo does.
  */
-export async function copySignatures(src: ImageReference, dst: ImageReference, digests: Digest | Digest[], options: CopySignaturesOptions = {}): Promise<CopySignaturesResult> {
+export async function copySignatures(src: ImageReference, dst: ImageReference, digests: Digest | Digest[], options: CopySignaturesOptions = {}, writing?: SignatureStorage): Promise<CopySignaturesResult> {
   const list = [digests].flat();
-  const from = await signatureStorageOf(src, options.sourceRegistry);
-  const to = await signatureStorageOf(dst, options.destinationRegistry);
   const result: CopySignaturesResult = { cosign: 0, lookaside: 0, signed: 0, skipped: [] };
+  const committed = await signatureStorageOf(dst, options.destinationRegistry);
+  // Destinations that hold signatures inside what they commit got them before the commit (`writing`).
+  if (committed.artifactsWhileWriting && !writing) return result;
+  const to = writing ?? committed;
+  const from = await signatureStorageOf(src, options.sourceRegistry);
   let registriesD = options.registriesD;
   const config = (): RegistriesD => (registriesD ??= loadRegistriesD());
 
@@ -95,11 +98,11 @@ export async function copySignatures(src: ImageReference, dst: ImageReference, d
  */
 export async function refuseSignaturesWithoutPlace(src: ImageReference, dst: ImageReference, digest: Digest, options: CopySignaturesOptions = {}): Promise<void> {
   const to = await signatureStorageOf(dst, options.destinationRegistry);
-  if (options.signBy) requireStore(to, dst, 'signatures');
+  if (options.signBy && !to.artifactsWhileWriting) requireStore(to, dst, 'signatures');
   if (options.carryExisting === false || (to.artifacts && to.dockerReference)) return;
   const from = await signatureStorageOf(src, options.sourceRegistry);
   const config = options.registriesD ?? loadRegistriesD();
-  if (!to.artifacts && from.artifacts && !(from.dockerReference && useSigstoreAttachmentsFor(config, from.dockerReference) === false)) {
+  if (!to.artifacts && !to.artifactsWhileWriting && from.artifacts && !(from.dockerReference && useSigstoreAttachmentsFor(config, from.dockerReference) === false)) {
     if ((await readCosignSignatures(from.artifacts, digest)).signatures.length > 0) requireStore(to, dst, 'cosign signatures');
   }
   if (!to.dockerReference && !to.simpleSignatures && (await readSimpleSignatures(from, digest, () => config)).length > 0) throw noPlaceForSimpleSignatures(src, dst);

@@ -16,7 +16,7 @@ export { simpleSign, simpleVerify, lookasideLocation, type LookasideLocation, ty
 export { standaloneSign, standaloneVerify } from './simple/standalone.js';
 export type { GpgSignOptions } from './simple/gpg.js';
 export { copySignatures, type CopySignaturesOptions, type CopySignaturesResult } from './copySignatures.js';
-export { carrySignatures, signaturesHaveAPlace } from './carrySignatures.js';
+export { carrySignatures, carrySignaturesBeforeCommit, signaturesHaveAPlace } from './carrySignatures.js';
 export { policyAdmission, type AdmissionOptions } from './policy/admission.js';
 export { loadPolicy, parsePolicy, type Policy, type PolicyRequirement } from './policy/policy.js';
 export { enforcePolicy, evaluatePolicy, type PolicySubject, type PolicyDecision, type EnforcePolicyOptions } from './policy/evaluatePolicy.js';

@@ -17,7 +17,7 @@ export interface SyncOptions {
   parallelImages: number;
   dryRun: boolean;
   keepGoing: boolean;
-  copy: Pick<CopyOptions, 'all' | 'platforms' | 'preserveDigests' | 'parallelism' | 'blobRetries' | 'admit' | 'afterCommit'>;
+  copy: Pick<CopyOptions, 'all' | 'platforms' | 'preserveDigests' | 'parallelism' | 'blobRetries' | 'admit' | 'beforeCommit' | 'afterCommit'>;
   onResult?: (result: SyncResult) => void;
 }
 

@@ -51,6 +51,12 @@ export interface SignatureStorage {
   readonly dockerReference?: DockerReference;
   /** Where cosign attachments (`.sig` manifests, OCI 1.1 referrers) are read and written. */
   readonly artifacts?: ArtifactStore;
+  /**
+   * cosign attachments go inside what the destination's commit writes (an oci-archive holds them in its
+   * layout, as `cosign save` does): they are stored through the open destination (ImageDestination.signatureStorage)
+   * before it commits, not through `artifacts` after.
+   */
+  readonly artifactsWhileWriting?: boolean;
   /** OpenPGP simple signatures kept with the image itself (dir:), where there is no registry lookaside. */
   readonly simpleSignatures?: SimpleSignatureStore;
   /** The manifest the reference names, as `artifacts` holds it (what `berth sign` signs). */

@@ -90,6 +90,8 @@ export interface ImageDestination {
    * without, it is the top-level manifest the reference names.
    */
   putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<void>;
+  /** Where signatures go while this destination is written, for those that hold them inside what commit writes (oci-archive). */
+  signatureStorage?(): Promise<SignatureStorage>;
   /** Make everything visible atomically (index.json, tags, archive rename). */
   commit(): Promise<void>;
   /** Release resources; without a prior commit, abandon what was written. */

@@ -10,7 +10,7 @@ import { gnupgHome } from '../support/gnupg.js';
 import { startRegistryServer } from '../../registry/server/index.js';
 import { berth, berthAsync } from '../support/runCli.js';
 
-test('a signed image is refused before any byte by destinations that cannot hold its signatures, naming --remove-signatures', async (t) => {
+test('a signed image is refused before any byte by destinations that cannot hold its signatures (docker-archive, cosign into dir:), naming --remove-signatures', async (t) => {
   const dir = tempDir(t, 'berth-signed-dest-');
   const image = await signedLayout(dir, 'registry.example/app:v1');
   const out = join(dir, 'out');
@@ -18,7 +18,6 @@ test('a signed image is refused before any byte by destinations that cannot hold
 
   for (const [destination, written] of [
     [`docker-archive:${join(out, 'img.tar')}`, join(out, 'img.tar')],
-    [`oci-archive:${join(out, 'img-oci.tar')}:v1`, join(out, 'img-oci.tar')],
     [`dir:${join(out, 'img-dir')}`, join(out, 'img-dir')],
   ] as const) {
     const before = readdirSync(out).sort();
@@ -104,4 +103,19 @@ test('dir: keeps OpenPGP simple signatures as skopeo does (signature-N), and car
 
   writeFileSync(join(out, 'signature-1'), 'not a signature');
   assert.notEqual(skopeoCheck().status, 0, 'skopeo refuses the dir once its signature is bad');
+});
+
+test('oci-archive: holds cosign signatures in its layout, as cosign save does', async (t) => {
+  const dir = tempDir(t, 'berth-archive-sigs-');
+  const image = await signedLayout(dir, 'registry.example/app:v1');
+  const archive = join(dir, 'img.tar');
+  const r = berth(['copy', '--insecure-policy', `oci:${image.dir}:v1`, `oci-archive:${archive}:v1`]);
+  assert.equal(r.status, 0, r.stderr);
+  const extracted = join(dir, 'extracted');
+  mkdirSync(extracted);
+  spawnSync('tar', ['-xf', archive, '-C', extracted]);
+  const index = JSON.parse(readFileSync(join(extracted, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+  assert.deepEqual(index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).sort(), [`${image.manifest.digest.replace(':', '-')}.sig`, 'v1']);
+  const verified = berth(['verify', '--key', join(dir, 'k.pub'), '--identity', 'registry.example/app:v1', `oci:${extracted}:v1`]);
+  assert.equal(verified.status, 0, verified.stderr);
 });
