@@ -101,11 +101,13 @@ export async function refuseSignaturesWithoutPlace(src: ImageReference, dst: Ima
   if (options.signBy && !to.artifactsWhileWriting) requireStore(to, dst, 'signatures');
   if (options.carryExisting === false || (to.artifacts && to.dockerReference)) return;
   const from = await signatureStorageOf(src, options.sourceRegistry);
-  const config = options.registriesD ?? loadRegistriesD();
-  if (!to.artifacts && !to.artifactsWhileWriting && from.artifacts && !(from.dockerReference && useSigstoreAttachmentsFor(config, from.dockerReference) === false)) {
+  // registries.d (and its YAML parser) loads only for a source with a registry name.
+  let registriesD = options.registriesD;
+  const config = (): RegistriesD => (registriesD ??= loadRegistriesD());
+  if (!to.artifacts && !to.artifactsWhileWriting && from.artifacts && !(from.dockerReference && useSigstoreAttachmentsFor(config(), from.dockerReference) === false)) {
     if ((await readCosignSignatures(from.artifacts, digest)).signatures.length > 0) requireStore(to, dst, 'cosign signatures');
   }
-  if (!to.dockerReference && !to.simpleSignatures && (await readSimpleSignatures(from, digest, () => config)).length > 0) throw noPlaceForSimpleSignatures(src, dst);
+  if (!to.dockerReference && !to.simpleSignatures && (await readSimpleSignatures(from, digest, config)).length > 0) throw noPlaceForSimpleSignatures(src, dst);
 }
 
 /** OpenPGP signatures of `digest`: kept with the image (dir:), or in the lookaside storage registries.d names for it. */
