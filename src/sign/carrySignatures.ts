@@ -1,6 +1,6 @@
 import type { Digest } from '../oci/digest.js';
-import type { ImageDestination } from '../transports/types.js';
-import type { ImageReference } from '../transports/types.js';
+import type { ImageDestination, ImageReference } from '../transports/types.js';
+import { signatureStorageOf, signaturesMayLackAPlace } from './signatureStorage.js';
 import type { CopySignaturesOptions } from './copySignatures.js';
 
 /**
@@ -12,6 +12,8 @@ export function signaturesHaveAPlace(options: CopySignaturesOptions = {}): (imag
   const loading = import('./copySignatures.js');
   loading.catch(() => undefined);
   return async (image) => {
+    const [from, to] = await Promise.all([signatureStorageOf(image.source, options.sourceRegistry), signatureStorageOf(image.destination, options.destinationRegistry)]);
+    if (!signaturesMayLackAPlace(from, to, options)) return;
     const { refuseSignaturesWithoutPlace } = await loading;
     await refuseSignaturesWithoutPlace(image.source, image.destination, image.manifestDigest, options);
   };
