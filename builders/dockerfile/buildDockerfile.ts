@@ -6,10 +6,10 @@ import { mutateImage } from '../../src/image/mutateImage.js';
 import { readImageConfig, selectImageManifest } from '../../src/image/selectImage.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { hostPlatform, type Platform } from '../../src/oci/platform.js';
-import { openImage } from '../../src/runtime/containers/runImage.js';
+import { openImage } from '../../src/run/runImage.js';
 import { StepCache } from '../../src/store/stepCache.js';
 import '../../src/transports/allTransports.js';
-import { storeRoot } from '../../src/transports/store/storeRoot.js';
+import { storeRoot } from '../../src/store/storeRoot.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import type { ImageSource, TransportOptions } from '../../src/transports/types.js';
 import { compileDockerfile } from './compile/compileDockerfile.js';
@@ -92,7 +92,6 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     ignore: await loadDockerignore(context, options.dockerfileText === undefined ? dockerfilePath : undefined),
     cache: new StepCache(join(root, 'build-cache')),
     useCache: options.noCache !== true,
-    rootfsCache: join(root, 'rootfs-cache'),
     ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}),
     transportOptions,
     secrets: options.secrets ?? new Map(),

@@ -262,6 +262,22 @@ export class RegistryClient {
     throw responseError(this.host, what, res.statusCode, text, res.statusCode === 404 ? 'MANIFEST_UNKNOWN' : undefined);
   }
 
+  /**
+   * Delete a tag alone (OCI 1.1: DELETE of the manifest by tag). False when the registry does not
+   * delete tags (400, 405, 501), so the caller can decide whether deleting by digest is acceptable.
+   */
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    const what = `delete tag ${repository}:${tag}`;
+    const res = await this.send({ method: 'DELETE', path: `/v2/${repository}/manifests/${tag}`, scopes: [deleteScope(repository)], what });
+    if (res.statusCode === 202 || res.statusCode === 200) {
+      await discard(res.body);
+      return true;
+    }
+    const text = await readLimited(res.body, 64 * 1024).catch(() => '');
+    if (res.statusCode === 400 || res.statusCode === 405 || res.statusCode === 501) return false;
+    throw responseError(this.host, what, res.statusCode, text);
+  }
+
   // ---- tags, catalog, referrers ----
 
   /** Every tag, following `Link: <...>; rel="next"` pagination. */

@@ -12,12 +12,18 @@ const MAX_REDIRECTS = 5;
 
 /** Whether the repository holds the blob (HEAD). */
 export async function blobExists(client: RegistryClient, repository: string, digest: Digest): Promise<boolean> {
+  return (await headBlob(client, repository, digest)) !== undefined;
+}
+
+/** HEAD of a blob: undefined when the repository does not hold it, else its Content-Length (when the registry sent a usable one). */
+export async function headBlob(client: RegistryClient, repository: string, digest: Digest): Promise<{ size: number | undefined } | undefined> {
   const what = `HEAD blob ${repository}@${digest}`;
   const res = await client.send({ method: 'HEAD', path: `/v2/${repository}/blobs/${digest}`, scopes: [pullScope(repository)], what });
   await discard(res.body);
-  if (res.statusCode === 200) return true;
-  if (res.statusCode === 404) return false;
-  throw responseError(client.host, what, res.statusCode, '');
+  if (res.statusCode === 404) return undefined;
+  if (res.statusCode !== 200) throw responseError(client.host, what, res.statusCode, '');
+  const size = Number(res.headers['content-length']);
+  return { size: Number.isSafeInteger(size) ? size : undefined };
 }
 
 /**

@@ -32,8 +32,3 @@ export interface RegistryOptions {
 export const DEFAULT_RETRY_TIMES = 3;
 export const DEFAULT_RETRY_DELAY_MS = 1000;
 export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
-
-/** Read `TransportOptions.registry` defensively: it is a loosely typed bag shared by every transport. */
-export function registryOptionsFrom(bag: Record<string, unknown> | undefined): RegistryOptions {
-  return (bag ?? {}) as RegistryOptions;
-}

@@ -1,44 +1,20 @@
-/** The parts of the OCI runtime-spec config.json that berth writes. */
-export interface IdMapping {
-  containerID: number;
-  hostID: number;
-  size: number;
-}
+import type { CapabilitySet, IdMapping, LinuxSpec, MountSpec, ProcessSpec, Spec } from '../oci/runtimeSpec.js';
 
-export interface Mount {
-  destination: string;
-  type?: string;
-  source?: string;
-  options?: string[];
-}
+export type { IdMapping } from '../oci/runtimeSpec.js';
 
-export interface RuntimeSpec {
-  ociVersion: string;
-  process: {
-    terminal: boolean;
-    user: { uid: number; gid: number; umask?: number; additionalGids?: number[]; username?: string };
-    args: string[];
-    env: string[];
-    cwd: string;
-    capabilities: Record<'bounding' | 'effective' | 'permitted' | 'ambient', string[]>;
-    rlimits: { type: string; hard: number; soft: number }[];
-    noNewPrivileges: boolean;
-  };
+/**
+ * A config.json as unpack writes it: the one runtime-spec type (src/oci/runtimeSpec.ts) with the parts
+ * `runc spec` always fills in made required, so the code that adjusts them needs no checks.
+ */
+export interface RuntimeSpec extends Spec {
+  process: ProcessSpec & { terminal: boolean; env: string[]; capabilities: Record<Exclude<CapabilitySet, 'inheritable'>, string[]>; rlimits: { type: string; hard: number; soft: number }[]; noNewPrivileges: boolean };
   root: { path: string; readonly: boolean };
   hostname: string;
-  mounts: Mount[];
-  annotations?: Record<string, string>;
-  linux: {
-    uidMappings?: IdMapping[];
-    gidMappings?: IdMapping[];
-    resources?: { devices: { allow: boolean; access: string }[] };
-    namespaces: { type: string; path?: string }[];
-    maskedPaths: string[];
-    readonlyPaths: string[];
-  };
+  mounts: MountSpec[];
+  linux: LinuxSpec & { namespaces: { type: string; path?: string }[]; maskedPaths: string[]; readonlyPaths: string[] };
 }
 
-export const RUNTIME_SPEC_VERSION = '1.0.2';
+const RUNTIME_SPEC_VERSION = '1.0.2';
 const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
 /** What `runc spec` writes (runc 1.1), except the terminal, which unpacked images leave off. */

@@ -33,7 +33,7 @@ const NUMERIC = /^[0-9]{1,10}$/;
  * followed inside the rootfs only, and the final open refuses symlinks, so a
  * hostile image cannot make berth read a host file.
  */
-export function readRootfsFile(resolver: RootResolver, path: string, maxBytes = MAX_DB_BYTES): string | undefined {
+function readRootfsFile(resolver: RootResolver, path: string, maxBytes = MAX_DB_BYTES): string | undefined {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   let rel: string | undefined;
   try {

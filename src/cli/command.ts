@@ -14,6 +14,8 @@ export interface FlagSpec {
   boolean?: string[];
   alias?: Record<string, string | string[]>;
   default?: Record<string, unknown>;
+  /** Stop at the first argument that is not a flag: what follows is a command line of its own (`berth run IMAGE sh -c x`). */
+  stopEarly?: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export function parseFlags(argv: string[], spec: FlagSpec, command: string): min
     boolean: ['help', 'debug', ...(spec.boolean ?? [])],
     alias: { h: 'help', ...(spec.alias ?? {}) },
     default: spec.default,
+    stopEarly: spec.stopEarly === true,
     unknown: (arg) => {
       if (!arg.startsWith('-')) return true;
       const name = arg.replace(/^--?/, '').split('=')[0] ?? '';

@@ -1,5 +1,5 @@
 import type minimist from 'minimist';
-import { DEFAULT_RETRY_TIMES, type RegistryOptions } from '../../registry/client/options.js';
+import { DEFAULT_RETRY_TIMES, type RegistryOptions } from '../../registry/client/index.js';
 import { BerthError } from '../errors/BerthError.js';
 import type { TransportOptions } from '../transports/types.js';
 import type { FlagSpec } from './command.js';
@@ -81,7 +81,7 @@ export function transportOptionsFrom(flags: minimist.ParsedArgs, prefix: '' | 's
 
 /** How often a copy starts a broken blob transfer over: as often as a request is retried (--retry-times). */
 export function blobRetriesFrom(options: TransportOptions): number {
-  return (options.registry as RegistryOptions | undefined)?.retryTimes ?? DEFAULT_RETRY_TIMES;
+  return options.registry?.retryTimes ?? DEFAULT_RETRY_TIMES;
 }
 
 /** Go-style durations as skopeo takes them (`500ms`, `2s`, `1m`); a bare number is seconds. */

@@ -1,10 +1,9 @@
 import type { CopyOptions } from '../copy/copyImage.js';
-import type { RegistryOptions } from '../../registry/client/options.js';
 import { BerthError } from '../errors/BerthError.js';
-import { carrySignatures } from '../sign/carrySignatures.js';
-import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFlags } from '../sign/copyFlags.js';
+import { carrySignatures, carrySignaturesBeforeCommit, signaturesHaveAPlace } from '../sign/carrySignatures.js';
+import { COPY_SIGNATURE_FLAGS, COPY_SIGNATURE_USAGE, copySignatureOptionsFromFlags } from './copySignatureFlags.js';
 import { policyAdmission } from '../sign/policy/admission.js';
-import { registriesDirFlag } from '../sign/signingFlags.js';
+import { registriesDirFlag } from './signingFlags.js';
 import { STORE_TRANSPORT } from '../transports/store/storeTransport.js';
 import type { ImageReference, TransportOptions } from '../transports/types.js';
 import type { FlagSpec } from './command.js';
@@ -31,20 +30,24 @@ export const trustFlagsUsage = `
  * place to put the source's signatures (other destinations that cannot hold
  * them refuse, as skopeo does, until --remove-signatures is given).
  */
-export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptions: TransportOptions | undefined, destination?: ImageReference): Promise<Pick<CopyOptions, 'admit' | 'afterCommit'>> {
+export async function trustHooksFrom(flags: Record<string, unknown>, sourceOptions: TransportOptions | undefined, destination?: ImageReference): Promise<Pick<CopyOptions, 'admit' | 'beforeCommit' | 'afterCommit'>> {
   const insecure = flags['insecure-policy'] === true;
   const named = typeof flags.policy === 'string' ? flags.policy : undefined;
   if (insecure && named) throw new BerthError('USAGE', '--policy and --insecure-policy cannot be used together');
   const registriesDir = registriesDirFlag(flags);
   const signatures = await copySignatureOptionsFromFlags(flags);
   if (destination?.transport.name === STORE_TRANSPORT) signatures.carryExisting = false;
-  const hooks: Pick<CopyOptions, 'admit' | 'afterCommit'> = { afterCommit: carrySignatures(signatures) };
-  const admit = policyAdmission({
+  const fits = signaturesHaveAPlace(signatures);
+  const policy = policyAdmission({
     insecure,
     ...(named !== undefined ? { policyPath: named } : {}),
     ...(registriesDir !== undefined ? { registriesDir } : {}),
-    ...(sourceOptions?.registry ? { registry: sourceOptions.registry as RegistryOptions } : {}),
+    ...(sourceOptions?.registry ? { registry: sourceOptions.registry } : {}),
   });
-  if (admit) hooks.admit = admit;
-  return hooks;
+  // The policy first (an image it rejects is not looked at further), then whether its signatures have a place.
+  const admit: NonNullable<CopyOptions['admit']> = async (image) => {
+    await policy?.(image);
+    await fits(image);
+  };
+  return { admit, beforeCommit: carrySignaturesBeforeCommit(signatures), afterCommit: carrySignatures(signatures) };
 }

@@ -27,7 +27,7 @@ export function familyOf(mediaType: string): ManifestFamily | undefined {
  * foreign ones (artifacts) stay; the other family's map across; undefined when
  * there is no equivalent (zstd layers have none in Docker schema2).
  */
-export function equivalentMediaType(mediaType: string, family: ManifestFamily): string | undefined {
+function equivalentMediaType(mediaType: string, family: ManifestFamily): string | undefined {
   const own = family === 'oci' ? 'application/vnd.oci.' : 'application/vnd.docker.';
   const other = family === 'oci' ? 'application/vnd.docker.' : 'application/vnd.oci.';
   if (mediaType.startsWith(own) || !mediaType.startsWith(other)) return mediaType;

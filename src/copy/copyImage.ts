@@ -35,7 +35,12 @@ export interface CopyOptions {
    * Runs once the source's top-level manifest is read and before anything is
    * written: where trust policy is enforced. Throwing refuses the copy.
    */
-  admit?: (image: { source: ImageReference; manifestDigest: Digest }) => Promise<void>;
+  admit?: (image: { source: ImageReference; destination: ImageReference; manifestDigest: Digest }) => Promise<void>;
+  /**
+   * Runs before the destination commits, with the open destination: where signatures go into destinations
+   * that hold them inside what commit writes (an oci-archive). A failure fails the copy; nothing is committed.
+   */
+  beforeCommit?: (image: CopiedImage, writing: ImageDestination) => Promise<void>;
   /**
    * Runs after the destination committed, once per copied manifest digest (top level and instances):
    * where signatures are carried (see src/sign). A failure fails the copy.
@@ -91,14 +96,15 @@ export async function copyImage(from: ImageReference, to: ImageReference, option
  */
 export async function copyFromSource(source: ImageSource, to: ImageReference, options: CopyOptions = {}): Promise<CopyResult> {
   const top = await readSourceManifest(source);
-  await options.admit?.({ source: source.reference, manifestDigest: top.digest });
+  await options.admit?.({ source: source.reference, destination: to, manifestDigest: top.digest });
   const destination = await to.newDestination(options.destinationOptions);
   try {
     const counters: Counters = { blobsCopied: 0, blobsReused: 0, blobsSkipped: 0, bytesCopied: 0 };
     const run = new CopyRun(source, destination, options, counters);
     const written = top.kind === 'index' ? await run.copyIndex(top) : await run.copyImageManifest(top, false);
-    await destination.commit();
     const copied: CopiedImage = { source: source.reference, destination: to, manifestDigest: written.digest, instanceDigests: written.instances };
+    await options.beforeCommit?.(copied, destination);
+    await destination.commit();
     await options.afterCommit?.(copied);
     return { ...copied, mediaType: written.mediaType, ...counters };
   } finally {
@@ -281,7 +287,7 @@ class CopyRun {
  * bytes match the descriptor. Destinations verify again before renaming; this
  * check is what guarantees it whatever the destination does.
  */
-export function verifiedStream(raw: Readable, descriptor: Descriptor): DigestingStream {
+function verifiedStream(raw: Readable, descriptor: Descriptor): DigestingStream {
   const verifier = new DigestingStream({ digest: descriptor.digest, size: descriptor.size });
   pipeline(raw, verifier, () => undefined);
   return verifier;

@@ -17,7 +17,7 @@ export function helperServerURL(host: string): string {
   return host === 'docker.io' ? 'https://index.docker.io/v1/' : host;
 }
 
-export function parseCredsFlag(value: string, flag = '--creds'): { username: string; password: string } {
+function parseCredsFlag(value: string, flag = '--creds'): { username: string; password: string } {
   const colon = value.indexOf(':');
   if (colon <= 0) throw new BerthError('USAGE', `${flag} must be USERNAME:PASSWORD (or USERNAME: to be asked for nothing)`);
   return { username: value.slice(0, colon), password: value.slice(colon + 1) };

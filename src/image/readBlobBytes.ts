@@ -5,7 +5,7 @@ import { DigestingStream } from '../oci/digest.js';
 import type { ImageSource } from '../transports/types.js';
 
 /** Image configs and signature payloads are small JSON; larger ones are refused rather than buffered. */
-export const MAX_SMALL_BLOB_BYTES = 8 * 1024 * 1024;
+const MAX_SMALL_BLOB_BYTES = 8 * 1024 * 1024;
 
 /** Read a small blob fully, verified against its descriptor (size checked before anything is read). */
 export async function readBlobBytes(source: ImageSource, descriptor: Descriptor, limit = MAX_SMALL_BLOB_BYTES): Promise<Buffer> {

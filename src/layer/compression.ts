@@ -21,7 +21,7 @@ const CHUNK = 256 * 1024;
 const INFLATE_CHUNK = 4 * 1024 * 1024;
 
 /** What the first bytes of a blob say it is. */
-export function detectCompression(head: Uint8Array): Compression {
+function detectCompression(head: Uint8Array): Compression {
   if (GZIP_MAGIC.every((b, i) => head[i] === b)) return 'gzip';
   if (ZSTD_MAGIC.every((b, i) => head[i] === b)) return 'zstd';
   return 'none';
@@ -163,7 +163,7 @@ export function decompressStream(): Transform {
   return new AutoDecompress({ highWaterMark: INFLATE_CHUNK });
 }
 
-export function compressionLevel(level?: number): number {
+function compressionLevel(level?: number): number {
   return level ?? zlibConstants.Z_DEFAULT_COMPRESSION;
 }
 

@@ -96,7 +96,7 @@ export function textPath(rel: string): string {
  * and "=" in names as \ooo, so its output parses back into exact bytes.
  * Keys are `rel` byte strings ('' for the root).
  */
-export async function readTreeXattrs(root: string): Promise<Map<string, Map<string, Buffer>>> {
+async function readTreeXattrs(root: string): Promise<Map<string, Map<string, Buffer>>> {
   const getfattr = which('getfattr');
   if (!getfattr) throw new BerthError('UNSUPPORTED', 'extended attributes cannot be read: getfattr (Debian package attr) is not installed');
   // -P: never follow a symlink while recursing; -h: report a symlink's own attributes; -m '': every namespace.

@@ -2,7 +2,7 @@ import { BerthError } from '../errors/BerthError.js';
 import { printable } from './tarReader.js';
 
 /** Longest member name accepted (Linux PATH_MAX); longer names are refused, not truncated. */
-export const MAX_NAME_BYTES = 4096;
+const MAX_NAME_BYTES = 4096;
 
 /**
  * Clean a member name lexically into components relative to the root:

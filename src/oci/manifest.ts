@@ -93,11 +93,6 @@ function addCommon(target: ImageManifest | ImageIndex, doc: Record<string, unkno
   if (doc.annotations !== undefined) target.annotations = parseAnnotations(doc.annotations, what);
 }
 
-/** Serialise a manifest or index deterministically (what berth writes is what it digests). */
-export function serializeManifest(doc: ImageManifest | ImageIndex): Buffer {
-  return Buffer.from(JSON.stringify(doc));
-}
-
 /** The blobs an image manifest needs, config first. */
 export function manifestBlobs(manifest: ImageManifest): Descriptor[] {
   return [manifest.config, ...manifest.layers];

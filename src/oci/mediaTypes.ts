@@ -23,7 +23,7 @@ export const MediaType = {
 export type Compression = 'none' | 'gzip' | 'zstd';
 
 export const manifestMediaTypes: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest];
-export const indexMediaTypes: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList];
+const indexMediaTypes: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList];
 
 export function isManifestMediaType(mediaType: string | undefined): boolean {
   return mediaType !== undefined && manifestMediaTypes.includes(mediaType);

@@ -14,7 +14,7 @@ export interface DockerReference {
   digest?: Digest;
 }
 
-export const DEFAULT_DOMAIN = 'docker.io';
+const DEFAULT_DOMAIN = 'docker.io';
 const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
 const OFFICIAL_PREFIX = 'library/';
 
@@ -122,4 +122,22 @@ export function familiarDockerReference(ref: DockerReference): string {
   if (ref.tag !== undefined) name += `:${ref.tag}`;
   if (ref.digest !== undefined) name += `@${ref.digest}`;
   return name;
+}
+
+/**
+ * The scopes a docker reference is looked up under in containers-policy.json and registries.d, most specific first:
+ * repo:tag (or repo@digest), the repository, each parent namespace, the host,
+ * then `*.domain` wildcards.
+ */
+export function dockerScopes(ref: DockerReference): string[] {
+  const repo = `${ref.domain}/${ref.path}`;
+  const scopes: string[] = [];
+  if (ref.digest) scopes.push(`${repo}@${ref.digest}`);
+  else if (ref.tag) scopes.push(`${repo}:${ref.tag}`);
+  const parts = repo.split('/');
+  for (let n = parts.length; n >= 1; n--) scopes.push(parts.slice(0, n).join('/'));
+  const host = ref.domain.replace(/:\d+$/, '');
+  const labels = host.split('.');
+  for (let i = 1; i < labels.length; i++) scopes.push(`*.${labels.slice(i).join('.')}`);
+  return scopes;
 }

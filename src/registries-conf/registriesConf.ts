@@ -39,7 +39,7 @@ function userContainersDir(): string {
 }
 
 /** $CONTAINERS_REGISTRIES_CONF, then ~/.config/containers/registries.conf, then /etc/containers/registries.conf. */
-export function defaultRegistriesConfPath(): string | undefined {
+function defaultRegistriesConfPath(): string | undefined {
   if (process.env.CONTAINERS_REGISTRIES_CONF) return process.env.CONTAINERS_REGISTRIES_CONF;
   const user = join(userContainersDir(), 'registries.conf');
   if (existsSync(user)) return user;
@@ -47,7 +47,7 @@ export function defaultRegistriesConfPath(): string | undefined {
 }
 
 /** Drop-in directories (containers-registries.conf.d(5)), applied in this order: the system one, then the user's. */
-export function registriesConfDropInDirs(): string[] {
+function registriesConfDropInDirs(): string[] {
   return ['/etc/containers/registries.conf.d', join(userContainersDir(), 'registries.conf.d')];
 }
 

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultRuntimeSpec } from '../bundle/runtimeSpec.js';
-import type { Spec } from '../runtime/spec/types.js';
+import { defaultRuntimeSpec, type RuntimeSpec } from '../bundle/runtimeSpec.js';
 
 /** A rootfs as overlay layers: `lower` top-first, changes go to `upper` (work: overlay's scratch, same filesystem). */
 export interface OverlayRootfs {
@@ -65,7 +64,7 @@ const BUILD_CAPABILITIES = [
   'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
 ];
 
-function containerSpec(options: RunInRootfsOptions, rootPath: string): Spec {
+function containerSpec(options: RunInRootfsOptions, rootPath: string): RuntimeSpec {
   const spec = defaultRuntimeSpec();
   const p = options.process;
   spec.process = {
@@ -84,5 +83,5 @@ function containerSpec(options: RunInRootfsOptions, rootPath: string): Spec {
     spec.mounts = spec.mounts.map((m) => (m.destination === '/sys' ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m));
   }
   spec.mounts.push(...(options.mounts ?? []));
-  return spec as unknown as Spec;
+  return spec;
 }

@@ -1,6 +1,6 @@
 import { copyImage, type CopyOptions, type CopyResult } from '../copy/copyImage.js';
 import { forEachBounded } from '../copy/boundedParallel.js';
-import { BerthError, toBerthError } from '../errors/BerthError.js';
+import { BerthError, toBerthError, type ErrorCode } from '../errors/BerthError.js';
 import { DockerImageReference } from '../transports/docker/DockerImageReference.js';
 import { destinationEndpoint, sourceEndpoints } from '../transports/docker/endpoints.js';
 import { parseImageReference } from '../transports/transportRegistry.js';
@@ -17,7 +17,7 @@ export interface SyncOptions {
   parallelImages: number;
   dryRun: boolean;
   keepGoing: boolean;
-  copy: Pick<CopyOptions, 'all' | 'platforms' | 'preserveDigests' | 'parallelism' | 'blobRetries' | 'admit' | 'afterCommit'>;
+  copy: Pick<CopyOptions, 'all' | 'platforms' | 'preserveDigests' | 'parallelism' | 'blobRetries' | 'admit' | 'beforeCommit' | 'afterCommit'>;
   onResult?: (result: SyncResult) => void;
 }
 
@@ -27,6 +27,8 @@ export interface SyncResult {
   status: 'copied' | 'unchanged' | 'planned' | 'failed';
   digest?: string;
   error?: string;
+  /** The failure's code (its exit status), when status is failed. */
+  code?: ErrorCode;
   copy?: CopyResult;
 }
 
@@ -42,13 +44,17 @@ export function destinationFor(item: SyncItem, kind: SyncDestinationKind, destin
  * Copy every item through the copy pipeline, several at once. Registry to
  * registry, an image whose top-level manifest the destination already holds
  * under that name is left alone (a second sync only asks two HEADs per tag).
+ * A failure is a result, not a throw: without keepGoing no further item is
+ * started after it (those in flight finish), so the caller can report what
+ * was done and what failed, once.
  */
 export async function runSync(items: SyncItem[], options: SyncOptions): Promise<SyncResult[]> {
   const results: SyncResult[] = [];
   const existingTags = new TagListCache(options.destinationOptions);
   const parallel = options.destinationKind === 'oci' ? 1 : Math.max(1, options.parallelImages);
-  let firstError: BerthError | undefined;
+  let stopped = false;
   await forEachBounded(items, parallel, async (item) => {
+    if (stopped) return;
     const destination = destinationFor(item, options.destinationKind, options.destination);
     const result: SyncResult = { source: item.source, destination, status: 'planned' };
     if (!options.dryRun) {
@@ -69,12 +75,8 @@ export async function runSync(items: SyncItem[], options: SyncOptions): Promise<
         const error = toBerthError(err);
         result.status = 'failed';
         result.error = error.message;
-        firstError ??= error;
-        if (!options.keepGoing) {
-          results.push(result);
-          options.onResult?.(result);
-          throw error;
-        }
+        result.code = error.code;
+        if (!options.keepGoing) stopped = true;
       }
     }
     results.push(result);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import type { RegistryOptions } from '../../registry/client/options.js';
+import type { RegistryOptions } from '../../registry/client/index.js';
 import { BerthError } from '../errors/BerthError.js';
 import { parseDockerReference, type DockerReference } from '../reference/dockerReference.js';
 import { sourceEndpoints } from '../transports/docker/endpoints.js';
@@ -121,7 +121,7 @@ export async function yamlSyncItems(file: string, scoped: boolean, base: Transpo
   for (const [registry, raw] of Object.entries(doc as Record<string, YamlRegistry>)) {
     const bad = (why: string): BerthError => new BerthError('CONFIG_INVALID', `sync: ${file}: ${registry}: ${why}`);
     if (!raw || typeof raw !== 'object') throw bad('settings must be a mapping');
-    const registryOptions: RegistryOptions = { ...((base.registry ?? {}) as RegistryOptions) };
+    const registryOptions: RegistryOptions = { ...base.registry };
     if (raw.credentials) {
       if (typeof raw.credentials.username !== 'string' || typeof raw.credentials.password !== 'string') throw bad('credentials need username and password');
       registryOptions.creds = `${raw.credentials.username}:${raw.credentials.password}`;

@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
+import type { RegistryOptions } from '../../registry/client/index.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
+import type { SignatureStorage } from './signatures.js';
 
 /** Manifest bytes as stored, with the media type the transport reports for them. */
 export interface ManifestBlob {
@@ -15,8 +17,8 @@ export interface ManifestBlob {
 export interface TransportOptions {
   /** For sources that hold several images (docker-archive without a reference): which one, 0-based. */
   sourceIndex?: number;
-  /** Registry client settings (credentials, TLS, retries); shaped by registry/client. */
-  registry?: Record<string, unknown>;
+  /** Registry client settings (credentials, TLS, retries, registries.conf) for docker://. */
+  registry?: RegistryOptions;
   /** Where the local store lives; defaults to $BERTH_ROOT or $XDG_DATA_HOME/berth. */
   storeRoot?: string;
 }
@@ -34,6 +36,8 @@ export interface ImageReference {
   newDestination(options?: TransportOptions): Promise<ImageDestination>;
   /** Remove the image (what `delete`/`rmi` do); transports that cannot delete throw UNSUPPORTED. */
   deleteImage?(options?: TransportOptions): Promise<void>;
+  /** Where this image's signatures live, for transports that can hold them (see SignatureStorage). */
+  signatureStorage?(options?: TransportOptions): Promise<SignatureStorage>;
 }
 
 export interface Transport {
@@ -86,6 +90,8 @@ export interface ImageDestination {
    * without, it is the top-level manifest the reference names.
    */
   putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<void>;
+  /** Where signatures go while this destination is written, for those that hold them inside what commit writes (oci-archive). */
+  signatureStorage?(): Promise<SignatureStorage>;
   /** Make everything visible atomically (index.json, tags, archive rename). */
   commit(): Promise<void>;
   /** Release resources; without a prior commit, abandon what was written. */

@@ -10,7 +10,7 @@ import { MS, parseMountOptions } from '../../src/runtime/plan/mountOptions.js';
 import { Op, type PlanStep } from '../../src/runtime/plan/ops.js';
 import { defaultSpec } from '../../src/runtime/spec/defaultSpec.js';
 import { validateSpec } from '../../src/runtime/spec/loadSpec.js';
-import type { Spec } from '../../src/runtime/spec/types.js';
+import type { Spec } from '../../src/oci/runtimeSpec.js';
 
 const opsHeader = new URL('../../../src/runtime/native/ops.h', import.meta.url);
 

@@ -4,7 +4,7 @@ import { isBerthError } from '../../src/errors/BerthError.js';
 import { compileSeccomp } from '../../src/runtime/seccomp/compileSeccomp.js';
 import { syscallsX86 } from '../../src/runtime/seccomp/syscallsX86.js';
 import { syscallsX86_64 } from '../../src/runtime/seccomp/syscallsX86_64.js';
-import type { SeccompSpec } from '../../src/runtime/spec/types.js';
+import type { SeccompSpec } from '../../src/oci/runtimeSpec.js';
 
 const AUDIT_X86_64 = 0xc000003e;
 const AUDIT_I386 = 0x40000003;

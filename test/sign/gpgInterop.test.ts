@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { copyImage } from '../../src/copy/copyImage.js';
 import { isBerthError } from '../../src/errors/BerthError.js';
-import { parseDockerReference } from '../../src/reference/dockerReference.js';
+import type { Digest } from '../../src/oci/digest.js';
 import { carrySignatures } from '../../src/sign/carrySignatures.js';
-import { evaluatePolicy } from '../../src/sign/policy/evaluatePolicy.js';
+import { evaluatePolicy, policySubjectFor } from '../../src/sign/policy/evaluatePolicy.js';
 import { parsePolicy } from '../../src/sign/policy/policy.js';
 import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
 import '../../src/transports/allTransports.js';
@@ -17,24 +16,7 @@ import { berthBin, peer, tempDir } from '../support/peers.js';
 import { berth } from '../support/runCli.js';
 import { dockerRegistryFor } from '../support/dockerRegistry.js';
 import { buildLayout } from '../support/ociImage.js';
-
-/** A GnuPG home with one unprotected RSA signing key; its agent is stopped and the directory removed at the end. */
-function gnupgHome(t: TestContext, gpg: string, name: string): { home: string; fingerprint: string; publicKey: string; secretKey: string } {
-  const home = mkdtempSync(join(tmpdir(), 'bg-'));
-  t.after(() => {
-    spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore' });
-    rmSync(home, { recursive: true, force: true });
-  });
-  const env = { ...process.env, GNUPGHOME: home };
-  execFileSync(gpg, ['--batch', '--passphrase', '', '--quick-gen-key', `${name} <${name.toLowerCase()}@example.com>`, 'rsa2048', 'sign', '0'], { env, stdio: 'ignore' });
-  const colons = execFileSync(gpg, ['--batch', '--with-colons', '--list-secret-keys'], { env, encoding: 'utf8' });
-  const fingerprint = (colons.split('\n').find((l) => l.startsWith('fpr:')) as string).split(':')[9] as string;
-  const publicKey = join(home, 'pub.asc');
-  const secretKey = join(home, 'sec.asc');
-  writeFileSync(publicKey, execFileSync(gpg, ['--batch', '--armor', '--export', fingerprint], { env }));
-  writeFileSync(secretKey, execFileSync(gpg, ['--batch', '--armor', '--export-secret-keys', fingerprint], { env }));
-  return { home, fingerprint, publicKey, secretKey };
-}
+import { gnupgHome } from '../support/gnupg.js';
 
 async function setup(t: TestContext) {
   const skopeo = peer(t, 'skopeo');
@@ -121,14 +103,14 @@ test('evaluatePolicy: signedBy accepts the signed image and denies an unsigned o
     const file = signedByPolicy(s.dir, s.host, keyPath, identity);
     return parsePolicy(readFileSync(file, 'utf8'), file);
   };
-  const subject = (ref: string) => ({ transport: 'docker', digest: s.image.manifest.digest as never, dockerReference: parseDockerReference(ref) });
-  const ok = await evaluatePolicy(policyFor(s.signer.publicKey), subject(`${s.host}/gpg/app:v1`), registriesD);
+  const subject = (ref: string) => policySubjectFor(parseImageReference(`docker://${ref}`), s.image.manifest.digest as Digest);
+  const ok = await evaluatePolicy(policyFor(s.signer.publicKey), await subject(`${s.host}/gpg/app:v1`), registriesD);
   assert.equal(ok.scope, `${s.host}/gpg`);
   assert.match(ok.satisfied[0] as string, new RegExp(`signedBy: 1 OpenPGP signature\\(s\\) by ${s.signer.fingerprint}`));
-  await assert.rejects(evaluatePolicy(policyFor(s.stranger.publicKey), subject(`${s.host}/gpg/app:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /not a trusted key/.test(err.message));
-  await assert.rejects(evaluatePolicy(policyFor(s.signer.publicKey), subject(`${s.host}/gpg/unsigned:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /no OpenPGP signatures/.test(err.message));
+  await assert.rejects(evaluatePolicy(policyFor(s.stranger.publicKey), await subject(`${s.host}/gpg/app:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /not a trusted key/.test(err.message));
+  await assert.rejects(evaluatePolicy(policyFor(s.signer.publicKey), await subject(`${s.host}/gpg/unsigned:v1`), registriesD), (err) => isBerthError(err, 'POLICY_DENIED') && /no OpenPGP signatures/.test(err.message));
   await assert.rejects(
-    evaluatePolicy(policyFor(s.signer.publicKey, { type: 'exactReference', dockerReference: `${s.host}/gpg/app:v2` }), subject(`${s.host}/gpg/app:v1`), registriesD),
+    evaluatePolicy(policyFor(s.signer.publicKey, { type: 'exactReference', dockerReference: `${s.host}/gpg/app:v2` }), await subject(`${s.host}/gpg/app:v1`), registriesD),
     (err) => isBerthError(err, 'POLICY_DENIED') && /is not .*app:v2/.test(err.message),
   );
 });

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { isBerthError } from '../../src/errors/BerthError.js';
 import type { Digest } from '../../src/oci/digest.js';
-import { parseDockerReference } from '../../src/reference/dockerReference.js';
-import { evaluatePolicy, type PolicySubject } from '../../src/sign/policy/evaluatePolicy.js';
+import { dockerScopes, parseDockerReference } from '../../src/reference/dockerReference.js';
+import { evaluatePolicy, policySubjectFor, type PolicySubject } from '../../src/sign/policy/evaluatePolicy.js';
 import { loadPolicy, parsePolicy } from '../../src/sign/policy/policy.js';
 import { loadRegistriesD } from '../../src/sign/policy/registriesD.js';
-import { OciLayoutStore } from '../../src/sign/store/ociLayoutStore.js';
+import '../../src/transports/allTransports.js';
+import { OciLayoutStore } from '../../src/transports/oci-layout/ociLayoutStore.js';
+import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { tempDir } from '../support/peers.js';
 import { berth } from '../support/runCli.js';
 import { buildLayout } from '../support/ociImage.js';
@@ -29,8 +31,12 @@ async function signedLayout(t: TestContext) {
     writeFileSync(file, JSON.stringify(doc));
     return loadPolicy(file);
   };
-  const oci = (layoutDir: string, digest: string): PolicySubject => ({ transport: 'oci', digest: digest as Digest, ociLayout: { dir: layoutDir, tag: 'v1' }, store: new OciLayoutStore(layoutDir) });
-  const asDocker = (name: string): PolicySubject => ({ transport: 'docker', digest: image.manifest.digest as Digest, dockerReference: parseDockerReference(name), store: new OciLayoutStore(image.dir) });
+  const oci = (layoutDir: string, digest: string): Promise<PolicySubject> => policySubjectFor(parseImageReference(`oci:${layoutDir}:v1`), digest as Digest);
+  // A registry-named image whose cosign signatures are read from the layout: the docker scopes and identity rules without a registry.
+  const asDocker = (name: string): PolicySubject => {
+    const ref = parseDockerReference(name);
+    return { transport: 'docker', description: `docker://${ref.domain}/${ref.path}`, policyScopes: dockerScopes(ref), dockerReference: ref, artifacts: new OciLayoutStore(image.dir), digest: image.manifest.digest as Digest };
+  };
   return { dir, image, unsigned, policy, oci, asDocker, pub: join(dir, 'k.pub'), otherPub: join(dir, 'other.pub') };
 }
 
@@ -43,19 +49,19 @@ function denied(pattern: RegExp) {
 test('sigstoreSigned with keyPath (relative to the policy file) and keyData; other keys and unsigned images are denied', async (t) => {
   const s = await signedLayout(t);
   const byPath = s.policy({ default: [{ type: 'sigstoreSigned', keyPath: 'k.pub', signedIdentity: { type: 'exactRepository', dockerRepository: '127.0.0.1:5000/demo/app' } }] });
-  const decision = await evaluatePolicy(byPath, s.oci(s.image.dir, s.image.manifest.digest), none);
+  const decision = await evaluatePolicy(byPath, await s.oci(s.image.dir, s.image.manifest.digest), none);
   assert.deepEqual(decision, { scope: 'default', satisfied: ['sigstoreSigned: 1 signature(s)'] });
   const byData = s.policy({ default: [{ type: 'sigstoreSigned', keyData: readFileSync(s.pub).toString('base64'), signedIdentity: { type: 'exactReference', dockerReference: SIGNED_AS } }] });
-  await evaluatePolicy(byData, s.oci(s.image.dir, s.image.manifest.digest), none);
+  await evaluatePolicy(byData, await s.oci(s.image.dir, s.image.manifest.digest), none);
   const otherKey = s.policy({ default: [{ type: 'sigstoreSigned', keyPath: s.otherPub, signedIdentity: { type: 'exactRepository', dockerRepository: '127.0.0.1:5000/demo/app' } }] });
-  await assert.rejects(evaluatePolicy(otherKey, s.oci(s.image.dir, s.image.manifest.digest), none), denied(/does not verify with the given key/));
-  await assert.rejects(evaluatePolicy(byPath, s.oci(s.unsigned.dir, s.unsigned.manifest.digest), none), denied(/is not trusted: no cosign signatures found/));
+  await assert.rejects(evaluatePolicy(otherKey, await s.oci(s.image.dir, s.image.manifest.digest), none), denied(/does not verify with the given key/));
+  await assert.rejects(evaluatePolicy(byPath, await s.oci(s.unsigned.dir, s.unsigned.manifest.digest), none), denied(/is not trusted: no cosign signatures found/));
 });
 
 test('attack: a signature for another repository under an exactRepository policy', async (t) => {
   const s = await signedLayout(t);
   const p = s.policy({ default: [{ type: 'sigstoreSigned', keyPath: s.pub, signedIdentity: { type: 'exactRepository', dockerRepository: '127.0.0.1:5000/production/app' } }] });
-  await assert.rejects(evaluatePolicy(p, s.oci(s.image.dir, s.image.manifest.digest), none), denied(/not in repository 127\.0\.0\.1:5000\/production\/app/));
+  await assert.rejects(evaluatePolicy(p, await s.oci(s.image.dir, s.image.manifest.digest), none), denied(/not in repository 127\.0\.0\.1:5000\/production\/app/));
 });
 
 test('signedIdentity forms against the reference the image is pulled by', async (t) => {
@@ -84,14 +90,14 @@ test('reject, insecureAcceptAnything and the most specific scope win', async (t)
     },
   };
   const p = s.policy(doc);
-  assert.equal((await evaluatePolicy(p, s.oci(s.image.dir, s.image.manifest.digest), none)).scope, s.image.dir);
-  await assert.rejects(evaluatePolicy(p, s.oci(s.unsigned.dir, s.unsigned.manifest.digest), none), denied(/no cosign signatures/));
+  assert.equal((await evaluatePolicy(p, await s.oci(s.image.dir, s.image.manifest.digest), none)).scope, s.image.dir);
+  await assert.rejects(evaluatePolicy(p, await s.oci(s.unsigned.dir, s.unsigned.manifest.digest), none), denied(/no cosign signatures/));
   assert.equal((await evaluatePolicy(p, s.asDocker('127.0.0.1:5000/demo/app:v1'), none)).scope, '127.0.0.1:5000/demo');
   await assert.rejects(evaluatePolicy(p, s.asDocker('127.0.0.1:5000/else/app:v1'), none), denied(/scope 127\.0\.0\.1:5000\).*policy rejects/));
   await assert.rejects(evaluatePolicy(p, s.asDocker('quay.io/x/y:1'), none), denied(/policy rejects/));
-  await assert.rejects(evaluatePolicy(p, { transport: 'dir', digest: s.image.manifest.digest as Digest }, none), denied(/policy rejects/));
+  await assert.rejects(evaluatePolicy(p, await policySubjectFor(parseImageReference('dir:/nonexistent'), s.image.manifest.digest as Digest), none), denied(/policy rejects/));
   const needsSignature = s.policy({ default: [{ type: 'sigstoreSigned', keyPath: s.pub }] });
-  await assert.rejects(evaluatePolicy(needsSignature, { transport: 'dir', digest: s.image.manifest.digest as Digest }, none), denied(/dir transport cannot carry/));
+  await assert.rejects(evaluatePolicy(needsSignature, await policySubjectFor(parseImageReference('dir:/nonexistent'), s.image.manifest.digest as Digest), none), denied(/dir transport cannot carry/));
 });
 
 test('policy files berth does not fully understand are refused, not half-enforced', () => {

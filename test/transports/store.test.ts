@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { copyImage } from '../../src/copy/copyImage.js';
 import { isBerthError } from '../../src/errors/BerthError.js';
 import '../../src/transports/allTransports.js';
-import { storeLayoutPath, storeRoot } from '../../src/transports/store/storeRoot.js';
+import { storeLayoutPath, storeRoot } from '../../src/store/storeRoot.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import { peer, tempDir } from '../support/peers.js';
 import { buildLayout, initLayout, writeImageBlobs, addIndexEntry } from '../support/ociImage.js';

@@ -8,7 +8,8 @@ import { layerFromTar, type NewLayer } from '../../../src/layer/newLayer.js';
 import { overlayUpperLayer } from '../../../src/layer/overlayLayer.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../../../src/oci/config.js';
 import { runInRootfs } from '../../../src/run/runInRootfs.js';
-import { cachedBundle, openImage } from '../../../src/runtime/containers/runImage.js';
+import { openImage } from '../../../src/run/runImage.js';
+import { RootfsCache } from '../../../src/store/rootfsCache.js';
 import { StepCache } from '../../../src/store/stepCache.js';
 import type { ImageSource, TransportOptions } from '../../../src/transports/types.js';
 import type { ContextMatcher } from '../context/dockerignore.js';
@@ -26,8 +27,6 @@ export interface ExecuteOptions {
   cache: StepCache;
   /** Look the step cache up (`--no-cache`: false; steps are still stored for the next build). */
   useCache: boolean;
-  /** Where unpacked base images are kept (shared with `berth run`'s rootfs cache). */
-  rootfsCache: string;
   storeRoot?: string;
   transportOptions?: TransportOptions;
   /** RUN --mount=type=secret sources: id → file contents. */
@@ -106,7 +105,11 @@ async function startStage(stage: StagePlan, built: BuiltStage[], options: Execut
   }
   const source = await openImage({ image: stage.base.reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
   const { digest } = await selectImageManifest(source, stage.platform);
-  const bundle = await cachedBundle(source, options.rootfsCache, digest, (m) => options.onProgress(`warning: ${m}`));
+  // Unpacked once per digest, shared with `berth run`; this build is recorded as a user while it runs.
+  const bundle = await new RootfsCache(options.storeRoot).acquire(digest, `build-${process.pid}`, async (dir) => {
+    const { unpackImage } = await import('../../../src/bundle/unpackImage.js');
+    await unpackImage(source, dir, { onWarning: (m) => options.onProgress(`warning: ${m}`) });
+  });
   return { base: source, tree: new StageTree([join(bundle, 'rootfs')]), chain: sha256(`image\0${digest}`), layers: [], history: [], config };
 }
 

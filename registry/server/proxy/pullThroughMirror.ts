@@ -2,10 +2,7 @@ import { BerthError, isBerthError } from '../../../src/errors/BerthError.js';
 import { MediaType } from '../../../src/oci/mediaTypes.js';
 import { isDigest, type Digest } from '../../../src/oci/digest.js';
 import { parseManifest } from '../../../src/oci/manifest.js';
-import { discard } from '../../client/body.js';
-import { blobStream } from '../../client/blobs.js';
-import { RegistryClient, pullScope } from '../../client/RegistryClient.js';
-import type { RegistryOptions } from '../../client/options.js';
+import { blobStream, headBlob, RegistryClient, type RegistryOptions } from '../../client/index.js';
 import type { RegistryStorage } from '../storage/registryStorage.js';
 
 export interface MirrorOptions {
@@ -72,19 +69,17 @@ export class PullThroughMirror {
     if ((await this.storage.blobInRepository(name, digest)) !== undefined) return;
     await this.once(`blob ${digest}`, async () => {
       if ((await this.storage.blobSize(digest)) === undefined) {
-        const what = `HEAD blob ${name}@${digest}`;
-        let size: number;
+        let size: number | undefined;
         try {
-          const head = await this.client.send({ method: 'HEAD', path: `/v2/${name}/blobs/${digest}`, scopes: [pullScope(name)], what });
-          await discard(head.body);
-          if (head.statusCode !== 200) return;
-          size = Number(head.headers['content-length']);
+          const head = await headBlob(this.client, name, digest);
+          if (!head) return;
+          size = head.size;
         } catch (err) {
           if (isBerthError(err)) return;
           throw err;
         }
-        const stream = blobStream(this.client, name, { mediaType: 'application/octet-stream', digest, size: Number.isSafeInteger(size) ? size : 0 });
-        await this.storage.ingest(stream, { digest, ...(Number.isSafeInteger(size) ? { size } : {}) }, Number.POSITIVE_INFINITY);
+        const stream = blobStream(this.client, name, { mediaType: 'application/octet-stream', digest, size: size ?? 0 });
+        await this.storage.ingest(stream, { digest, ...(size !== undefined ? { size } : {}) }, Number.POSITIVE_INFINITY);
       }
       await this.storage.linkBlob(name, digest);
     });

@@ -9,7 +9,7 @@ const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The spec caps a name (with the registry host) at 255 characters. */
-export const MAX_NAME_LENGTH = 255;
+const MAX_NAME_LENGTH = 255;
 
 export function isRepositoryName(value: string): boolean {
   return value.length <= MAX_NAME_LENGTH && NAME.test(value);

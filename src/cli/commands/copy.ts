@@ -73,7 +73,7 @@ Registry options (docker:// on either side):${registryFlagsUsageTwo}
   },
 };
 
-export function copyResultJson(result: CopyResult): Record<string, unknown> {
+function copyResultJson(result: CopyResult): Record<string, unknown> {
   return {
     source: result.source.toString(),
     destination: result.destination.toString(),

@@ -34,4 +34,5 @@ export const commands: CommandEntry[] = [
   { name: 'logs', summary: 'Print the output of a detached container (-f to follow)', load: async () => (await import('./logs.js')).logsCommand },
   { name: 'stop', summary: 'Stop containers started by berth run (TERM, then KILL)', load: async () => (await import('./stop.js')).stopCommand },
   { name: 'rm', summary: 'Remove containers started by berth run', load: async () => (await import('./rm.js')).rmCommand },
+  { name: 'system', summary: 'Prune the local caches: unpacked images no container uses (podman system prune)', load: async () => (await import('./system.js')).systemCommand },
 ];

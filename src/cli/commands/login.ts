@@ -1,5 +1,4 @@
-import { RegistryClient } from '../../../registry/client/RegistryClient.js';
-import type { RegistryOptions } from '../../../registry/client/options.js';
+import { RegistryClient, type RegistryOptions } from '../../../registry/client/index.js';
 import { primaryAuthFile } from '../../credentials/authFiles.js';
 import { storeLogin } from '../../credentials/login.js';
 import { resolveCredentials } from '../../credentials/resolve.js';

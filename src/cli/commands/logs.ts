@@ -1,8 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
-import { ContainerRecords } from '../../runtime/containers/containerRecords.js';
-import { RuntimeClient } from '../../runtime/containers/runtimeClient.js';
+import { ContainerRecords } from '../../run/containerRecords.js';
+import { RuntimeClient } from '../../run/runtimeClient.js';
 import { parseFlags, requireArgs, type Command } from '../command.js';
 
 export const logsCommand: Command = {

@@ -1,5 +1,5 @@
-import { ContainerRecords } from '../../runtime/containers/containerRecords.js';
-import { RuntimeClient } from '../../runtime/containers/runtimeClient.js';
+import { ContainerRecords } from '../../run/containerRecords.js';
+import { RuntimeClient } from '../../run/runtimeClient.js';
 import { parseFlags, requireArgs, type Command } from '../command.js';
 
 export const psCommand: Command = {

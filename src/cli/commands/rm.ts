@@ -1,6 +1,6 @@
 import { BerthError } from '../../errors/BerthError.js';
-import { ContainerRecords } from '../../runtime/containers/containerRecords.js';
-import { RuntimeClient } from '../../runtime/containers/runtimeClient.js';
+import { ContainerRecords } from '../../run/containerRecords.js';
+import { RuntimeClient } from '../../run/runtimeClient.js';
 import { parseFlags, type Command } from '../command.js';
 
 export const rmCommand: Command = {

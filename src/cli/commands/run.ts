@@ -1,25 +1,5 @@
 import { BerthError } from '../../errors/BerthError.js';
-import { list, parseArgs, str } from '../../runtime/cli/parseArgs.js';
-import type { Command } from '../command.js';
-
-const booleans = { i: 'interactive', t: 'tty', d: 'detach' } as const;
-
-/** `-it` / `-dit` as podman users type them. */
-function expandShortFlags(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('-') || a.startsWith('--')) {
-      if (!a.startsWith('-')) return [...out, ...argv.slice(i)];
-      out.push(a);
-      continue;
-    }
-    const letters = a.slice(1);
-    if (letters.length > 1 && [...letters].every((l) => l in booleans)) out.push(...[...letters].map((l) => `-${l}`));
-    else out.push(a);
-  }
-  return out;
-}
+import { flagList, parseFlags, type Command } from '../command.js';
 
 export function parseSize(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text.trim());
@@ -61,13 +41,16 @@ Options:
       --runtime PATH         a runc-compatible runtime (runc, crun, runsc, kata-runtime); default berth-runc
 `,
   async run(argv) {
-    const { flags, positionals } = parseArgs(expandShortFlags(argv), {
-      string: ['name', 'user', 'workdir', 'network', 'hostname', 'memory', 'cpus', 'pids-limit', 'entrypoint', 'runtime'],
-      multi: ['env', 'env-file', 'volume', 'cap-add', 'cap-drop'],
+    // Flags stop at IMAGE: what follows is the container's command line, flags and all. -it and -dit combine as podman's do.
+    const flags = parseFlags(argv, {
+      string: ['name', 'user', 'workdir', 'network', 'hostname', 'memory', 'cpus', 'pids-limit', 'entrypoint', 'runtime', 'env', 'env-file', 'volume', 'cap-add', 'cap-drop'],
       boolean: ['rm', 'detach', 'interactive', 'tty', 'read-only'],
       alias: { d: 'detach', e: 'env', u: 'user', w: 'workdir', v: 'volume', i: 'interactive', t: 'tty', m: 'memory' },
+      stopEarly: true,
     }, 'run');
-    const [image, ...command] = positionals;
+    const [image, ...command] = flags._.map(String);
+    /** A single-valued flag: given twice, the last one counts (as with podman). */
+    const str = (value: unknown): string | undefined => flagList(value).at(-1);
     if (!image) throw new BerthError('USAGE', 'run: expected IMAGE [COMMAND...] (see berth run --help)');
     const network = str(flags.network) ?? 'none';
     if (network !== 'none' && network !== 'host') throw new BerthError('UNSUPPORTED', `run: --network ${network}: only none and host are supported`);
@@ -79,7 +62,7 @@ Options:
       return n;
     };
     const memory = str(flags.memory);
-    const { runImage } = await import('../../runtime/containers/runImage.js');
+    const { runImage } = await import('../../run/runImage.js');
     const result = await runImage({
       image,
       command,
@@ -87,18 +70,18 @@ Options:
       name: str(flags.name),
       rm: flags.rm === true,
       detach: flags.detach === true,
-      env: list(flags.env),
-      envFiles: list(flags['env-file']),
+      env: flagList(flags.env),
+      envFiles: flagList(flags['env-file']),
       user: str(flags.user),
       workdir: str(flags.workdir),
-      volumes: list(flags.volume),
+      volumes: flagList(flags.volume),
       network,
       tty: flags.tty === true,
       interactive: flags.interactive === true,
       hostname: str(flags.hostname),
       readOnly: flags['read-only'] === true,
-      capAdd: list(flags['cap-add']),
-      capDrop: list(flags['cap-drop']),
+      capAdd: flagList(flags['cap-add']),
+      capDrop: flagList(flags['cap-drop']),
       memory: memory === undefined ? undefined : parseSize(memory, '--memory'),
       cpus: num('cpus'),
       pidsLimit: num('pids-limit'),

@@ -7,7 +7,7 @@ import { parseAnnotationFlags } from '../../sign/payload.js';
 import { loadRegistriesD } from '../../sign/policy/registriesD.js';
 import { withSecretKeyFile } from '../../sign/simple/gpg.js';
 import { lookasideLocation, simpleSign } from '../../sign/simple/simpleSignatures.js';
-import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../../sign/signingFlags.js';
+import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../signingFlags.js';
 import { digestsToSign, resolveTarget, type SignTarget } from '../../sign/target.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 

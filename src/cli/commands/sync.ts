@@ -4,6 +4,7 @@ import { runSync, type SyncDestinationKind, type SyncResult } from '../../sync/r
 import { compileTagRegex, dirSyncItems, dockerSyncItems, yamlSyncItems, type SyncItem } from '../../sync/syncSources.js';
 import '../../transports/allTransports.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { exitCodeFor } from '../exitCodes.js';
 import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
 
@@ -104,10 +105,13 @@ Registry options:${registryFlagsUsageTwo}
       const copied = results.filter((r) => r.status === 'copied').length;
       const unchanged = results.filter((r) => r.status === 'unchanged').length;
       const planned = results.filter((r) => r.status === 'planned').length;
-      process.stderr.write(flags['dry-run'] ? `Would sync ${planned} image(s)\n` : `Synced ${results.length} image(s): ${copied} copied, ${unchanged} unchanged, ${failed} failed\n`);
+      const notStarted = items.length - results.length;
+      const rest = notStarted > 0 ? `, ${notStarted} not started (a failure stops the sync; --keep-going goes on)` : '';
+      process.stderr.write(flags['dry-run'] ? `Would sync ${planned} image(s)\n` : `Synced ${results.length} image(s): ${copied} copied, ${unchanged} unchanged, ${failed} failed${rest}\n`);
     }
-    if (failed > 0) throw new BerthError('REGISTRY_ERROR', `sync: ${failed} of ${results.length} image(s) failed`);
-    return 0;
+    // Each failure was reported on its line and the summary counted it: the exit status is the first failure's.
+    const firstFailure = results.find((r) => r.status === 'failed');
+    return firstFailure ? exitCodeFor(firstFailure.code ?? 'INTERNAL') : 0;
   },
 };
 

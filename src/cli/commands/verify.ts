@@ -6,7 +6,7 @@ import { loadPublicKeyFile } from '../../sign/keys/keys.js';
 import { parseAnnotationFlags } from '../../sign/payload.js';
 import { loadRegistriesD } from '../../sign/policy/registriesD.js';
 import { lookasideLocation, simpleVerify } from '../../sign/simple/simpleSignatures.js';
-import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../../sign/signingFlags.js';
+import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../signingFlags.js';
 import { policySubjectForTarget, resolveTarget } from '../../sign/target.js';
 import { evaluatePolicy } from '../../sign/policy/evaluatePolicy.js';
 import { defaultPolicyPath, loadPolicy } from '../../sign/policy/policy.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
-import type { ResourcesSpec } from '../spec/types.js';
+import type { ResourcesSpec } from '../../oci/runtimeSpec.js';
 import { listHierarchies, type Hierarchy } from './hierarchies.js';
 
 export interface ContainerCgroup {

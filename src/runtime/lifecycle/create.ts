@@ -5,7 +5,7 @@ import { setUpCgroup, type ContainerCgroup } from '../cgroups/containerCgroup.js
 import { removeCgroupSoon } from '../cgroups/removeCgroupSoon.js';
 import { compileCreatePlan, type RootfsOverlay } from '../plan/compilePlan.js';
 import { loadSpec } from '../spec/loadSpec.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../../oci/runtimeSpec.js';
 import { readProcessStat } from '../state/processInfo.js';
 import { StateStore, type StoredState } from '../state/stateStore.js';
 import { runHooks } from './hooks.js';

@@ -2,7 +2,7 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { compileExecPlan } from '../plan/compileExecPlan.js';
-import type { ProcessSpec } from '../spec/types.js';
+import type { ProcessSpec } from '../../oci/runtimeSpec.js';
 import { StateStore } from '../state/stateStore.js';
 import { launchHelper } from './launchHelper.js';
 

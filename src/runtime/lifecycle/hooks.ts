@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { BerthError } from '../../errors/BerthError.js';
-import type { HookPhase, Spec } from '../spec/types.js';
+import type { HookPhase, Spec } from '../../oci/runtimeSpec.js';
 import type { PublicState } from '../state/stateStore.js';
 
 /**
@@ -22,9 +21,4 @@ export function runHooks(spec: Spec, phase: HookPhase, state: PublicState): stri
     if (result.status !== 0) return `${phase} hook ${hook.path} exited with ${result.status ?? `signal ${result.signal}`}`;
   }
   return undefined;
-}
-
-export function runHooksOrThrow(spec: Spec, phase: HookPhase, state: PublicState): void {
-  const failure = runHooks(spec, phase, state);
-  if (failure) throw new BerthError('RUNTIME_ERROR', failure);
 }

@@ -1,6 +1,6 @@
 import { BerthError } from '../../errors/BerthError.js';
 import type { CompiledSeccomp } from '../seccomp/compileSeccomp.js';
-import type { ProcessSpec, Spec } from '../spec/types.js';
+import type { ProcessSpec, Spec } from '../../oci/runtimeSpec.js';
 import { consoleSize, processSteps } from './compilePlan.js';
 import { joinOrder, namespaceKind } from './namespaces.js';
 import type { PlanStep } from './ops.js';

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import type { CompiledSeccomp } from '../seccomp/compileSeccomp.js';
-import type { Hook, ProcessSpec, Spec } from '../spec/types.js';
+import type { Hook, ProcessSpec, Spec } from '../../oci/runtimeSpec.js';
 import { capabilityMask } from './capabilities.js';
 import { MS, parseMountOptions, propagationFlag } from './mountOptions.js';
 import { joinOrder, namespaceKind } from './namespaces.js';

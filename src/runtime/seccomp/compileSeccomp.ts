@@ -1,5 +1,5 @@
 import { BerthError } from '../../errors/BerthError.js';
-import type { SeccompRule, SeccompSpec } from '../spec/types.js';
+import type { SeccompRule, SeccompSpec } from '../../oci/runtimeSpec.js';
 import { BPF, encodeProgram, insn, SECCOMP_DATA, type Insn } from './bpf.js';
 import { syscallsX86 } from './syscallsX86.js';
 import { syscallsX86_64 } from './syscallsX86_64.js';

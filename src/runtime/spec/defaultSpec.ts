@@ -1,5 +1,5 @@
 import { applyUserNamespace, defaultRuntimeSpec } from '../../bundle/runtimeSpec.js';
-import type { Spec } from './types.js';
+import type { Spec } from '../../oci/runtimeSpec.js';
 
 /**
  * The config.json `berth-runc spec` writes: the same starting point `runc spec`

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
-import type { Spec } from './types.js';
+import type { Spec } from '../../oci/runtimeSpec.js';
 
 /** Read BUNDLE/config.json and check every field berth-runc acts on; config.json is untrusted input. */
 export function loadSpec(bundle: string): Spec {

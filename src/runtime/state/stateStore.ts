@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../../oci/runtimeSpec.js';
 import { checkContainerId } from './containerId.js';
 import { isSameLiveProcess } from './processInfo.js';
 

@@ -3,11 +3,11 @@ import type { Descriptor } from '../../oci/descriptor.js';
 import { digestHex, digestOf, type Digest } from '../../oci/digest.js';
 import { parseManifest, type ImageManifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
-import { MAX_SIGNATURE_BLOB_BYTES, type ArtifactStore } from '../store/artifactStore.js';
+import { MAX_SIGNATURE_BLOB_BYTES, type ArtifactStore } from '../../transports/signatures.js';
 
-export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
+const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
-export const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+const COSIGN_SIG_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 const EMPTY_CONFIG = Buffer.from('{}');
 
 export type StorageMode = 'legacy' | 'oci-1-1';
@@ -30,7 +30,7 @@ export interface RejectedLayer {
 }
 
 /** cosign's legacy attachment tag for a manifest digest: `sha256-<hex>.sig`. */
-export function signatureTag(digest: Digest): string {
+function signatureTag(digest: Digest): string {
   return `${digest.slice(0, digest.indexOf(':'))}-${digestHex(digest)}.sig`;
 }
 

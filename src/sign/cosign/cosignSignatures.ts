@@ -5,7 +5,7 @@ import type { DockerReference } from '../../reference/dockerReference.js';
 import { checkIdentity, type IdentityRule } from '../identity.js';
 import { signBytes, verifyBytes } from '../keys/keys.js';
 import { COSIGN_SIGNATURE_TYPE, makePayload, parsePayload, type SimpleSigningPayload } from '../payload.js';
-import type { ArtifactStore } from '../store/artifactStore.js';
+import type { ArtifactStore } from '../../transports/signatures.js';
 import { attachCosignSignature, readCosignSignatures, type StorageMode } from './attachments.js';
 
 export interface CosignSignOptions {

@@ -14,7 +14,7 @@ export interface CosignKeyEnvelope {
   ciphertext: string;
 }
 
-export const COSIGN_SCRYPT = { N: 32768, r: 8, p: 1 } as const;
+const COSIGN_SCRYPT = { N: 32768, r: 8, p: 1 } as const;
 const SALT_BYTES = 32;
 const KEY_BYTES = 32;
 /** Bounds on what an untrusted envelope may ask scrypt to do (memory is 128·N·r bytes). */

@@ -5,8 +5,8 @@ import { openPrivateKey, sealPrivateKey } from './cosignKeyEnvelope.js';
 import { obtainPassphrase, type PassphraseOptions } from './passphrase.js';
 import { formatPem, parsePem } from './pem.js';
 
-export const SIGSTORE_PRIVATE_KEY_PEM = 'ENCRYPTED SIGSTORE PRIVATE KEY';
-export const LEGACY_COSIGN_PRIVATE_KEY_PEM = 'ENCRYPTED COSIGN PRIVATE KEY';
+const SIGSTORE_PRIVATE_KEY_PEM = 'ENCRYPTED SIGSTORE PRIVATE KEY';
+const LEGACY_COSIGN_PRIVATE_KEY_PEM = 'ENCRYPTED COSIGN PRIVATE KEY';
 
 /** A cosign-format key pair as files hold it. */
 export interface GeneratedKeyPair {
@@ -127,7 +127,7 @@ export function verifyBytes(key: KeyObject, data: Buffer, signature: Buffer): bo
   }
 }
 
-export function publicKeyOf(key: KeyObject): KeyObject {
+function publicKeyOf(key: KeyObject): KeyObject {
   return key.type === 'private' ? createPublicKey(key) : key;
 }
 

@@ -8,7 +8,7 @@ export interface PassphraseOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export const PASSPHRASE_ENV_VARS = ['COSIGN_PASSWORD', 'BERTH_PASSWORD'] as const;
+const PASSPHRASE_ENV_VARS = ['COSIGN_PASSWORD', 'BERTH_PASSWORD'] as const;
 
 /**
  * Where a passphrase comes from, in order: --passphrase-file, the environment

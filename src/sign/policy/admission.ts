@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { RegistryOptions } from '../../../registry/client/options.js';
+import type { RegistryOptions } from '../../../registry/client/index.js';
 import type { CopyOptions } from '../../copy/copyImage.js';
 import { defaultPolicyPath } from './policy.js';
 

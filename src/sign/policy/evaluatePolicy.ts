@@ -1,28 +1,17 @@
-import { resolve } from 'node:path';
-import type { RegistryOptions } from '../../../registry/client/options.js';
+import type { RegistryOptions } from '../../../registry/client/index.js';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Digest } from '../../oci/digest.js';
-import type { DockerReference } from '../../reference/dockerReference.js';
 import type { ImageReference } from '../../transports/types.js';
 import { cosignVerify } from '../cosign/cosignSignatures.js';
 import { loadPublicKey } from '../keys/keys.js';
 import { lookasideLocation, simpleVerify } from '../simple/simpleSignatures.js';
-import type { ArtifactStore } from '../store/artifactStore.js';
-import { signatureLocationFor } from '../store/storeForReference.js';
+import type { SignatureStorage } from '../../transports/signatures.js';
+import { signatureStorageOf } from '../signatureStorage.js';
 import { defaultPolicyPath, loadPolicy, type Policy, type PolicyRequirement } from './policy.js';
-import { dockerScopes, loadRegistriesD, type RegistriesD } from './registriesD.js';
+import { loadRegistriesD, type RegistriesD } from './registriesD.js';
 
-/** An image as the policy sees it: where it is, by which name, and the manifest digest being admitted. */
-export interface PolicySubject {
-  transport: string;
-  digest: Digest;
-  /** For docker://: the reference used (scope lookup, identity rules, lookaside). */
-  dockerReference?: DockerReference;
-  /** For oci:: the layout directory and tag (scope lookup). */
-  ociLayout?: { dir: string; tag?: string };
-  /** Where cosign attachments of the image can be read. */
-  store?: ArtifactStore;
-}
+/** An image as the policy sees it: where its signatures are, its policy scopes, and the manifest digest being admitted. */
+export type PolicySubject = SignatureStorage & { digest: Digest };
 
 export interface PolicyDecision {
   /** The scope whose requirements applied ("" = transport default, "default" = global default). */
@@ -31,25 +20,10 @@ export interface PolicyDecision {
   satisfied: string[];
 }
 
-/** The scopes checked for a subject, most specific first (containers' PolicyConfigurationNamespaces). */
-export function policyScopes(subject: PolicySubject): string[] {
-  if (subject.transport === 'docker' && subject.dockerReference) return dockerScopes(subject.dockerReference);
-  if (subject.transport === 'oci' && subject.ociLayout) {
-    const dir = resolve(subject.ociLayout.dir);
-    const scopes = subject.ociLayout.tag !== undefined ? [`${dir}:${subject.ociLayout.tag}`] : [];
-    for (let d = dir; ; d = resolve(d, '..')) {
-      scopes.push(d);
-      if (d === '/') break;
-    }
-    return scopes;
-  }
-  return [];
-}
-
 function requirementsFor(policy: Policy, subject: PolicySubject): { scope: string; requirements: PolicyRequirement[] } {
   const scopes = policy.transports.get(subject.transport);
   if (scopes) {
-    for (const scope of policyScopes(subject)) {
+    for (const scope of subject.policyScopes) {
       const found = scopes.get(scope);
       if (found) return { scope, requirements: found };
     }
@@ -67,8 +41,7 @@ function requirementsFor(policy: Policy, subject: PolicySubject): { scope: strin
  */
 export async function evaluatePolicy(policy: Policy, subject: PolicySubject, registriesD: RegistriesD): Promise<PolicyDecision> {
   const { scope, requirements } = requirementsFor(policy, subject);
-  const name = subject.dockerReference ? `docker://${subject.dockerReference.domain}/${subject.dockerReference.path}` : subject.ociLayout ? `oci:${subject.ociLayout.dir}` : subject.transport;
-  const where = `${name}@${subject.digest} (policy ${policy.source}, scope ${scope === '' ? `"" of ${subject.transport}` : scope})`;
+  const where = `${subject.description}@${subject.digest} (policy ${policy.source}, scope ${scope === '' ? `"" of ${subject.transport}` : scope})`;
   const satisfied: string[] = [];
   for (const requirement of requirements) {
     try {
@@ -88,15 +61,15 @@ async function checkRequirement(requirement: PolicyRequirement, subject: PolicyS
     case 'reject':
       throw new BerthError('POLICY_DENIED', 'the policy rejects this image');
     case 'signedBy': {
-      if (subject.transport !== 'docker' || !subject.dockerReference) throw new BerthError('POLICY_DENIED', `signedBy requires OpenPGP signatures, which the ${subject.transport} transport cannot carry`);
+      if (!subject.dockerReference) throw new BerthError('POLICY_DENIED', `signedBy requires OpenPGP signatures, which the ${subject.transport} transport cannot carry`);
       const location = lookasideLocation(registriesD, subject.dockerReference, false);
       const verified = await simpleVerify(location, subject.digest, { trustedKeys: requirement.keys, identity: requirement.identity, imageReference: subject.dockerReference });
       return `signedBy: ${verified.length} OpenPGP signature(s) by ${verified.map((v) => v.fingerprint).join(', ')}`;
     }
     case 'sigstoreSigned': {
-      if (!subject.store) throw new BerthError('POLICY_DENIED', `sigstoreSigned requires signatures, which the ${subject.transport} transport cannot carry`);
+      if (!subject.artifacts) throw new BerthError('POLICY_DENIED', `sigstoreSigned requires signatures, which the ${subject.transport} transport cannot carry`);
       const keys = requirement.publicKeysPem.map((pem, i) => loadPublicKey(pem, `sigstoreSigned key ${i + 1}`));
-      const verified = await cosignVerify(subject.store, subject.digest, {
+      const verified = await cosignVerify(subject.artifacts, subject.digest, {
         keys,
         identity: requirement.identity,
         ...(subject.dockerReference ? { imageReference: subject.dockerReference } : {}),
@@ -107,8 +80,8 @@ async function checkRequirement(requirement: PolicyRequirement, subject: PolicyS
 }
 
 /** Build a policy subject from a transport reference (what the copy pipeline holds). */
-export function policySubjectFor(ref: ImageReference, digest: Digest, registry?: RegistryOptions): PolicySubject {
-  return { ...signatureLocationFor(ref, registry), digest };
+export async function policySubjectFor(ref: ImageReference, digest: Digest, registry?: RegistryOptions): Promise<PolicySubject> {
+  return { ...(await signatureStorageOf(ref, registry)), digest };
 }
 
 export interface EnforcePolicyOptions {
@@ -123,5 +96,5 @@ export interface EnforcePolicyOptions {
 /** Load the policy and registries.d and decide about one image: what copy, sync, builds and run call. */
 export async function enforcePolicy(ref: ImageReference, digest: Digest, options: EnforcePolicyOptions = {}): Promise<PolicyDecision> {
   const policy = loadPolicy(options.policyPath ?? defaultPolicyPath());
-  return evaluatePolicy(policy, policySubjectFor(ref, digest, options.registry), loadRegistriesD(options.registriesDir));
+  return evaluatePolicy(policy, await policySubjectFor(ref, digest, options.registry), loadRegistriesD(options.registriesDir));
 }

@@ -23,7 +23,7 @@ export interface Policy {
   source: string;
 }
 
-export const SYSTEM_POLICY = '/etc/containers/policy.json';
+const SYSTEM_POLICY = '/etc/containers/policy.json';
 
 /** $HOME/.config/containers/policy.json when it exists, else /etc/containers/policy.json (containers' lookup). */
 export function defaultPolicyPath(): string {

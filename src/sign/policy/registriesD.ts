@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BerthError } from '../../errors/BerthError.js';
-import type { DockerReference } from '../../reference/dockerReference.js';
+import { dockerScopes, type DockerReference } from '../../reference/dockerReference.js';
 
 /**
  * containers-registries.d(5): per-scope settings saying where OpenPGP
@@ -24,10 +24,10 @@ export interface RegistriesD {
   sources: string[];
 }
 
-export const SYSTEM_REGISTRIES_D = '/etc/containers/registries.d';
+const SYSTEM_REGISTRIES_D = '/etc/containers/registries.d';
 
 /** The user's directory replaces the system one when it exists, as in containers/image. */
-export function defaultRegistriesDir(): string {
+function defaultRegistriesDir(): string {
   const user = join(process.env.HOME ?? homedir(), '.config', 'containers', 'registries.d');
   try {
     if (statSync(user).isDirectory()) return user;
@@ -96,24 +96,6 @@ export function loadRegistriesD(dir: string = defaultRegistriesDir()): Registrie
     }
   }
   return config;
-}
-
-/**
- * The scopes a docker reference is looked up under, most specific first:
- * repo:tag (or repo@digest), the repository, each parent namespace, the host,
- * then `*.domain` wildcards.
- */
-export function dockerScopes(ref: DockerReference): string[] {
-  const repo = `${ref.domain}/${ref.path}`;
-  const scopes: string[] = [];
-  if (ref.digest) scopes.push(`${repo}@${ref.digest}`);
-  else if (ref.tag) scopes.push(`${repo}:${ref.tag}`);
-  const parts = repo.split('/');
-  for (let n = parts.length; n >= 1; n--) scopes.push(parts.slice(0, n).join('/'));
-  const host = ref.domain.replace(/:\d+$/, '');
-  const labels = host.split('.');
-  for (let i = 1; i < labels.length; i++) scopes.push(`*.${labels.slice(i).join('.')}`);
-  return scopes;
 }
 
 function scopedEntries(config: RegistriesD, ref: DockerReference): RegistrySignatureConfig[] {

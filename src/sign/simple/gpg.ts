@@ -40,7 +40,7 @@ function lastLine(text: string): string {
 }
 
 /** A GNUPGHOME that exists only for one operation; its agent (if any started) is stopped and the directory removed. */
-export async function withTempGnupgHome<T>(body: (home: string) => Promise<T>): Promise<T> {
+async function withTempGnupgHome<T>(body: (home: string) => Promise<T>): Promise<T> {
   const home = await mkdtemp(join(tmpdir(), 'berth-gpg-'));
   try {
     return await body(home);
@@ -57,7 +57,7 @@ export async function withTempGnupgHome<T>(body: (home: string) => Promise<T>): 
 }
 
 /** Import keys (one gpg run for all of them); returns the primary fingerprints gpg reports as imported. */
-export async function importKeys(home: string, keyData: Buffer[]): Promise<string[]> {
+async function importKeys(home: string, keyData: Buffer[]): Promise<string[]> {
   const result = await runGpg(['--homedir', home, '--status-fd', '1', '--import'], Buffer.concat(keyData));
   const imported = result.stdout
     .toString('utf8')
@@ -69,7 +69,7 @@ export async function importKeys(home: string, keyData: Buffer[]): Promise<strin
   return [...new Set(imported)];
 }
 
-export async function listFingerprints(home: string | undefined, secret: boolean): Promise<string[]> {
+async function listFingerprints(home: string | undefined, secret: boolean): Promise<string[]> {
   const result = await runGpg([...(home ? ['--homedir', home] : []), '--with-colons', secret ? '--list-secret-keys' : '--list-keys']);
   if (result.code !== 0) return [];
   return result.stdout
@@ -108,7 +108,7 @@ export interface GpgVerified {
 }
 
 /** OpenPGP ASCII armor to binary packets (gpgv reads binary keyrings only); binary input passes through. */
-export function dearmor(data: Buffer): Buffer {
+function dearmor(data: Buffer): Buffer {
   const text = data.toString('latin1');
   if (!text.includes('-----BEGIN PGP ')) return data;
   const blocks: Buffer[] = [];
@@ -154,12 +154,6 @@ function runGpgv(args: string[]): Promise<{ code: number; payload: Buffer; statu
       });
     });
   });
-}
-
-export interface GpgVerified {
-  payload: Buffer;
-  /** Fingerprint of the (primary) key that made the signature. */
-  fingerprint: string;
 }
 
 /**

@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../../errors/BerthError.js';
 import { digestHex, type Digest } from '../../oci/digest.js';
-import { discard, readLimitedBuffer } from '../../../registry/client/body.js';
 
 /** Signatures per image are few; this bounds what a hostile lookaside server can make berth read. */
 const MAX_SIGNATURES = 64;
@@ -32,33 +31,12 @@ async function readOne(url: URL): Promise<Buffer | undefined> {
       throw err;
     }
   }
-  if (url.protocol === 'http:' || url.protocol === 'https:') return readOverHttp(url);
-  throw new BerthError('UNSUPPORTED', `lookaside URL scheme ${url.protocol} is not supported (file:, http:, https:)`);
-}
-
-/** Redirects a lookaside server may send (static hosting often redirects), as Go's client follows them for skopeo. */
-const MAX_REDIRECTS = 5;
-
-async function readOverHttp(first: URL): Promise<Buffer | undefined> {
-  const { request } = await import('../../../registry/client/http.js');
-  const { dispatcherFor } = await import('../../../registry/client/dispatcher.js');
-  let url = first;
-  for (let redirects = 0; ; redirects++) {
-    const response = await request(url, { method: 'GET', dispatcher: dispatcherFor(true, undefined), headersTimeout: 60_000, bodyTimeout: 60_000 }).catch((err: Error) => {
-      throw new BerthError('NETWORK_ERROR', `reading signature ${url.href}: ${err.message}`);
-    });
-    if (response.statusCode >= 200 && response.statusCode < 300) return readLimitedBuffer(response.body, MAX_SIGNATURE_BYTES, `signature ${url.href}`);
-    await discard(response.body);
-    if (response.statusCode === 404) return undefined;
-    const location = response.headers.location;
-    if ([301, 302, 303, 307, 308].includes(response.statusCode) && typeof location === 'string' && redirects < MAX_REDIRECTS) {
-      const next = new URL(location, url);
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new BerthError('REGISTRY_ERROR', `reading signature ${first.href}: redirected to ${next.protocol} URL`);
-      url = next;
-      continue;
-    }
-    throw new BerthError('REGISTRY_ERROR', `reading signature ${url.href}: HTTP ${response.statusCode}`);
+  if (url.protocol === 'http:' || url.protocol === 'https:') {
+    // The registry client (undici) loads only when a lookaside is on the network.
+    const { getSmallFile } = await import('../../../registry/client/index.js');
+    return getSmallFile(url, MAX_SIGNATURE_BYTES, 'signature');
   }
+  throw new BerthError('UNSUPPORTED', `lookaside URL scheme ${url.protocol} is not supported (file:, http:, https:)`);
 }
 
 /** Every signature stored for a digest, in order. */

@@ -4,7 +4,7 @@ import { digestHex, parseDigest, type Digest } from '../../oci/digest.js';
 /** skopeo's `dir:` layout (containers/image directory transport, version 1.1). */
 export const VERSION_FILE = 'version';
 export const VERSION_TEXT = 'Directory Transport Version: 1.1\n';
-export const TOP_MANIFEST = 'manifest.json';
+const TOP_MANIFEST = 'manifest.json';
 
 /** Blobs are named by the hex part of their digest. */
 export function blobFile(dir: string, digest: Digest): string {

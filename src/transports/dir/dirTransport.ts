@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { registerTransport } from '../transportRegistry.js';
+import type { SignatureStorage } from '../signatures.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport } from '../types.js';
 
 /** `dir:PATH`: one image (or index with its instances) as loose files, skopeo's format. */
@@ -29,6 +30,12 @@ export class DirReference implements ImageReference {
   async newDestination(): Promise<ImageDestination> {
     const { DirDestination } = await import('./DirDestination.js');
     return DirDestination.open(this, this.dir);
+  }
+
+  /** OpenPGP simple signatures as `signature-N` files beside the manifest, as skopeo keeps them; no cosign attachments. */
+  async signatureStorage(): Promise<SignatureStorage> {
+    const { DirSignatures } = await import('./dirSignatures.js');
+    return { transport: this.transport.name, description: this.toString(), policyScopes: [], simpleSignatures: new DirSignatures(this.dir) };
   }
 }
 

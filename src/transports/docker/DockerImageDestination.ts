@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { blobExists, mountBlob, uploadBlob } from '../../../registry/client/blobs.js';
+import { blobExists, mountBlob, uploadBlob } from '../../../registry/client/index.js';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { digestOf, type Digest } from '../../oci/digest.js';

@@ -1,5 +1,6 @@
 import { BerthError } from '../../errors/BerthError.js';
-import { formatDockerReference, parseDockerReference, type DockerReference } from '../../reference/dockerReference.js';
+import { dockerScopes, formatDockerReference, parseDockerReference, type DockerReference } from '../../reference/dockerReference.js';
+import type { SignatureStorage } from '../signatures.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport, TransportOptions } from '../types.js';
 
 /** `docker://host/repo[:tag][@digest]`: an image in a registry. Without tag or digest, `:latest` as skopeo does. */
@@ -41,6 +42,24 @@ export class DockerImageReference implements ImageReference {
   async deleteImage(options?: TransportOptions): Promise<void> {
     const { deleteDockerImage } = await import('./deleteImage.js');
     await deleteDockerImage(this, options, { allTagsOfDigest: false });
+  }
+
+  /** cosign attachments in the image's repository; OpenPGP signatures in the lookaside storage registries.d names for it. */
+  async signatureStorage(options?: TransportOptions): Promise<SignatureStorage> {
+    const { RegistryStore } = await import('./registryStore.js');
+    const artifacts = new RegistryStore(this.ref.domain, this.ref.path, options?.registry);
+    return {
+      transport: this.transport.name,
+      description: artifacts.description,
+      policyScopes: dockerScopes(this.ref),
+      dockerReference: this.ref,
+      artifacts,
+      image: async () => {
+        const stored = await artifacts.getManifest(this.manifestReference);
+        if (!stored) throw new BerthError('MANIFEST_UNKNOWN', `${this.toString()}: manifest unknown`);
+        return stored;
+      },
+    };
   }
 }
 

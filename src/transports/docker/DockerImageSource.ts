@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { blobStream } from '../../../registry/client/blobs.js';
+import { blobStream } from '../../../registry/client/index.js';
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';

@@ -1,6 +1,4 @@
-import { readLimited, discard } from '../../../registry/client/body.js';
-import { deleteScope } from '../../../registry/client/RegistryClient.js';
-import { responseError } from '../../../registry/client/errors.js';
+import type { RegistryClient } from '../../../registry/client/index.js';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Digest } from '../../oci/digest.js';
 import type { TransportOptions } from '../types.js';
@@ -31,16 +29,9 @@ export async function deleteDockerImage(reference: DockerImageReference, options
     await client.deleteManifest(repository, digest);
     return { deletedDigest: digest, removedTags: tags, method: 'digest' };
   }
-  const what = `delete tag ${repository}:${tag}`;
   const head = await client.headManifest(repository, tag!);
   if (!head) throw new BerthError('TAG_UNKNOWN', `${reference.toString()}: no such tag`);
-  const res = await client.send({ method: 'DELETE', path: `/v2/${repository}/manifests/${tag}`, scopes: [deleteScope(repository)], what });
-  if (res.statusCode === 202 || res.statusCode === 200) {
-    await discard(res.body);
-    return { removedTags: [tag!], method: 'tag' };
-  }
-  const text = await readLimited(res.body, 64 * 1024).catch(() => '');
-  if (res.statusCode !== 400 && res.statusCode !== 405 && res.statusCode !== 501) throw responseError(client.host, what, res.statusCode, text);
+  if (await client.deleteTag(repository, tag!)) return { removedTags: [tag!], method: 'tag' };
   if (!head.digest) throw new BerthError('REGISTRY_ERROR', `registry ${client.host}: cannot delete tags and did not say which manifest ${tag} names`);
   const tags = await tagsPointingAt(client, repository, head.digest);
   const others = tags.filter((t) => t !== tag);
@@ -54,7 +45,7 @@ export async function deleteDockerImage(reference: DockerImageReference, options
   return { deletedDigest: head.digest, removedTags: tags.includes(tag!) ? tags : [tag!, ...tags], method: 'digest' };
 }
 
-async function tagsPointingAt(client: import('../../../registry/client/RegistryClient.js').RegistryClient, repository: string, digest: Digest): Promise<string[]> {
+async function tagsPointingAt(client: RegistryClient, repository: string, digest: Digest): Promise<string[]> {
   const tags = await client.listTags(repository);
   const out: string[] = [];
   for (const t of tags) {

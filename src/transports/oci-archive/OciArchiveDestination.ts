@@ -6,6 +6,7 @@ import { checkArchiveTarget } from '../files/packDirectory.js';
 import { makeWorkspace, removeWorkspace } from '../files/tempWorkspace.js';
 import { OciLayout } from '../oci-layout/OciLayout.js';
 import { OciLayoutDestination } from '../oci-layout/OciLayoutDestination.js';
+import type { SignatureStorage } from '../signatures.js';
 import type { DestinationCapabilities, ImageDestination, ImageReference, ManifestBlob } from '../types.js';
 import { packLayoutArchive } from './packLayoutArchive.js';
 
@@ -50,6 +51,12 @@ export class OciArchiveDestination implements ImageDestination {
 
   putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<void> {
     return this.inner.putManifest(manifest, instanceDigest);
+  }
+
+  /** The staged layout: signatures stored here before commit are packed into the archive with the image. */
+  async signatureStorage(): Promise<SignatureStorage> {
+    const { OciLayoutStore } = await import('../oci-layout/ociLayoutStore.js');
+    return { transport: this.reference.transport.name, description: this.reference.toString(), policyScopes: [], artifacts: new OciLayoutStore(this.layoutRoot) };
   }
 
   async commit(): Promise<void> {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { registerTransport } from '../transportRegistry.js';
+import type { SignatureStorage } from '../signatures.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport } from '../types.js';
 import { splitPathAndTag } from '../oci-layout/ociLayoutTransport.js';
 
@@ -31,6 +32,11 @@ export class OciArchiveReference implements ImageReference {
   async newDestination(): Promise<ImageDestination> {
     const { OciArchiveDestination } = await import('./OciArchiveDestination.js');
     return OciArchiveDestination.open(this, this.file, this.tag);
+  }
+
+  /** cosign signatures are written into the archive's layout with the image, as `cosign save` keeps them. */
+  async signatureStorage(): Promise<SignatureStorage> {
+    return { transport: this.transport.name, description: this.toString(), policyScopes: [], artifactsWhileWriting: true };
   }
 }
 

@@ -16,7 +16,7 @@ import { BLOB_READ_CHUNK } from '../files/blobReadChunk.js';
 
 export const LAYOUT_FILE = 'oci-layout';
 export const INDEX_FILE = 'index.json';
-export const LOCK_FILE = 'index.json.lock';
+const LOCK_FILE = 'index.json.lock';
 export const REF_NAME = 'org.opencontainers.image.ref.name';
 const LAYOUT_VERSION = '1.0.0';
 
@@ -213,7 +213,7 @@ async function populate(dir: string): Promise<void> {
   await writeFileAtomic(join(dir, LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
 }
 
-export function serializeIndex(index: ImageIndex): string {
+function serializeIndex(index: ImageIndex): string {
   const out: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: index.manifests };
   if (index.annotations) out.annotations = index.annotations;
   return JSON.stringify(out);

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { registerTransport } from '../transportRegistry.js';
+import type { SignatureStorage, StoredManifest } from '../signatures.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport } from '../types.js';
-import { OciLayout } from './OciLayout.js';
+import { OciLayout, REF_NAME } from './OciLayout.js';
 import { OciLayoutSource } from './OciLayoutSource.js';
 
 /** What an OCI ref.name may hold (image-spec annotations: alphanumerics and `-._:@/+`). */
@@ -55,6 +56,36 @@ export class OciLayoutReference implements ImageReference {
     const { deleteLayoutImage } = await import('./deleteLayoutImage.js');
     await deleteLayoutImage(this.layout(), { tag: this.tag }, this.toString());
   }
+
+  /**
+   * cosign attachments beside the image in the layout, as `cosign save` keeps them (no OpenPGP lookaside:
+   * a layout has no registry name). Policy scopes: DIR:TAG, then DIR and each parent directory.
+   */
+  async signatureStorage(): Promise<SignatureStorage> {
+    const { OciLayoutStore } = await import('./ociLayoutStore.js');
+    const dir = resolve(this.path);
+    const artifacts = new OciLayoutStore(dir);
+    const policyScopes = this.tag !== undefined ? [`${dir}:${this.tag}`] : [];
+    for (let d = dir; ; d = resolve(d, '..')) {
+      policyScopes.push(d);
+      if (d === '/') break;
+    }
+    const image = async (): Promise<StoredManifest> => {
+      const stored = this.tag === undefined ? await onlyImage(artifacts) : await artifacts.getManifest(this.tag);
+      if (!stored) throw new BerthError('MANIFEST_UNKNOWN', `${this.toString()}: no image tagged "${this.tag}" in the layout`);
+      return stored;
+    };
+    return { transport: this.transport.name, description: artifacts.description, policyScopes, artifacts, image };
+  }
+}
+
+/** `oci:DIR` without a tag means the layout's only image (signature tags aside), as containers tools read it. */
+async function onlyImage(store: import('./ociLayoutStore.js').OciLayoutStore): Promise<StoredManifest | undefined> {
+  const index = await store.readIndex();
+  const tagged = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== undefined && !m.annotations[REF_NAME].endsWith('.sig'));
+  const candidates = tagged.length > 0 ? tagged : index.manifests;
+  if (candidates.length !== 1) throw new BerthError('USAGE', `${store.description} holds ${candidates.length} images: name one as oci:DIR:TAG`);
+  return store.getManifest((candidates[0] as { digest: string }).digest);
 }
 
 export const ociLayoutTransport: Transport = {

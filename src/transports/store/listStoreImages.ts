@@ -3,7 +3,7 @@ import { BerthError } from '../../errors/BerthError.js';
 import type { Digest } from '../../oci/digest.js';
 import { parseDockerReference, repositoryName } from '../../reference/dockerReference.js';
 import { OciLayout, REF_NAME } from '../oci-layout/OciLayout.js';
-import { storeLayoutPath } from './storeRoot.js';
+import { storeLayoutPath } from '../../store/storeRoot.js';
 
 export interface StoredImage {
   /** Full normalised reference, e.g. `docker.io/library/busybox:latest`. */

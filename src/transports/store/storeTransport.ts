@@ -6,7 +6,7 @@ import { OciLayout } from '../oci-layout/OciLayout.js';
 import { OciLayoutSource } from '../oci-layout/OciLayoutSource.js';
 import { registerTransport } from '../transportRegistry.js';
 import type { ImageDestination, ImageReference, ImageSource, Transport, TransportOptions } from '../types.js';
-import { storeLayoutPath } from './storeRoot.js';
+import { storeLayoutPath } from '../../store/storeRoot.js';
 
 export const STORE_TRANSPORT = 'berth';
 

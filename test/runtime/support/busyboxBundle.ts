@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFi
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { berthRuncBin, isRoot, tempDir } from '../../support/peers.js';
-import type { Spec } from '../../../src/runtime/spec/types.js';
+import type { Spec } from '../../../src/oci/runtimeSpec.js';
 
 export const helperPath = new URL('../../../native/berth-runc-init', import.meta.url).pathname;
 export const relayPath = new URL('../../../native/berth-console-relay', import.meta.url).pathname;

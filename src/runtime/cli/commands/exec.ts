@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { BerthError } from '../../../errors/BerthError.js';
 import { execInContainer } from '../../lifecycle/exec.js';
 import { validateProcess } from '../../spec/loadSpec.js';
-import type { ProcessSpec } from '../../spec/types.js';
+import type { ProcessSpec } from '../../../oci/runtimeSpec.js';
 import { StateStore } from '../../state/stateStore.js';
 import type { GlobalOptions } from '../globalOptions.js';
 import { list, parseArgs, str } from '../parseArgs.js';

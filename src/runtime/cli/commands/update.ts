@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { BerthError } from '../../../errors/BerthError.js';
 import { applyResources } from '../../cgroups/containerCgroup.js';
 import { listHierarchies } from '../../cgroups/hierarchies.js';
-import type { ResourcesSpec } from '../../spec/types.js';
+import type { ResourcesSpec } from '../../../oci/runtimeSpec.js';
 import { StateStore } from '../../state/stateStore.js';
 import type { GlobalOptions } from '../globalOptions.js';
 import { parseArgs, str } from '../parseArgs.js';

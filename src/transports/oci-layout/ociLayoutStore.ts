@@ -4,8 +4,8 @@ import { isDigest, parseDigest, type Digest } from '../../oci/digest.js';
 import type { ImageIndex } from '../../oci/manifest.js';
 import { parseManifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
-import { OciLayout, REF_NAME } from '../../transports/oci-layout/OciLayout.js';
-import type { ArtifactStore, StoredManifest } from './artifactStore.js';
+import { OciLayout, REF_NAME } from './OciLayout.js';
+import type { ArtifactStore, StoredManifest } from '../signatures.js';
 
 /**
  * Signature storage in an OCI image layout, on the oci: transport's own

@@ -1,4 +1,4 @@
-/** The parts of the OCI runtime-spec (config.json) berth-runc reads. Validated by loadSpec before use. */
+/** The OCI runtime-spec (config.json) as berth reads and writes it: berth-runc validates it with loadSpec before use, unpack writes it. */
 export interface Spec {
   ociVersion: string;
   process?: ProcessSpec;

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { BerthError } from '../../errors/BerthError.js';
-import type { RootfsOverlay } from '../plan/compilePlan.js';
-import { StateStore, type ContainerStatus } from '../state/stateStore.js';
+import { BerthError } from '../errors/BerthError.js';
+import type { RootfsOverlay } from '../runtime/plan/compilePlan.js';
+import { StateStore, type ContainerStatus } from '../runtime/state/stateStore.js';
 
 type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
 
@@ -16,7 +16,7 @@ export class RuntimeClient {
 
   async run(id: string, bundle: string, options: { detach: boolean; keep: boolean; stdio: Stdio; rootfsOverlay?: RootfsOverlay; consoleSocket?: string; statusFile?: string }): Promise<number> {
     if (!this.executable) {
-      const { runContainer } = await import('../lifecycle/run.js');
+      const { runContainer } = await import('../runtime/lifecycle/run.js');
       return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio, rootfsOverlay: options.rootfsOverlay, consoleSocket: options.consoleSocket, statusFile: options.statusFile });
     }
     const args = ['--root', this.root, 'run', '--bundle', bundle, ...(options.consoleSocket ? ['--console-socket', options.consoleSocket] : []), ...(options.detach ? ['--detach'] : []), ...(options.keep ? ['--keep'] : []), id];
@@ -46,12 +46,12 @@ export class RuntimeClient {
   }
 
   async kill(id: string, signal: string): Promise<void> {
-    if (!this.executable) return (await import('../lifecycle/kill.js')).killContainer(this.root, id, signal, false);
+    if (!this.executable) return (await import('../runtime/lifecycle/kill.js')).killContainer(this.root, id, signal, false);
     this.cli(['kill', id, signal]);
   }
 
   async delete(id: string, force: boolean): Promise<void> {
-    if (!this.executable) return (await import('../lifecycle/delete.js')).deleteContainer(this.root, id, force);
+    if (!this.executable) return (await import('../runtime/lifecycle/delete.js')).deleteContainer(this.root, id, force);
     this.cli(['delete', ...(force ? ['--force'] : []), id]);
   }
 

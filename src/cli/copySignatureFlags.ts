@@ -1,6 +1,6 @@
-import type { FlagSpec } from '../cli/command.js';
+import type { FlagSpec } from './command.js';
 import { BerthError } from '../errors/BerthError.js';
-import type { CopySignaturesOptions } from './copySignatures.js';
+import type { CopySignaturesOptions } from '../sign/copySignatures.js';
 import { registriesDirFlag } from './signingFlags.js';
 
 /** The signature flags copy and sync accept (merge into their FlagSpec). */
@@ -21,12 +21,12 @@ export const COPY_SIGNATURE_USAGE = `
 export async function copySignatureOptionsFromFlags(flags: Record<string, unknown>): Promise<CopySignaturesOptions> {
   const options: CopySignaturesOptions = { carryExisting: flags['remove-signatures'] !== true };
   const dir = registriesDirFlag(flags);
-  if (dir !== undefined) options.registriesD = (await import('./policy/registriesD.js')).loadRegistriesD(dir);
+  if (dir !== undefined) options.registriesD = (await import('../sign/policy/registriesD.js')).loadRegistriesD(dir);
   const keyFile = flags['sign-by-key'];
   if (typeof keyFile === 'string') {
     const mode = (flags['sign-referrers-mode'] as string | undefined) ?? 'legacy';
     if (mode !== 'legacy' && mode !== 'oci-1-1') throw new BerthError('USAGE', `--sign-referrers-mode must be legacy or oci-1-1, not "${mode}"`);
-    const { loadPrivateKeyFile } = await import('./keys/keys.js');
+    const { loadPrivateKeyFile } = await import('../sign/keys/keys.js');
     const key = await loadPrivateKeyFile(keyFile, { passphraseFile: flags['sign-passphrase-file'] as string | undefined });
     options.signBy = { key, mode, ...(typeof flags['sign-identity'] === 'string' ? { identity: flags['sign-identity'] } : {}) };
   }

@@ -1,13 +1,11 @@
 import { Readable } from 'node:stream';
-import { blobExists, blobStream, uploadBlob } from '../../../registry/client/blobs.js';
-import type { RegistryOptions } from '../../../registry/client/options.js';
-import { RegistryClient } from '../../../registry/client/RegistryClient.js';
+import { blobExists, blobStream, RegistryClient, uploadBlob, type RegistryOptions } from '../../../registry/client/index.js';
 import { BerthError, isBerthError } from '../../errors/BerthError.js';
 import { parseDescriptor, type Descriptor } from '../../oci/descriptor.js';
 import { digestOf, type Digest } from '../../oci/digest.js';
 import { parseManifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediaTypes.js';
-import type { ArtifactStore, StoredManifest } from './artifactStore.js';
+import type { ArtifactStore, StoredManifest } from '../signatures.js';
 
 /**
  * Signature storage in one registry repository, through berth's registry

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BerthError } from '../../errors/BerthError.js';
-import { storeRoot } from '../../transports/store/storeRoot.js';
+import { BerthError } from '../errors/BerthError.js';
+import { storeRoot } from '../store/storeRoot.js';
 
 /** What `berth run` remembers about a container it started (the runtime keeps the live state). */
 export interface ContainerRecord {

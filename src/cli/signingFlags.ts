@@ -1,4 +1,4 @@
-import type { RegistryOptions } from '../../registry/client/options.js';
+import type { RegistryOptions } from '../../registry/client/index.js';
 import { BerthError } from '../errors/BerthError.js';
 
 /** The registry flags the signing commands accept, spelled as skopeo spells them. */

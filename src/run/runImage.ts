@@ -1,23 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import type { RegistryOptions } from '../../../registry/client/options.js';
-import { readImageConfig, selectImageManifest } from '../../image/selectImage.js';
-import { BerthError, isBerthError } from '../../errors/BerthError.js';
-import type { ImageConfig } from '../../oci/config.js';
-import { hostPlatform } from '../../oci/platform.js';
-import { isFullyQualified } from '../../reference/dockerReference.js';
-import { storeRoot } from '../../transports/store/storeRoot.js';
-import type { RootfsOverlay } from '../plan/compilePlan.js';
-import '../../transports/allTransports.js';
-import { parseImageReference } from '../../transports/transportRegistry.js';
-import type { ImageSource, TransportOptions } from '../../transports/types.js';
-import { capabilityNumbers } from '../plan/capabilities.js';
-import type { Spec } from '../spec/types.js';
+import { readImageConfig, selectImageManifest } from '../image/selectImage.js';
+import { BerthError, isBerthError } from '../errors/BerthError.js';
+import type { ImageConfig } from '../oci/config.js';
+import { hostPlatform } from '../oci/platform.js';
+import { isFullyQualified } from '../reference/dockerReference.js';
+import { RootfsCache } from '../store/rootfsCache.js';
+import type { RootfsOverlay } from '../runtime/plan/compilePlan.js';
+import '../transports/allTransports.js';
+import { parseImageReference } from '../transports/transportRegistry.js';
+import type { ImageSource, TransportOptions } from '../transports/types.js';
+import { capabilityNumbers } from '../runtime/plan/capabilities.js';
+import type { Spec } from '../oci/runtimeSpec.js';
 import { ContainerRecords, type ContainerRecord } from './containerRecords.js';
 import { RuntimeClient } from './runtimeClient.js';
-import { startConsoleRelay, type RelayExit } from '../console/consoleRelay.js';
+import { startConsoleRelay, type RelayExit } from '../runtime/console/consoleRelay.js';
 
 export interface RunImageOptions {
   image: string;
@@ -76,9 +75,9 @@ export async function openImage(options: Pick<RunImageOptions, 'image' | 'transp
   if (!isFullyQualified(name)) {
     // A short name is not pulled from a guessed registry: registries.conf names it (an alias or the one
     // search registry), as podman does; it may already be in the store under that name.
-    const { resolveShortName } = await import('../../registries-conf/pullSources.js');
-    const { loadRegistriesConf } = await import('../../registries-conf/registriesConf.js');
-    const registriesConf = (transportOptions.registry as RegistryOptions | undefined)?.registriesConf;
+    const { resolveShortName } = await import('../registries-conf/pullSources.js');
+    const { loadRegistriesConf } = await import('../registries-conf/registriesConf.js');
+    const registriesConf = transportOptions.registry?.registriesConf;
     ref = parseImageReference(`berth:${resolveShortName(name, loadRegistriesConf(registriesConf))}`);
     try {
       return await ref.newSource(transportOptions);
@@ -88,30 +87,10 @@ export async function openImage(options: Pick<RunImageOptions, 'image' | 'transp
   }
   const remote = parseImageReference(`docker://${ref.dockerReference}`);
   options.onProgress?.(`pulling ${remote.toString()}`);
-  const [{ copyImage }, { policyAdmission }] = await Promise.all([import('../../copy/copyImage.js'), import('../../sign/policy/admission.js')]);
-  const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry as RegistryOptions } : {});
+  const [{ copyImage }, { policyAdmission }] = await Promise.all([import('../copy/copyImage.js'), import('../sign/policy/admission.js')]);
+  const admit = policyAdmission(transportOptions.registry ? { registry: transportOptions.registry } : {});
   await copyImage(remote, ref, { sourceOptions: transportOptions, destinationOptions: transportOptions, ...(admit ? { admit } : {}) });
   return ref.newSource(transportOptions);
-}
-
-/**
- * The image unpacked once per manifest digest, shared read-only by every container of it (each gets an
- * overlay). Unpacked into a temp dir and renamed into place, so a cache entry is always complete.
- */
-export async function cachedBundle(source: ImageSource, cacheRoot: string, digest: string, onWarning: (m: string) => void): Promise<string> {
-  const dir = join(cacheRoot, digest.replace(':', '-'));
-  if (existsSync(join(dir, 'config.json'))) return dir;
-  mkdirSync(cacheRoot, { recursive: true, mode: 0o700 });
-  const tmp = join(cacheRoot, `.tmp-${randomBytes(8).toString('hex')}`);
-  try {
-    const { unpackImage } = await import('../../bundle/unpackImage.js');
-    await unpackImage(source, tmp, { onWarning });
-    renameSync(tmp, dir);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(join(dir, 'config.json'))) throw err; // else another run cached it first
-  }
-  return dir;
 }
 
 function readEnvFile(file: string): string[] {
@@ -157,7 +136,7 @@ async function applyOptions(spec: Spec, config: ImageConfig, rootfs: string, o: 
   const extra = [...(o.envFiles ?? []).flatMap(readEnvFile), ...(o.env ?? [])];
   proc.env = mergeEnv(proc.env ?? [], extra);
   if (o.user !== undefined) {
-    const [{ resolveUser }, { RootResolver }] = await Promise.all([import('../../bundle/userLookup.js'), import('../../layer/rootResolver.js')]);
+    const [{ resolveUser }, { RootResolver }] = await Promise.all([import('../bundle/userLookup.js'), import('../layer/rootResolver.js')]);
     const u = resolveUser(new RootResolver(rootfs), o.user);
     proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
   }
@@ -221,7 +200,10 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
       let lowerRootfs: string;
       let spec: Spec;
       if (useOverlay) {
-        const cached = await cachedBundle(source, join(storeRoot(o.storeRoot), 'rootfs-cache'), digest, warn);
+        const cached = await new RootfsCache(o.storeRoot).acquire(digest, id, async (dir) => {
+          const { unpackImage } = await import('../bundle/unpackImage.js');
+          await unpackImage(source, dir, { onWarning: warn });
+        });
         lowerRootfs = join(cached, 'rootfs');
         spec = JSON.parse(readFileSync(join(cached, 'config.json'), 'utf8')) as Spec;
         const upper = join(records.containerDir(id), 'upper');
@@ -230,7 +212,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
         rootfsOverlay = { lower: lowerRootfs, upper, work };
       } else {
         // Without root: no chown, container root mapped to the caller in a user namespace (unpackImage --rootless).
-        const { unpackImage } = await import('../../bundle/unpackImage.js');
+        const { unpackImage } = await import('../bundle/unpackImage.js');
         await unpackImage(source, bundle, { onWarning: warn, rootless: process.getuid?.() !== 0 });
         lowerRootfs = join(bundle, 'rootfs');
         spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Spec;
