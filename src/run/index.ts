@@ -4,3 +4,4 @@
  * inherits this program's stdio; the result carries the container's exit status.
  */
 export { runImage, type RunImageOptions, type RunImageResult } from './runImage.js';
+export { runInRootfs, type OverlayRootfs, type RunInRootfsOptions } from './runInRootfs.js';
