@@ -83,7 +83,7 @@ export class RegistryClient {
     this.options = options;
     this.retry = new RetryPolicy(options);
     this.userAgent = options.userAgent ?? 'berth/0.1';
-    this.dispatcher = dispatcherFor(options.tlsVerify !== false, options.certDir);
+    this.dispatcher = dispatcherFor(options.tlsVerify !== false, options.certDir, options.timeouts);
     this.auth = new Authenticator(host, () => this.credentials(), this.dispatcher, this.userAgent);
   }
 

@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import { Agent, loadConnector, loadEnvHttpProxyAgent, type Connector } from './http.js';
 import { tlsConnectionOptions, type TlsSettings } from './tlsTrust.js';
 import { BerthError } from '../../src/errors/BerthError.js';
+import { DEFAULT_TIMEOUTS, type RegistryTimeouts } from './options.js';
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8's optimising tier-up of that module
 // costs a transient ~35 MB of RSS on the first request, a third of the budget a long copy may use
@@ -18,30 +19,31 @@ const dispatchers = new Map<string, Dispatcher>();
  * so that a sync of many images reuses keep-alive connections. HTTPS_PROXY,
  * HTTP_PROXY and NO_PROXY are honoured when set.
  */
-export function dispatcherFor(tlsVerify: boolean, certDir: string | undefined): Dispatcher {
-  const key = `${tlsVerify}\0${certDir ?? ''}`;
+export function dispatcherFor(tlsVerify: boolean, certDir: string | undefined, limits: RegistryTimeouts = {}): Dispatcher {
+  const t = { ...DEFAULT_TIMEOUTS, ...limits };
+  const key = `${tlsVerify}\0${certDir ?? ''}\0${t.connectMs}\0${t.headersMs}\0${t.bodyIdleMs}`;
   let dispatcher = dispatchers.get(key);
   if (!dispatcher) {
     const tls: TlsSettings = { rejectUnauthorized: tlsVerify, ...(certDir ? tlsFilesFrom(certDir) : {}) };
-    const timeouts = { keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 };
+    const timeouts = { keepAliveTimeout: 30_000, headersTimeout: t.headersMs, bodyTimeout: t.bodyIdleMs };
     const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => process.env[name]);
     // Through a proxy, undici takes the registry's TLS options as requestTls (the tunnel's far end).
     dispatcher = proxied
-      ? new (loadEnvHttpProxyAgent())({ ...timeouts, connect: connectorFor(tls), requestTls: tlsConnectionOptions(tls) })
-      : new Agent({ ...timeouts, connect: connectorFor(tls) });
+      ? new (loadEnvHttpProxyAgent())({ ...timeouts, connect: connectorFor(tls, t.connectMs), requestTls: tlsConnectionOptions(tls) })
+      : new Agent({ ...timeouts, connect: connectorFor(tls, t.connectMs) });
     dispatchers.set(key, dispatcher);
   }
   return dispatcher;
 }
 
 /** Plain connections need no TLS settings; the first TLS connection builds them (and reads the CA bundles) once. */
-function connectorFor(tls: TlsSettings): Connector {
+function connectorFor(tls: TlsSettings, timeout: number): Connector {
   const buildConnector = loadConnector();
   let plain: Connector | undefined;
   let secure: Connector | undefined;
   return (options, callback) => {
-    if (options.protocol !== 'https:') return (plain ??= buildConnector({}))(options, callback);
-    return (secure ??= buildConnector(tlsConnectionOptions(tls)))(options, callback);
+    if (options.protocol !== 'https:') return (plain ??= buildConnector({ timeout }))(options, callback);
+    return (secure ??= buildConnector({ ...tlsConnectionOptions(tls), timeout }))(options, callback);
   };
 }
 

@@ -69,10 +69,19 @@ function oneLine(text: string): string {
   return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
 
+/** What each of undici's timeouts means to a user (the limits are RegistryOptions.timeouts). */
+const timeoutWords: Record<string, string> = {
+  UND_ERR_CONNECT_TIMEOUT: 'timed out connecting (connect timeout)',
+  UND_ERR_HEADERS_TIMEOUT: 'the registry accepted the request but sent no response (response-header timeout)',
+  UND_ERR_BODY_TIMEOUT: 'the registry stopped sending in the middle of the body (idle-body timeout)',
+};
+
 /** A network-level failure (reset, refused, timeout, TLS) as one line. */
 export function networkError(host: string, what: string, err: unknown): BerthError {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const detail = e?.cause?.message ?? e?.message ?? String(err);
   const code = e?.cause?.code ?? e?.code;
+  const timedOut = code ? timeoutWords[code] : undefined;
+  if (timedOut) return new BerthError('TIMEOUT', `registry ${host}: ${what}: ${timedOut}`, { cause: err });
   return new BerthError('NETWORK_ERROR', `registry ${host}: ${what}: ${oneLine(detail)}${code && !detail.includes(code) ? ` (${code})` : ''}`, { cause: err });
 }

@@ -27,7 +27,21 @@ export interface RegistryOptions {
   /** Size of the chunks a streamed upload is cut into when the registry asks for chunks (bytes). */
   chunkSize?: number;
   userAgent?: string;
+  /**
+   * How long to wait, in milliseconds, for a connection (default 10 s, undici's), for a response's headers (default 60 s) and
+   * between two pieces of a body (default 60 s): a registry that accepts and then stays silent fails the request
+   * (retried as a network error) instead of hanging the job.
+   */
+  timeouts?: RegistryTimeouts;
 }
+
+export interface RegistryTimeouts {
+  connectMs?: number;
+  headersMs?: number;
+  bodyIdleMs?: number;
+}
+
+export const DEFAULT_TIMEOUTS: Required<RegistryTimeouts> = { connectMs: 10_000, headersMs: 60_000, bodyIdleMs: 60_000 };
 
 export const DEFAULT_RETRY_TIMES = 3;
 export const DEFAULT_RETRY_DELAY_MS = 1000;

@@ -1,6 +1,7 @@
 import type minimist from 'minimist';
 import { DEFAULT_RETRY_TIMES, type RegistryOptions } from '../../registry/client/index.js';
 import { BerthError } from '../errors/BerthError.js';
+import { exitCodeFor } from './exitCodes.js';
 import type { TransportOptions } from '../transports/types.js';
 import type { FlagSpec } from './command.js';
 
@@ -14,7 +15,7 @@ const perSideBoolean = ['tls-verify'];
 
 export function registryFlagSpec(sides: 'one' | 'two'): FlagSpec {
   const prefixes = sides === 'one' ? [''] : ['src-', 'dest-'];
-  const string = ['retry-times', 'retry-delay', 'registries-conf', 'authfile'];
+  const string = ['retry-times', 'retry-delay', 'registries-conf', 'authfile', 'command-timeout'];
   const boolean: string[] = [];
   const defaults: Record<string, unknown> = {};
   for (const prefix of prefixes) {
@@ -76,7 +77,24 @@ export function transportOptionsFrom(flags: minimist.ParsedArgs, prefix: '' | 's
   if (retryDelay !== undefined) registry.retryDelayMs = parseDuration(retryDelay, '--retry-delay');
   const conf = str('registries-conf');
   if (conf !== undefined) registry.registriesConf = conf;
+  const commandTimeout = str('command-timeout');
+  if (commandTimeout !== undefined) armCommandTimeout(parseDuration(commandTimeout, '--command-timeout'));
   return { registry: registry as Record<string, unknown> };
+}
+
+let commandDeadline: NodeJS.Timeout | undefined;
+
+/**
+ * skopeo's --command-timeout: the whole command gets this long, however many requests and retries it makes. At the
+ * deadline the process ends with one line; destinations only ever show what was committed (temp files and renames).
+ */
+function armCommandTimeout(ms: number): void {
+  if (commandDeadline) return;
+  commandDeadline = setTimeout(() => {
+    process.stderr.write(`berth: the command did not finish within --command-timeout (${ms / 1000} s)\n`);
+    process.exit(exitCodeFor('TIMEOUT'));
+  }, ms);
+  commandDeadline.unref();
 }
 
 /** How often a copy starts a broken blob transfer over: as often as a request is retried (--retry-times). */
@@ -101,7 +119,8 @@ export const registryFlagsUsageOne = `
       --cert-dir DIR          CA certificates (*.crt) and client key pair (*.cert, *.key)
       --retry-times N         retry failed requests N times (default 3)
       --retry-delay DURATION  first delay between retries (default 1s; doubles; Retry-After wins)
-      --registries-conf FILE  containers-registries.conf to use`;
+      --registries-conf FILE  containers-registries.conf to use
+      --command-timeout DURATION  give up on the whole command after DURATION (e.g. 30s, 5m)`;
 
 export const registryFlagsUsageTwo = `
       --src-creds USER:PASS / --dest-creds USER:PASS      credentials per side
@@ -112,4 +131,5 @@ export const registryFlagsUsageTwo = `
       --authfile FILE (or --src-authfile / --dest-authfile) auth file to use
       --retry-times N         retry failed requests N times (default 3)
       --retry-delay DURATION  first delay between retries (default 1s; doubles; Retry-After wins)
-      --registries-conf FILE  containers-registries.conf to use`;
+      --registries-conf FILE  containers-registries.conf to use
+      --command-timeout DURATION  give up on the whole command after DURATION (e.g. 30s, 5m)`;

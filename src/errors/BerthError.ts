@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'DENIED'
   | 'REGISTRY_ERROR'
   | 'NETWORK_ERROR'
+  | 'TIMEOUT'
   | 'UNSUPPORTED'
   | 'NOT_IMPLEMENTED'
   | 'NOT_FOUND'
