@@ -99,6 +99,9 @@ export async function copyFromSource(source: ImageSource, to: ImageReference, op
   await options.admit?.({ source: source.reference, destination: to, manifestDigest: top.digest });
   const destination = await to.newDestination(options.destinationOptions);
   try {
+    if (options.preserveDigests && destination.capabilities.keepsManifests === false) {
+      throw new BerthError('UNSUPPORTED', `${to.toString()} does not keep manifests (it is read back with another digest), which --preserve-digests forbids`);
+    }
     const counters: Counters = { blobsCopied: 0, blobsReused: 0, blobsSkipped: 0, bytesCopied: 0 };
     const run = new CopyRun(source, destination, options, counters);
     const written = top.kind === 'index' ? await run.copyIndex(top) : await run.copyImageManifest(top, false);

@@ -72,6 +72,11 @@ export interface DestinationCapabilities {
   manifestMediaTypes?: readonly string[];
   /** Whether the destination needs blob sizes known before putBlob (registries can stream). */
   needsKnownSize?: boolean;
+  /**
+   * False when the format does not keep manifest bytes (docker-archive keeps manifest.json and the config): reading
+   * the image back gives another manifest digest, so --preserve-digests cannot hold. Default true.
+   */
+  keepsManifests?: boolean;
 }
 
 /**

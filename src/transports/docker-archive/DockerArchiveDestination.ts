@@ -22,7 +22,7 @@ import type { DockerArchiveItem } from './dockerArchiveManifest.js';
  * (the format has no place for it), so OCI manifest digests do not survive.
  */
 export class DockerArchiveDestination implements ImageDestination {
-  readonly capabilities: DestinationCapabilities = { index: false, manifestMediaTypes: [MediaType.dockerManifest, MediaType.ociManifest] };
+  readonly capabilities: DestinationCapabilities = { index: false, manifestMediaTypes: [MediaType.dockerManifest, MediaType.ociManifest], keepsManifests: false };
   /** Blob digest → the archive member holding it (layers: the uncompressed tar, named by diff_id). */
   private readonly members = new Map<Digest, { name: string; path: string; diffId?: Digest }>();
   private manifest: ImageManifest | undefined;
