@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -38,6 +39,19 @@ export interface RegistryServerOptions {
   /** How long close() lets in-flight requests finish before cutting them (ms). */
   shutdownGraceMs?: number;
   log?: (line: string) => void;
+  /** Called once per request when its response has ended (an access log, as distribution writes one). */
+  onRequestDone?: (entry: RequestLogEntry) => void;
+}
+
+export interface RequestLogEntry {
+  time: string;
+  remote: string;
+  method: string;
+  path: string;
+  status: number;
+  /** Bytes sent on the connection for this response, headers included. */
+  bytes: number;
+  durationMs: number;
 }
 
 export interface RunningRegistry {
@@ -103,9 +117,20 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
   let drained: (() => void) | undefined;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
+    const started = performance.now();
+    const sentBefore = req.socket.bytesWritten;
     res.once('close', () => {
       inFlight--;
       if (inFlight === 0) drained?.();
+      options.onRequestDone?.({
+        time: new Date().toISOString(),
+        remote: req.socket.remoteAddress ?? '',
+        method: req.method ?? '',
+        path: (req.url ?? '').split('?')[0]!,
+        status: res.statusCode,
+        bytes: req.socket.bytesWritten - sentBefore,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      });
     });
     void dispatch(dispatcher, req, res);
   };

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { collectGarbage } from '../../../registry/server/gc/collectGarbage.js';
-import { startRegistryServer, type RegistryAuthOptions } from '../../../registry/server/startRegistryServer.js';
+import { startRegistryServer, type RegistryAuthOptions, type RequestLogEntry } from '../../../registry/server/startRegistryServer.js';
 import { parseFlags, type Command } from '../command.js';
 
 const usage = `
@@ -24,7 +24,8 @@ serve: run berth's embedded OCI distribution-spec v1.1 registry until SIGTERM/SI
   --proxy-remote URL      pull-through mirror of the registry at URL (pushes and deletes refused)
   --proxy-creds USER:PASS credentials for the upstream of --proxy-remote
   --allow-anonymous-remote  serve a non-loopback address without authentication
-  --quiet                 do not print the listening line
+  --log-format text|json  one line per request on stderr: time, client, method, path, status, bytes, duration
+  --quiet                 print neither the listening line nor the request lines
 
 gc: remove blobs no manifest references, stale uploads and temp files.
   --root DIR              storage folder (required)
@@ -52,7 +53,7 @@ async function serve(argv: string[]): Promise<number> {
   const flags = parseFlags(
     argv,
     {
-      string: ['addr', 'root', 'tls-cert', 'tls-key', 'htpasswd', 'token-auth', 'max-upload-bytes', 'max-manifest-bytes', 'chunk-min-length', 'proxy-remote', 'proxy-creds'],
+      string: ['addr', 'root', 'tls-cert', 'tls-key', 'htpasswd', 'token-auth', 'max-upload-bytes', 'max-manifest-bytes', 'chunk-min-length', 'proxy-remote', 'proxy-creds', 'log-format'],
       boolean: ['delete', 'allow-anonymous-remote', 'quiet'],
       default: { delete: true },
     },
@@ -70,6 +71,8 @@ async function serve(argv: string[]): Promise<number> {
       ? { mode: 'token', configFile: String(flags['token-auth']) }
       : { mode: 'none' };
   const root = (flags.root as string | undefined) ?? defaultRoot();
+  const logFormat = (flags['log-format'] as string | undefined) ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new BerthError('USAGE', `registry serve: --log-format must be text or json, got "${logFormat}"`);
   const registry = await startRegistryServer({
     addr: (flags.addr as string | undefined) ?? '127.0.0.1:5000',
     root,
@@ -82,6 +85,7 @@ async function serve(argv: string[]): Promise<number> {
     allowAnonymousRemote: flags['allow-anonymous-remote'] === true,
     ...(flags['proxy-remote'] ? { proxy: { remote: String(flags['proxy-remote']), ...(flags['proxy-creds'] ? { creds: String(flags['proxy-creds']) } : {}) } } : {}),
     log: (line) => process.stderr.write(`berth registry: ${line}\n`),
+    ...(flags.quiet ? {} : { onRequestDone: (e: RequestLogEntry) => process.stderr.write(`${logFormat === 'json' ? JSON.stringify(e) : `${e.time} ${e.remote} ${e.method} ${e.path} ${e.status} ${e.bytes} ${e.durationMs}ms`}\n`) }),
   });
   if (!flags.quiet) process.stdout.write(`berth registry listening on ${registry.url} (root ${root}, auth ${auth.mode})\n`);
   await new Promise<void>((resolve) => {
