@@ -51,6 +51,8 @@ export interface Transport {
  */
 export interface ImageSource {
   readonly reference: ImageReference;
+  /** The name the image carries inside the source when the reference does not say it (a docker-archive's RepoTag). */
+  readonly dockerReference?: string | undefined;
   /** The top-level manifest (image or index), or one instance of an index by digest. */
   getManifest(instanceDigest?: Digest): Promise<ManifestBlob>;
   /** A stream of the blob's bytes; the caller verifies digest and size. */

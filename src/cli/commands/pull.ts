@@ -1,0 +1,40 @@
+import { copyImage } from '../../copy/copyImage.js';
+import '../../transports/allTransports.js';
+import { parseImageReference } from '../../transports/transportRegistry.js';
+import { parseFlags, requireArgs, type Command } from '../command.js';
+import { progressDisplay } from '../progressDisplay.js';
+import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+import { qualifiedName } from '../storeNames.js';
+import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
+
+export const pullCommand: Command = {
+  name: 'pull',
+  usage: `
+Usage: berth pull [OPTIONS] NAME[:TAG|@DIGEST]
+
+Pull an image from its registry into the local store (podman pull), under the trust policy. A short name is
+resolved by registries.conf; the image is stored under its fully qualified name. Prints the manifest digest.
+
+Options:
+  -q, --quiet                 print only the digest
+Trust options:${trustFlagsUsage}
+Registry options:${registryFlagsUsageOne}
+`,
+  async run(argv) {
+    const flags = parseFlags(argv, mergeFlagSpecs({ boolean: ['quiet'], alias: { q: 'quiet' } }, registryFlagSpec('one'), trustFlagSpec), 'pull');
+    const args = flags._.map(String);
+    requireArgs(args, 1, 'pull', 'NAME');
+    const options = transportOptionsFrom(flags, '');
+    const name = await qualifiedName(args[0]!, options);
+    const destination = parseImageReference(`berth:${name}`);
+    const result = await copyImage(parseImageReference(`docker://${name}`), destination, {
+      ...(await trustHooksFrom(flags, options, destination)),
+      sourceOptions: options,
+      destinationOptions: options,
+      blobRetries: blobRetriesFrom(options),
+      onProgress: flags.quiet ? undefined : progressDisplay(process.stderr),
+    });
+    process.stdout.write(`${result.manifestDigest}\n`);
+    return 0;
+  },
+};

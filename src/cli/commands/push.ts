@@ -1,0 +1,43 @@
+import { copyImage } from '../../copy/copyImage.js';
+import '../../transports/allTransports.js';
+import { parseImageReference, transportNames } from '../../transports/transportRegistry.js';
+import { BerthError } from '../../errors/BerthError.js';
+import { parseFlags, type Command } from '../command.js';
+import { progressDisplay } from '../progressDisplay.js';
+import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+import { qualifiedName } from '../storeNames.js';
+import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
+
+export const pushCommand: Command = {
+  name: 'push',
+  usage: `
+Usage: berth push [OPTIONS] IMAGE [DESTINATION]
+
+Push an image of the local store (podman push): to its own name's registry, or to DESTINATION (a registry
+name, or any berth reference such as oci:DIR:TAG). Prints the manifest digest written.
+
+Options:
+  -q, --quiet                 print only the digest
+Trust options:${trustFlagsUsage}
+Registry options:${registryFlagsUsageOne}
+`,
+  async run(argv) {
+    const flags = parseFlags(argv, mergeFlagSpecs({ boolean: ['quiet'], alias: { q: 'quiet' } }, registryFlagSpec('one'), trustFlagSpec), 'push');
+    const args = flags._.map(String);
+    if (args.length < 1 || args.length > 2) throw new BerthError('USAGE', 'push: expected IMAGE [DESTINATION] (see berth push --help)');
+    const options = transportOptionsFrom(flags, '');
+    const name = await qualifiedName(args[0]!, options);
+    const target = args[1] ?? name;
+    // A berth reference (oci:DIR, docker://…) as written; a plain name is a registry's.
+    const destination = parseImageReference(transportNames().includes(target.split(':')[0]!) ? target : `docker://${target}`);
+    const result = await copyImage(parseImageReference(`berth:${name}`), destination, {
+      ...(await trustHooksFrom(flags, options, destination)),
+      sourceOptions: options,
+      destinationOptions: options,
+      blobRetries: blobRetriesFrom(options),
+      onProgress: flags.quiet ? undefined : progressDisplay(process.stderr),
+    });
+    process.stdout.write(`${result.manifestDigest}\n`);
+    return 0;
+  },
+};
