@@ -17,12 +17,13 @@ deletion; otherwise berth deletes the manifest by digest only when no other tag 
 at it, and refuses if one does, unless --all-tags-of-digest is given.
 
 Options:
+  -q, --quiet                 print nothing on success
       --all-tags-of-digest    accept that deleting a tag's manifest removes the other tags naming it
       --format json           print what was deleted as JSON
 ${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(argv, mergeFlagSpecs({ boolean: ['all-tags-of-digest'], string: ['format'] }, registryFlagSpec('one')), 'delete');
+    const flags = parseFlags(argv, mergeFlagSpecs({ boolean: ['all-tags-of-digest', 'quiet'], string: ['format'], alias: { q: 'quiet' } }, registryFlagSpec('one')), 'delete');
     const args = flags._.map(String);
     requireArgs(args, 1, 'delete', 'IMAGE');
     const format = flags.format === undefined ? undefined : String(flags.format);
@@ -41,7 +42,7 @@ ${registryFlagsUsageOne}
     } else {
       const what = result.method === 'tag' ? `tag ${result.removedTags[0]}` : `manifest ${result.deletedDigest}`;
       const tags = result.method === 'digest' && result.removedTags.length > 0 ? ` (tags removed: ${result.removedTags.join(', ')})` : '';
-      process.stderr.write(`Deleted ${what}${tags}\n`);
+      if (!flags.quiet) process.stderr.write(`Deleted ${what}${tags}\n`);
     }
     return 0;
   },

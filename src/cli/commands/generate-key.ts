@@ -20,9 +20,10 @@ $BERTH_PASSWORD (may be empty), else a prompt on the terminal.
 Options:
       --output-prefix PREFIX  file name prefix (default "cosign")
       --passphrase-file FILE  read the passphrase from the first line of FILE
+  -q, --quiet                 print nothing on success
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { string: ['output-prefix', 'passphrase-file'] }, 'generate-key');
+    const flags = parseFlags(argv, { string: ['output-prefix', 'passphrase-file'], boolean: ['quiet'], alias: { q: 'quiet' } }, 'generate-key');
     requireArgs(flags._.map(String), 0, 'generate-key', 'no arguments');
     const prefix = (flags['output-prefix'] as string | undefined) ?? 'cosign';
     if (prefix === '') throw new BerthError('USAGE', 'generate-key: --output-prefix must not be empty');
@@ -33,7 +34,7 @@ Options:
     const pair = generateCosignKeyPair(passphrase);
     await writeNew(`${prefix}.key`, pair.privateKeyPem, 0o600);
     await writeNew(`${prefix}.pub`, pair.publicKeyPem, 0o644);
-    process.stderr.write(`Private key written to ${prefix}.key\nPublic key written to ${prefix}.pub\n`);
+    if (!flags.quiet) process.stderr.write(`Private key written to ${prefix}.key\nPublic key written to ${prefix}.pub\n`);
     return 0;
   },
 };

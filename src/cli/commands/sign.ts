@@ -29,6 +29,7 @@ as skopeo --sign-by does) and store it in the lookaside storage registries.d
 names for the image (lookaside-staging when set).
 
 Options:
+  -q, --quiet                 print nothing on success
       --key FILE              cosign-format or PKCS#8 PEM private key (ECDSA, Ed25519, RSA)
       --passphrase-file FILE  passphrase for the key (else $COSIGN_PASSWORD / $BERTH_PASSWORD / prompt)
   -a, --annotation KEY=VALUE  add to the payload's "optional" section (repeatable)
@@ -48,8 +49,8 @@ Options:
       argv,
       {
         string: ['key', 'passphrase-file', 'annotation', 'identity', 'registry-referrers-mode', 'sign-by-gpg', 'gpg-key', 'registries.d', 'format', ...REGISTRY_FLAG_NAMES],
-        boolean: ['recursive'],
-        alias: { a: 'annotation', r: 'recursive' },
+        boolean: ['recursive', 'quiet'],
+        alias: { a: 'annotation', r: 'recursive', q: 'quiet' },
       },
       'sign',
     );
@@ -86,7 +87,7 @@ Options:
       else await signAll(String(flags['sign-by-gpg']));
     }
     if (format === 'json') process.stdout.write(`${JSON.stringify({ image: target.input, identity, signed: results }, null, 2)}\n`);
-    else for (const r of results) process.stderr.write(`${r.added ? 'Signed' : 'Already signed'} ${r.digest} as ${identity}\n`);
+    else if (!flags.quiet) for (const r of results) process.stderr.write(`${r.added ? 'Signed' : 'Already signed'} ${r.digest} as ${identity}\n`);
     return 0;
   },
 };

@@ -16,6 +16,7 @@ IMAGE is TRANSPORT:NAME (oci:PATH[:TAG], oci-archive:, docker-archive:, dir:,
 docker://, berth:NAME for the local store).
 
 Options:
+      --format json            print the manifest digest, layer count and bundle as JSON
       --platform OS/ARCH[/V]   image of an index to unpack (default: this host's)
       --uid-map C:H[:SIZE]     map container uid C to host uid H (repeatable); adds a user namespace
       --gid-map C:H[:SIZE]     the same for gids
@@ -28,7 +29,7 @@ Registry options (docker://):${registryFlagsUsageOne}
     const flags = parseFlags(
       argv,
       mergeFlagSpecs(
-        { string: ['platform', 'uid-map', 'gid-map'], boolean: ['rootless', 'allow-devices', 'quiet'], alias: { q: 'quiet' } },
+        { string: ['platform', 'uid-map', 'gid-map', 'format'], boolean: ['rootless', 'allow-devices', 'quiet'], alias: { q: 'quiet' } },
         registryFlagSpec('one'),
       ),
       'unpack',
@@ -62,7 +63,8 @@ Registry options (docker://):${registryFlagsUsageOne}
           onWarning: (message) => process.stderr.write(`berth: warning: ${message}\n`),
           decoder,
         });
-        if (!flags.quiet) process.stderr.write(`Unpacked ${result.manifestDigest} (${result.layers} layers) into ${result.bundleDir}\n`);
+        if (flags.format === 'json') process.stdout.write(`${JSON.stringify({ manifestDigest: result.manifestDigest, layers: result.layers, bundle: result.bundleDir }, null, 2)}\n`);
+        else if (!flags.quiet) process.stderr.write(`Unpacked ${result.manifestDigest} (${result.layers} layers) into ${result.bundleDir}\n`);
       } finally {
         await source.close();
       }

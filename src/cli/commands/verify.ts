@@ -33,6 +33,8 @@ containers-policy.json instead (what copy and sync enforce) and print the
 decision as JSON.
 
 Options:
+  -q, --quiet                 print nothing: the exit status says it
+      --format json           print the image, digest and verified payloads as one JSON object
       --key FILE              public key (PEM; ECDSA, Ed25519, RSA, or a certificate); repeatable
       --gpg-public-key FILE   OpenPGP public key (armored or binary); repeatable
       --check-identity MODE   exact | repository | none (default: repository when the image or
@@ -48,11 +50,14 @@ Options:
   async run(argv) {
     const flags = parseFlags(
       argv,
-      { string: ['key', 'gpg-public-key', 'check-identity', 'identity', 'annotation', 'registries.d', 'policy', ...REGISTRY_FLAG_NAMES], boolean: ['policy-default'], alias: { a: 'annotation' } },
+      { string: ['key', 'gpg-public-key', 'check-identity', 'identity', 'annotation', 'registries.d', 'policy', 'format', ...REGISTRY_FLAG_NAMES], boolean: ['policy-default', 'quiet'], alias: { a: 'annotation', q: 'quiet' } },
       'verify',
     );
     const args = flags._.map(String);
     requireArgs(args, 1, 'verify', 'IMAGE');
+    const quiet = flags.quiet === true;
+    const format = flags.format as string | undefined;
+    if (format !== undefined && format !== 'json') throw new BerthError('USAGE', `verify: unsupported --format "${format}" (json)`);
     const keyFiles = flagList(flags.key);
     const gpgFiles = flagList(flags['gpg-public-key']);
     const usePolicy = flags.policy !== undefined || flags['policy-default'] === true;
@@ -61,8 +66,8 @@ Options:
       const target = await resolveTarget(args[0] as string, { registry: registryOptionsFromFlags(flags) });
       const policy = loadPolicy((flags.policy as string | undefined) ?? defaultPolicyPath());
       const decision = await evaluatePolicy(policy, policySubjectForTarget(target), loadRegistriesD(registriesDirFlag(flags)));
-      process.stderr.write(`Accepted ${target.input} (${target.manifest.digest}) by ${policy.source}\n`);
-      process.stdout.write(`${JSON.stringify({ image: target.input, digest: target.manifest.digest, scope: decision.scope, satisfied: decision.satisfied })}\n`);
+      if (!quiet) process.stderr.write(`Accepted ${target.input} (${target.manifest.digest}) by ${policy.source}\n`);
+      if (!quiet) process.stdout.write(`${JSON.stringify({ image: target.input, digest: target.manifest.digest, scope: decision.scope, satisfied: decision.satisfied }, null, format === 'json' ? 2 : undefined)}\n`);
       return 0;
     }
     if (keyFiles.length === 0 && gpgFiles.length === 0) throw new BerthError('USAGE', 'verify: give --key, --gpg-public-key or --policy');
@@ -88,6 +93,11 @@ Options:
       const location = lookasideLocation(loadRegistriesD(registriesDirFlag(flags)), target.dockerReference, false);
       const verified = await simpleVerify(location, digest, { trustedKeys, identity: rule, ...(target.dockerReference ? { imageReference: target.dockerReference } : {}) });
       payloads = verified.map((v) => v.payload);
+    }
+    if (quiet) return 0;
+    if (format === 'json') {
+      process.stdout.write(`${JSON.stringify({ image: target.input, digest, identityCheck: mode, signatures: payloads }, null, 2)}\n`);
+      return 0;
     }
     process.stderr.write(`Verified ${payloads.length} signature(s) of ${target.input} (${digest}); identity check: ${mode}\n`);
     process.stdout.write(`${JSON.stringify(payloads)}\n`);
