@@ -1,11 +1,10 @@
-import { copyImage } from '../../copy/copyImage.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import { parseFlags, requireArgs, type Command } from '../command.js';
-import { progressDisplay } from '../progressDisplay.js';
-import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+import { policyCopyFlagSpec, copyUnderPolicy } from '../policyCopy.js';
+import { registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 import { qualifiedName } from '../storeNames.js';
-import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
+import { trustFlagsUsage } from '../trustFlags.js';
 
 export const pullCommand: Command = {
   name: 'pull',
@@ -21,19 +20,13 @@ Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(argv, mergeFlagSpecs({ boolean: ['quiet'], alias: { q: 'quiet' } }, registryFlagSpec('one'), trustFlagSpec), 'pull');
+    const flags = parseFlags(argv, policyCopyFlagSpec, 'pull');
     const args = flags._.map(String);
     requireArgs(args, 1, 'pull', 'NAME');
     const options = transportOptionsFrom(flags, '');
     const name = await qualifiedName(args[0]!, options);
     const destination = parseImageReference(`berth:${name}`);
-    const result = await copyImage(parseImageReference(`docker://${name}`), destination, {
-      ...(await trustHooksFrom(flags, options, destination)),
-      sourceOptions: options,
-      destinationOptions: options,
-      blobRetries: blobRetriesFrom(options),
-      onProgress: flags.quiet ? undefined : progressDisplay(process.stderr),
-    });
+    const result = await copyUnderPolicy(parseImageReference(`docker://${name}`), destination, flags, options);
     process.stdout.write(`${result.manifestDigest}\n`);
     return 0;
   },

@@ -1,12 +1,11 @@
-import { copyImage } from '../../copy/copyImage.js';
 import '../../transports/allTransports.js';
 import { parseImageReference, transportNames } from '../../transports/transportRegistry.js';
 import { BerthError } from '../../errors/BerthError.js';
 import { parseFlags, type Command } from '../command.js';
-import { progressDisplay } from '../progressDisplay.js';
-import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+import { policyCopyFlagSpec, copyUnderPolicy } from '../policyCopy.js';
+import { registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 import { qualifiedName } from '../storeNames.js';
-import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
+import { trustFlagsUsage } from '../trustFlags.js';
 
 export const pushCommand: Command = {
   name: 'push',
@@ -22,7 +21,7 @@ Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(argv, mergeFlagSpecs({ boolean: ['quiet'], alias: { q: 'quiet' } }, registryFlagSpec('one'), trustFlagSpec), 'push');
+    const flags = parseFlags(argv, policyCopyFlagSpec, 'push');
     const args = flags._.map(String);
     if (args.length < 1 || args.length > 2) throw new BerthError('USAGE', 'push: expected IMAGE [DESTINATION] (see berth push --help)');
     const options = transportOptionsFrom(flags, '');
@@ -30,13 +29,7 @@ Registry options:${registryFlagsUsageOne}
     const target = args[1] ?? name;
     // A berth reference (oci:DIR, docker://…) as written; a plain name is a registry's.
     const destination = parseImageReference(transportNames().includes(target.split(':')[0]!) ? target : `docker://${target}`);
-    const result = await copyImage(parseImageReference(`berth:${name}`), destination, {
-      ...(await trustHooksFrom(flags, options, destination)),
-      sourceOptions: options,
-      destinationOptions: options,
-      blobRetries: blobRetriesFrom(options),
-      onProgress: flags.quiet ? undefined : progressDisplay(process.stderr),
-    });
+    const result = await copyUnderPolicy(parseImageReference(`berth:${name}`), destination, flags, options);
     process.stdout.write(`${result.manifestDigest}\n`);
     return 0;
   },
