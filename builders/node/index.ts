@@ -1,0 +1,1 @@
+export { buildNodeProject, type NodeBuildOptions, type NodeBuildResult } from './buildNodeProject.js';
