@@ -2,7 +2,7 @@
 # berth's main job end to end, offline, on embedded defaults: make a base image
 # without any registry, move it through every format, keep it in the local
 # store, push it to berth's embedded registry, sign and verify it there, pull
-# it back, unpack it and run it; then build a Dockerfile on it and run that.
+# it back, unpack it and run it; then build a Dockerfile on it, and a Node project, and run those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,5 +80,15 @@ DOCKERFILE
   berth run --rm localhost/demo-built:1
 else
   echo "not root: skipping the build (RUN steps run in berth-runc containers)"
+fi
+
+step "build a Node project without a Dockerfile (dependencies from its lockfile, offline) and run it"
+node_base=$(node dist/fixtures/base-image/makeNodeBaseImage.js "$work/node-base")
+cp -r fixtures/node/plain-app "$work/node-app"
+berth build-node --base "$node_base" -t localhost/demo-node:1 "$work/node-app"
+if [[ $(id -u) -eq 0 ]]; then
+  berth run --rm localhost/demo-node:1
+else
+  echo "not root: skipping the container run"
 fi
 step "done"
