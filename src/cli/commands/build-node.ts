@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
+import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, type Command } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 
@@ -13,26 +13,23 @@ dependencies from the lockfile (cached: an edit to the application rebuilds only
 application's files under /app, with fixed owners and times (SOURCE_DATE_EPOCH honoured).
 
 Options:
-  -t, --tag IMAGE          where the image goes (repeatable): a berth reference, or a bare name for the local store
       --base IMAGE         the base image (a Node runtime image; any berth reference)
       --include dev        install devDependencies too
       --ignore-scripts     build although packages have install scripts (they are not run)
       --entrypoint JSON|CMD  what the image runs (default: the single bin, else main with node, else npm start)
       --env K=V            an environment variable (repeatable)
-      --label K=V          a label (repeatable)
       --port PORT[/PROTO]  an exposed port (repeatable)
       --user USER          the user the image runs as
       --exclude PATH       leave PATH out of the application layer (repeatable)
-      --iidfile FILE       write the image ID (config digest) to FILE
-      --digestfile FILE    write the manifest digest of the first -t to FILE
-  -q, --quiet              print only the image ID
+      (SOURCE_DATE_EPOCH pins every time in the image; default 1970-01-01T00:00:01Z)${buildOutputUsage}
 Registry options (base and -t):${registryFlagsUsageOne}
 `,
   async run(argv) {
     const flags = parseFlags(
       argv,
       mergeFlagSpecs(
-        { string: ['tag', 'base', 'include', 'entrypoint', 'env', 'label', 'port', 'user', 'exclude', 'iidfile', 'digestfile'], boolean: ['ignore-scripts', 'quiet'], alias: { t: 'tag', q: 'quiet' } },
+        { string: ['base', 'include', 'entrypoint', 'env', 'port', 'user', 'exclude'], boolean: ['ignore-scripts'] },
+        buildOutputFlagSpec,
         registryFlagSpec('one'),
       ),
       'build-node',
@@ -44,14 +41,7 @@ Registry options (base and -t):${registryFlagsUsageOne}
     if (include.some((i) => i !== 'dev')) throw new BerthError('USAGE', 'build-node: --include takes dev');
     const entrypointText = flags.entrypoint as string | undefined;
     const entrypoint = entrypointText === undefined ? undefined : entrypointText.trim().startsWith('[') ? (JSON.parse(entrypointText) as string[]) : ['/bin/sh', '-c', entrypointText];
-    const seconds = process.env.SOURCE_DATE_EPOCH === undefined ? undefined : Number(process.env.SOURCE_DATE_EPOCH);
-    if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 0)) throw new BerthError('USAGE', 'build-node: SOURCE_DATE_EPOCH must be whole seconds since 1970');
-    const labels: Record<string, string> = {};
-    for (const item of flagList(flags.label)) {
-      const eq = item.indexOf('=');
-      if (eq <= 0) throw new BerthError('USAGE', `build-node: --label must be KEY=VALUE, got "${item}"`);
-      labels[item.slice(0, eq)] = item.slice(eq + 1);
-    }
+    const timestamp = buildTimestamp(undefined, 'build-node');
     const quiet = flags.quiet === true;
     const { buildNodeProject } = await import('../../../builders/node/buildNodeProject.js');
     const result = await buildNodeProject({
@@ -62,21 +52,15 @@ Registry options (base and -t):${registryFlagsUsageOne}
       ignoreScripts: flags['ignore-scripts'] === true,
       ...(entrypoint ? { entrypoint } : {}),
       env: flagList(flags.env),
-      labels,
+      labels: keyValues(flagList(flags.label), '--label', 'build-node'),
       ports: flagList(flags.port),
       ...(flags.user !== undefined ? { user: String(flags.user) } : {}),
       exclude: flagList(flags.exclude),
-      ...(seconds !== undefined ? { timestamp: new Date(seconds * 1000) } : {}),
+      ...(timestamp ? { timestamp } : {}),
       transportOptions: transportOptionsFrom(flags, ''),
       onProgress: quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
     });
-    if (flags.iidfile) writeFileSync(String(flags.iidfile), result.imageId);
-    if (flags.digestfile) {
-      const first = result.destinations[0];
-      if (!first) throw new BerthError('USAGE', 'build-node: --digestfile needs a -t destination');
-      writeFileSync(String(flags.digestfile), first.manifestDigest);
-    }
-    process.stdout.write(`${result.imageId}\n`);
+    writeBuildOutputs(flags, result, 'build-node');
     return 0;
   },
 };

@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
+import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 
@@ -13,18 +14,13 @@ container of their own (berth-runc, as root); every step is cached (--no-cache t
 
 Options:
   -f, --file FILE           the Dockerfile (default CONTEXT/Dockerfile; - reads it from stdin)
-  -t, --tag IMAGE           where the image goes (repeatable): a berth reference, or a bare name for the local store
       --target STAGE        build this stage (and only the stages it needs)
       --build-arg K[=V]     a build argument (repeatable; K alone takes V from the environment)
       --build-arg-file FILE build arguments, one K=V per line
-      --label K=V           add a label to the image (repeatable)
       --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (repeatable)
       --network host|none   the network RUN gets by default (default host)
       --no-cache            do not use cached steps
-      --timestamp SECONDS   pin every time in the image (default: $SOURCE_DATE_EPOCH when set)
-      --iidfile FILE        write the image ID (config digest) to FILE
-      --digestfile FILE     write the manifest digest of the first -t to FILE
-  -q, --quiet               print only the image ID
+      --timestamp SECONDS   pin every time in the image (default: $SOURCE_DATE_EPOCH when set)${buildOutputUsage}
 Registry options (FROM and -t):${registryFlagsUsageOne}
 `,
   async run(argv) {
@@ -32,10 +28,11 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       argv,
       mergeFlagSpecs(
         {
-          string: ['file', 'tag', 'target', 'build-arg', 'build-arg-file', 'label', 'secret', 'network', 'timestamp', 'iidfile', 'digestfile'],
-          boolean: ['no-cache', 'quiet'],
-          alias: { f: 'file', t: 'tag', q: 'quiet' },
+          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp'],
+          boolean: ['no-cache'],
+          alias: { f: 'file' },
         },
+        buildOutputFlagSpec,
         registryFlagSpec('one'),
       ),
       'build',
@@ -44,9 +41,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
     if (args.length > 1) requireArgs(args, 1, 'build', 'one CONTEXT directory');
     const network = (flags.network as string | undefined) ?? 'host';
     if (network !== 'host' && network !== 'none') throw new BerthError('USAGE', `build: --network must be host or none, got "${network}"`);
-    const timestampText = (flags.timestamp as string | undefined) ?? process.env.SOURCE_DATE_EPOCH;
-    const seconds = timestampText === undefined ? undefined : Number(timestampText);
-    if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 0)) throw new BerthError('USAGE', `build: the timestamp must be whole seconds since 1970, got "${timestampText}"`);
+    const timestamp = buildTimestamp(flags.timestamp as string | undefined, 'build');
     const file = flags.file as string | undefined;
     const quiet = flags.quiet === true;
     const { buildDockerfile } = await import('../../../builders/dockerfile/buildDockerfile.js');
@@ -57,34 +52,19 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       ...(flags.target ? { target: String(flags.target) } : {}),
       buildArgs: buildArgs(flagList(flags['build-arg']), flags['build-arg-file'] as string | undefined),
       noCache: flags['no-cache'] === true,
-      ...(seconds !== undefined ? { timestamp: new Date(seconds * 1000) } : {}),
-      labels: keyValues(flagList(flags.label), '--label'),
+      ...(timestamp ? { timestamp } : {}),
+      labels: keyValues(flagList(flags.label), '--label', 'build'),
       secrets: secrets(flagList(flags.secret)),
       network,
       transportOptions: transportOptionsFrom(flags, ''),
       onProgress: quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
     });
-    if (flags.iidfile) writeFileSync(String(flags.iidfile), result.imageId);
-    if (flags.digestfile) {
-      const first = result.destinations[0];
-      if (!first) throw new BerthError('USAGE', 'build: --digestfile needs a -t destination');
-      writeFileSync(String(flags.digestfile), first.manifestDigest);
-    }
     if (!quiet) for (const d of result.destinations) process.stderr.write(`COMMIT ${d.reference}\n`);
-    process.stdout.write(`${result.imageId}\n`);
+    writeBuildOutputs(flags, result, 'build');
     return 0;
   },
 };
 
-function keyValues(items: string[], flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of items) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new BerthError('USAGE', `build: ${flag} must be KEY=VALUE, got "${item}"`);
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
 
 /** --build-arg K=V, or K alone for the value in the environment (skipped when unset, as docker does). */
 function buildArgs(items: string[], file: string | undefined): Record<string, string> {
