@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { basename, join, resolve } from 'node:path';
 import { copyFromSource } from '../../src/copy/copyImage.js';
 import { BerthError } from '../../src/errors/BerthError.js';
@@ -16,6 +18,8 @@ import { compileDockerfile } from './compile/compileDockerfile.js';
 import { loadDockerignore } from './context/dockerignore.js';
 import { executePlan } from './execute/executePlan.js';
 
+const run = promisify(execFile);
+
 export interface BuildOptions {
   /** The build context directory. */
   context: string;
@@ -31,6 +35,10 @@ export interface BuildOptions {
   /** Pinned time for every layer entry, history entry and the config (SOURCE_DATE_EPOCH, --timestamp). */
   timestamp?: Date;
   labels?: Record<string, string>;
+  /** Manifest annotations (`--annotation`). */
+  annotations?: Record<string, string>;
+  /** Also write the image as an OCI or docker archive, or its files into a directory (`--output`). */
+  output?: { type: 'oci' | 'docker' | 'local'; dest: string };
   /** RUN --mount=type=secret contents by id. */
   secrets?: Map<string, Buffer>;
   /** The network RUN gets without --network (default: the build's own, as buildah chroot and kaniko give). */
@@ -99,16 +107,34 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     ...(options.timestamp ? { timestamp: options.timestamp } : {}),
     onProgress,
   });
-  let image = built[plan.target]!.image;
-  if (options.labels && Object.keys(options.labels).length > 0) {
-    const labels = options.labels;
-    image = await mutateImage(image, { ...(options.timestamp ? { created: options.timestamp.toISOString() } : {}), config: (c) => ({ ...c, config: { ...c.config, Labels: { ...c.config?.Labels, ...labels } } }) });
+  const target = built[plan.target]!;
+  let image = target.image;
+  const labels = options.labels ?? {};
+  const annotations = options.annotations ?? {};
+  if (Object.keys(labels).length > 0 || Object.keys(annotations).length > 0) {
+    image = await mutateImage(image, {
+      ...(options.timestamp ? { created: options.timestamp.toISOString() } : {}),
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+      config: (c) => ({ ...c, config: { ...c.config, Labels: { ...c.config?.Labels, ...labels } } }),
+    });
   }
   const { manifest } = await selectImageManifest(image, platform);
   const destinations: BuildResult['destinations'] = [];
   for (const tag of options.tags) {
     const result = await copyFromSource(image, parseImageReference(tag, 'berth'), { destinationOptions: transportOptions });
     destinations.push({ reference: tag, manifestDigest: result.manifestDigest });
+  }
+  const output = options.output;
+  if (output?.type === 'local') {
+    // The target stage's files as they are, owners and modes included (cp -a reads the merged overlay view).
+    await target.tree.withMergedView(join(root, 'build-cache'), async (rootfs) => {
+      await mkdir(output.dest, { recursive: true });
+      await run('cp', ['-a', '--', `${rootfs}/.`, output.dest]);
+    });
+  } else if (output) {
+    const reference = `${output.type === 'oci' ? 'oci-archive' : 'docker-archive'}:${resolve(output.dest)}`;
+    const result = await copyFromSource(image, parseImageReference(reference), { destinationOptions: transportOptions });
+    destinations.push({ reference, manifestDigest: result.manifestDigest });
   }
   return { imageId: manifest.config.digest, image, destinations };
 }

@@ -20,7 +20,10 @@ Options:
       --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (repeatable)
       --network host|none   the network RUN gets by default (default host)
       --no-cache            do not use cached steps
-      --timestamp SECONDS   pin every time in the image (default: $SOURCE_DATE_EPOCH when set)${buildOutputUsage}
+      --timestamp SECONDS   pin every time in the image (default: $SOURCE_DATE_EPOCH when set)
+  -o, --output type=oci|docker,dest=FILE  also write the image as an OCI or docker archive
+  -o, --output type=local,dest=DIR        also write the image's files into DIR
+      --annotation K=V      a manifest annotation (repeatable)${buildOutputUsage}
 Registry options (FROM and -t):${registryFlagsUsageOne}
 `,
   async run(argv) {
@@ -28,9 +31,9 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       argv,
       mergeFlagSpecs(
         {
-          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp'],
+          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation'],
           boolean: ['no-cache'],
-          alias: { f: 'file' },
+          alias: { f: 'file', o: 'output' },
         },
         buildOutputFlagSpec,
         registryFlagSpec('one'),
@@ -54,6 +57,8 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       noCache: flags['no-cache'] === true,
       ...(timestamp ? { timestamp } : {}),
       labels: keyValues(flagList(flags.label), '--label', 'build'),
+      annotations: keyValues(flagList(flags.annotation), '--annotation', 'build'),
+      ...(flags.output ? { output: outputFlag(String(flags.output)) } : {}),
       secrets: secrets(flagList(flags.secret)),
       network,
       transportOptions: transportOptionsFrom(flags, ''),
@@ -100,4 +105,13 @@ function secrets(items: string[]): Map<string, Buffer> {
     }
   }
   return out;
+}
+
+/** --output type=oci|docker|local,dest=PATH (BuildKit's spelling). */
+function outputFlag(text: string): { type: 'oci' | 'docker' | 'local'; dest: string } {
+  const fields = new Map(text.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] as const));
+  const type = fields.get('type');
+  const dest = fields.get('dest');
+  if ((type !== 'oci' && type !== 'docker' && type !== 'local') || !dest) throw new BerthError('USAGE', `build: --output must be type=oci|docker|local,dest=PATH, got "${text}"`);
+  return { type, dest };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -76,6 +76,28 @@ test('a multi-stage build runs under berth-runc and prints what its Dockerfile s
   const ran = s.run('localhost/ms:1', []);
   assert.equal(ran.status, 0, ran.stderr);
   assert.equal(ran.stdout, 'hello BERTH\n');
+});
+
+test('--output writes an OCI archive or the files into a directory; --annotation reaches the manifest', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'out-ctx');
+  mkdirSync(context);
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nRUN mkdir /made && echo made > /made/file && chown 1000:1000 /made/file\n');
+  const archive = join(s.dir, 'image.tar');
+  const toArchive = s.build(['-q', '--build-arg', `BASE=${s.base}`, '--annotation', 'org.example.built-by=berth', '-o', `type=oci,dest=${archive}`, context]);
+  assert.equal(toArchive.status, 0, toArchive.stderr);
+  const manifest = JSON.parse(berth(['inspect', '--raw', `oci-archive:${archive}`]).stdout) as { annotations?: Record<string, string> };
+  assert.equal(manifest.annotations?.['org.example.built-by'], 'berth');
+  const dir = join(s.dir, 'files');
+  const toDir = s.build(['-q', '--build-arg', `BASE=${s.base}`, '-o', `type=local,dest=${dir}`, context]);
+  assert.equal(toDir.status, 0, toDir.stderr);
+  assert.equal(readFileSync(join(dir, 'made', 'file'), 'utf8'), 'made\n');
+  assert.equal(lstatSync(join(dir, 'made', 'file')).uid, 1000);
+  assert.ok(existsSync(join(dir, 'bin', 'busybox')), 'the base\'s files too');
+  const bad = s.build(['--build-arg', `BASE=${s.base}`, '-o', 'type=tar', context]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--output must be type=oci\|docker\|local,dest=PATH/);
 });
 
 test('the step cache: hits for what cannot change the result, misses from the first step that sees a change, never stale', async (t) => {
