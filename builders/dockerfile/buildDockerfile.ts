@@ -94,6 +94,12 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   });
   if (plan.unusedBuildArgs?.length) onProgress(`warning: build-args [${plan.unusedBuildArgs.join(' ')}] were not consumed`);
   const root = storeRoot(options.storeRoot);
+  // Ctrl-C or SIGTERM: the running RUN container is killed, its scratch removed, and the build fails before any
+  // destination is written (the step cache only ever holds whole entries).
+  const interrupted = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => interrupted.abort(signal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const built = await executePlan({
     plan,
     contextDir: context,
@@ -106,6 +112,10 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     defaultNetwork: options.network ?? 'host',
     ...(options.timestamp ? { timestamp: options.timestamp } : {}),
     onProgress,
+    signal: interrupted.signal,
+  }).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   });
   const target = built[plan.target]!;
   let image = target.image;

@@ -30,6 +30,8 @@ export interface RunInRootfsOptions {
   stdio?: [number | 'ignore', number | 'ignore', number | 'ignore'];
   /** Where the runtime keeps its state while the process runs (a private temp directory when unset). */
   stateRoot?: string;
+  /** Aborting kills the container (SIGKILL to every process): a build being interrupted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -45,15 +47,22 @@ export async function runInRootfs(options: RunInRootfsOptions): Promise<number> 
     const overlay = typeof options.rootfs === 'string' ? undefined : options.rootfs;
     const spec = containerSpec(options, overlay ? join(bundle, 'rootfs') : (options.rootfs as string));
     const { runContainer } = await import('../runtime/lifecycle/run.js');
+    const root = join(scratch, 'state');
+    const id = `run-${randomBytes(8).toString('hex')}`;
+    // A container's init ignores SIGTERM unless it handles it; an interrupted build must not wait for it.
+    const kill = () => {
+      void import('../runtime/lifecycle/kill.js').then(({ killContainer }) => killContainer(root, id, 'KILL', true)).catch(() => undefined);
+    };
+    options.signal?.addEventListener('abort', kill, { once: true });
     return await runContainer({
-      root: join(scratch, 'state'),
-      id: `run-${randomBytes(8).toString('hex')}`,
+      root,
+      id,
       bundle,
       spec,
       stdio: [...(options.stdio ?? ['ignore', 1, 2])],
       ...(overlay ? { rootfsOverlay: overlay } : {}),
       keep: false,
-    });
+    }).finally(() => options.signal?.removeEventListener('abort', kill));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

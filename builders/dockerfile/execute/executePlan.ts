@@ -39,6 +39,8 @@ export interface ExecuteOptions {
   onProgress: (line: string) => void;
   /** Where RUN steps write (fds); default the build's own stdout and stderr. */
   output?: [number, number];
+  /** Aborted when the build is interrupted: a running RUN is killed, nothing more runs. */
+  signal?: AbortSignal;
 }
 
 export interface BuiltStage {
@@ -66,10 +68,12 @@ export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]
   const total = options.plan.stages.reduce((n, s) => n + s.steps.length + 1, 0);
   let step = 0;
   for (const [index, stage] of options.plan.stages.entries()) {
+    throwIfInterrupted(options);
     step++;
     options.onProgress(`STEP ${step}/${total}: FROM ${describeBase(stage, options.plan)}`);
     const state = await startStage(stage, built, options);
     for (const s of stage.steps) {
+      throwIfInterrupted(options);
       step++;
       options.onProgress(`STEP ${step}/${total}: ${describeStep(s)}`);
       await executeStep(s, state, stage, built, options);
@@ -83,6 +87,10 @@ export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]
 function describeStep(step: Step): string {
   if (step.kind === 'run') return `RUN ${step.createdBy.replace(/^(\|\d+ .*?)?\/bin\/sh -c /, '')}`;
   return step.createdBy.replace(/^\/bin\/sh -c #\(nop\) /, '').trimEnd();
+}
+
+function throwIfInterrupted(options: ExecuteOptions): void {
+  if (options.signal?.aborted) throw new BerthError('BUILD_FAILED', `build interrupted (${String(options.signal.reason)}); nothing was written`);
 }
 
 function describeBase(stage: StagePlan, plan: BuildPlan): string {
@@ -203,10 +211,12 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
       mounts,
       stdio: [stdin, ...(options.output ?? [1, 2])],
       stateRoot: scratch,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
   } finally {
     if (typeof stdin === 'number') closeSync(stdin);
   }
+  throwIfInterrupted(options);
   if (status !== 0) {
     throw new BerthError('BUILD_FAILED', `Dockerfile:${step.line}: RUN ${step.createdBy.replace(/^(\|\d+ \S+ )?\/bin\/sh -c /, '')}: exit status ${status}`);
   }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { makeBaseImage } from '../../../fixtures/base-image/makeBaseImage.js';
-import { isRoot, tempDir } from '../../support/peers.js';
+import { berthBin, isRoot, tempDir } from '../../support/peers.js';
 import { berth, type RunResult } from '../../support/runCli.js';
 
 const corpus = new URL('../../../../fixtures/dockerfiles/', import.meta.url).pathname;
@@ -179,6 +180,27 @@ test('secrets and cache mounts reach RUN but no layer, history entry or later bu
   // The cache mount persists between builds (keyed by its id): a --no-cache rebuild sees the first line.
   assert.equal(s.build(['--no-cache', '--build-arg', `BASE=${s.base}`, '--secret', `id=tok,src=${join(s.dir, 'token')}`, '-t', 'localhost/secret:2', context]).status, 0);
   assert.equal(readFileSync(join(s.files('localhost/secret:2'), 'cache-lines'), 'utf8').trim(), '2');
+});
+
+test('SIGTERM during a RUN kills its container, removes its scratch and writes nothing', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'sig-ctx');
+  mkdirSync(context);
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nRUN echo started; sleep 60\n');
+  const out = join(s.dir, 'never');
+  const child = spawn(process.execPath, [berthBin, 'build', '--build-arg', `BASE=${s.base}`, '-t', `oci:${out}:x`, context], { env: { ...process.env, BERTH_ROOT: join(s.dir, 'root') } });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+  const started = Date.now();
+  child.kill('SIGTERM');
+  const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  assert.equal(status, 1);
+  assert.ok(Date.now() - started < 10_000, 'the RUN container did not hold the build');
+  assert.match(stderr, /berth: build interrupted \(SIGTERM\); nothing was written\n$/);
+  assert.equal(existsSync(out), false);
+  assert.deepEqual(readdirSync(join(s.dir, 'root', 'build-cache')).filter((n) => n.startsWith('.tmp-')), [], 'scratch left behind');
 });
 
 test('bad input: one line each, the right exit status, nothing written to the destination', async (t) => {
