@@ -78,7 +78,7 @@ export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]
       options.onProgress(`STEP ${step}/${total}: ${describeStep(s)}`);
       await executeStep(s, state, stage, built, options);
     }
-    built[index] = await finishStage(stage, state, built, options);
+    built[index] = await finishStage(stage, state, options);
   }
   return built;
 }
@@ -150,8 +150,8 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
     mkdirSync(tree, { mode: 0o755 });
     let layerTar;
     if (step.kind === 'run') layerTar = await runStep(step, state, tree, scratch, options, built);
-    else if (step.kind === 'copy') layerTar = await copyStep(step, state, tree, scratch, options, built);
-    else layerTar = await workdirStep(step, state, tree, scratch);
+    else if (step.kind === 'copy') layerTar = await copyStep(step, state, tree, options, built);
+    else layerTar = await workdirStep(step, state, tree);
     const layer = await layerFromTar(layerTar, { blobDir: options.cache.blobDir, history });
     rmSync(join(scratch, 'work'), { recursive: true, force: true });
     state.tree = state.tree.withTop(options.cache.put(key, scratch, layer));
@@ -273,14 +273,14 @@ function copyTarget(options: ExecuteOptions, built: BuiltStage[]): CopyTarget {
   return { contextDir: options.contextDir, ignore: options.ignore, scratchRoot: options.cache.root, stages: built };
 }
 
-async function copyStep(step: CopyStep, state: StageState, tree: string, _scratch: string, options: ExecuteOptions, built: BuiltStage[]) {
+async function copyStep(step: CopyStep, state: StageState, tree: string, options: ExecuteOptions, built: BuiltStage[]) {
   return state.tree.withMergedView(options.cache.root, async (root) => {
     await copyIntoStage(step, root, tree, copyTarget(options, built));
     return createLayerFromDirectory(tree, timestampOptions(options));
   });
 }
 
-async function workdirStep(step: WorkdirStep, state: StageState, tree: string, _scratch: string) {
+async function workdirStep(step: WorkdirStep, state: StageState, tree: string) {
   const rel = step.path.replace(/^\/+/, '');
   await state.tree.withMergedView(join(tree, '..'), async (root) => {
     if (rel === '' || existsSync(join(root, rel))) return;
@@ -309,7 +309,7 @@ function timestampOptions(options: ExecuteOptions): { clampMtime?: Date } {
   return options.timestamp ? { clampMtime: options.timestamp } : {};
 }
 
-async function finishStage(stage: StagePlan, state: StageState & { base?: ImageSource }, _built: BuiltStage[], options: ExecuteOptions): Promise<BuiltStage> {
+async function finishStage(stage: StagePlan, state: StageState & { base?: ImageSource }, options: ExecuteOptions): Promise<BuiltStage> {
   const created = options.timestamp?.toISOString();
   const finalConfig = state.config;
   const image = await mutateImage(state.base, {
