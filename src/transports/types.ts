@@ -35,9 +35,26 @@ export interface ImageReference {
   newSource(options?: TransportOptions): Promise<ImageSource>;
   newDestination(options?: TransportOptions): Promise<ImageDestination>;
   /** Remove the image (what `delete`/`rmi` do); transports that cannot delete throw UNSUPPORTED. */
-  deleteImage?(options?: TransportOptions): Promise<void>;
+  deleteImage?(options?: TransportOptions, how?: DeleteOptions): Promise<DeleteReport | void>;
+  /** A repository's tags, for transports that keep a list of them (a registry); listing never reads an image. */
+  listTags?(options?: TransportOptions): Promise<{ repository: string; tags: string[] }>;
   /** Where this image's signatures live, for transports that can hold them (see SignatureStorage). */
   signatureStorage?(options?: TransportOptions): Promise<SignatureStorage>;
+}
+
+/** How far a delete may go: a tag alone, or the manifest with every tag that points at it. */
+export interface DeleteOptions {
+  allTagsOfDigest?: boolean;
+}
+
+/** What a delete removed, where the transport can say more than "done" (a registry). */
+export interface DeleteReport {
+  /** The manifest digest deleted, when the manifest itself went. */
+  deletedDigest?: string;
+  /** The tags that no longer exist afterwards. */
+  removedTags: string[];
+  /** How: a tag delete, or a manifest delete by digest. */
+  method: 'tag' | 'digest';
 }
 
 export interface Transport {

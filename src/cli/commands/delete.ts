@@ -1,7 +1,5 @@
 import { BerthError } from '../../errors/BerthError.js';
 import '../../transports/allTransports.js';
-import { DockerImageReference } from '../../transports/docker/DockerImageReference.js';
-import { deleteDockerImage } from '../../transports/docker/deleteImage.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import { parseFlags, requireArgs, type Command } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
@@ -30,13 +28,12 @@ ${registryFlagsUsageOne}
     if (format !== undefined && format !== 'json') throw new BerthError('USAGE', `delete: unsupported --format "${format}" (json)`);
     const reference = parseImageReference(args[0]!);
     const options = transportOptionsFrom(flags, '');
-    if (!(reference instanceof DockerImageReference)) {
-      if (!reference.deleteImage) throw new BerthError('UNSUPPORTED', `${reference.transport.name}: images cannot be deleted`);
-      await reference.deleteImage(options);
+    if (!reference.deleteImage) throw new BerthError('UNSUPPORTED', `${reference.transport.name}: images cannot be deleted`);
+    const result = await reference.deleteImage(options, { allTagsOfDigest: flags['all-tags-of-digest'] === true });
+    if (!result) {
       if (format === 'json') process.stdout.write(`${JSON.stringify({ deleted: reference.toString() })}\n`);
       return 0;
     }
-    const result = await deleteDockerImage(reference, options, { allTagsOfDigest: flags['all-tags-of-digest'] === true });
     if (format === 'json') {
       process.stdout.write(`${JSON.stringify({ image: reference.toString(), method: result.method, digest: result.deletedDigest ?? null, removedTags: result.removedTags }, null, 2)}\n`);
     } else {

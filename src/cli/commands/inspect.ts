@@ -3,8 +3,6 @@ import { inspectImage, rawConfig, rawManifest } from '../../inspect/inspectImage
 import { renderTemplate } from '../../inspect/template.js';
 import { normalizePlatform } from '../../oci/platform.js';
 import '../../transports/allTransports.js';
-import { DockerImageReference } from '../../transports/docker/DockerImageReference.js';
-import { destinationEndpoint } from '../../transports/docker/endpoints.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import { parseFlags, requireArgs, type Command } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
@@ -59,10 +57,9 @@ ${registryFlagsUsageOne}
     }
     // minimist reads --no-tags as tags=false; -n is skopeo's short form.
     const wantTags = flags.tags !== false && flags.n !== true;
-    const listTags = reference instanceof DockerImageReference && wantTags
+    const listTags = reference.listTags && wantTags
       ? () => {
-          const { client, repository } = destinationEndpoint(reference.ref.domain, reference.ref.path, transportOptions);
-          return client.listTags(repository).catch((err: unknown) => {
+          return reference.listTags!(transportOptions).then((r) => r.tags, (err: unknown) => {
             // A registry may deny listing to a user who may pull; skopeo then fails too, but say why.
             if (err instanceof BerthError) throw new BerthError(err.code, `${err.message} (use --no-tags to skip listing tags)`);
             throw err;

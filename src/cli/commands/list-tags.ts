@@ -1,7 +1,5 @@
 import { BerthError } from '../../errors/BerthError.js';
 import '../../transports/allTransports.js';
-import { DockerImageReference } from '../../transports/docker/DockerImageReference.js';
-import { sourceEndpoints } from '../../transports/docker/endpoints.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import { parseFlags, requireArgs, type Command } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
@@ -24,15 +22,13 @@ ${registryFlagsUsageOne}
     const format = flags.format === undefined ? 'json' : String(flags.format);
     if (format !== 'json' && format !== 'lines') throw new BerthError('USAGE', `list-tags: unsupported --format "${format}" (json, lines)`);
     const reference = parseImageReference(args[0]!);
-    if (!(reference instanceof DockerImageReference)) throw new BerthError('UNSUPPORTED', `list-tags works on docker:// repositories, not ${reference.transport.name}:`);
+    if (!reference.listTags) throw new BerthError('UNSUPPORTED', `list-tags works on docker:// repositories, not ${reference.transport.name}:`);
     if (/[:@]/.test(reference.within.slice(reference.within.lastIndexOf('/') + 1))) {
       throw new BerthError('USAGE', `list-tags: "${args[0]}" names a tag or digest; give the repository only`);
     }
-    const endpoints = sourceEndpoints(reference.ref.domain, reference.ref.path, false, transportOptionsFrom(flags, ''));
-    const endpoint = endpoints[endpoints.length - 1]!;
-    const tags = await endpoint.client.listTags(endpoint.repository);
+    const { repository, tags } = await reference.listTags(transportOptionsFrom(flags, ''));
     if (format === 'lines') process.stdout.write(tags.map((t) => `${t}\n`).join(''));
-    else process.stdout.write(`${JSON.stringify({ Repository: `${reference.ref.domain}/${reference.ref.path}`, Tags: tags }, null, 4)}\n`);
+    else process.stdout.write(`${JSON.stringify({ Repository: repository, Tags: tags }, null, 4)}\n`);
     return 0;
   },
 };

@@ -1,7 +1,7 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { dockerScopes, formatDockerReference, parseDockerReference, type DockerReference } from '../../reference/dockerReference.js';
 import type { SignatureStorage } from '../signatures.js';
-import type { ImageDestination, ImageReference, ImageSource, Transport, TransportOptions } from '../types.js';
+import type { DeleteOptions, DeleteReport, ImageDestination, ImageReference, ImageSource, Transport, TransportOptions } from '../types.js';
 
 /** `docker://host/repo[:tag][@digest]`: an image in a registry. Without tag or digest, `:latest` as skopeo does. */
 export class DockerImageReference implements ImageReference {
@@ -39,9 +39,17 @@ export class DockerImageReference implements ImageReference {
     return new DockerImageDestination(this, options);
   }
 
-  async deleteImage(options?: TransportOptions): Promise<void> {
+  async deleteImage(options?: TransportOptions, how: DeleteOptions = {}): Promise<DeleteReport> {
     const { deleteDockerImage } = await import('./deleteImage.js');
-    await deleteDockerImage(this, options, { allTagsOfDigest: false });
+    return deleteDockerImage(this, options, { allTagsOfDigest: how.allTagsOfDigest === true });
+  }
+
+  /** The tags of the repository, from the registry that serves it (its mirrors are for pulls, not listings). */
+  async listTags(options?: TransportOptions): Promise<{ repository: string; tags: string[] }> {
+    const { sourceEndpoints } = await import('./endpoints.js');
+    const endpoints = sourceEndpoints(this.ref.domain, this.ref.path, false, options ?? {});
+    const endpoint = endpoints[endpoints.length - 1]!;
+    return { repository: `${this.ref.domain}/${this.ref.path}`, tags: await endpoint.client.listTags(endpoint.repository) };
   }
 
   /** cosign attachments in the image's repository; OpenPGP signatures in the lookaside storage registries.d names for it. */

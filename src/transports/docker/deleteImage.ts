@@ -1,17 +1,12 @@
 import type { RegistryClient } from '../../../registry/client/index.js';
 import { BerthError } from '../../errors/BerthError.js';
 import type { Digest } from '../../oci/digest.js';
-import type { TransportOptions } from '../types.js';
+import type { DeleteReport, TransportOptions } from '../types.js';
 import type { DockerImageReference } from './DockerImageReference.js';
 import { destinationEndpoint } from './endpoints.js';
 
-export interface DeleteResult {
-  /** The manifest digest deleted, when the manifest itself went (by-digest delete). */
+export interface DeleteResult extends DeleteReport {
   deletedDigest?: Digest;
-  /** The tags that no longer exist afterwards (as far as berth could know before deleting). */
-  removedTags: string[];
-  /** How: an OCI 1.1 tag delete, or a manifest delete by digest. */
-  method: 'tag' | 'digest';
 }
 
 /**
