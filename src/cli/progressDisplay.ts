@@ -43,6 +43,35 @@ export function progressDisplay(stream: NodeJS.WriteStream): ((event: CopyProgre
   };
 }
 
+/**
+ * Sync's progress on a terminal: several images copy at once, so one live line sums them up (images done of all,
+ * those in flight, blobs and bytes so far) and `clear` makes room for each image's result line.
+ */
+export function syncProgressDisplay(stream: NodeJS.WriteStream, images: number): { onProgress: (source: string, event: CopyProgressEvent) => void; clear: () => void; imageDone: () => void } | undefined {
+  if (!stream.isTTY) return undefined;
+  const inFlight = new Set<string>();
+  let done = 0;
+  let blobs = 0;
+  let bytes = 0;
+  const render = () => stream.write(`\r\x1b[2K[${done}/${images} images] ${inFlight.size} copying, ${blobs} blobs, ${formatBytes(bytes)}`);
+  return {
+    onProgress: (source, event) => {
+      inFlight.add(source);
+      if (event.type === 'blob-done') {
+        blobs++;
+        bytes += event.bytes;
+      } else if (event.type === 'blob-reused' || event.type === 'blob-skipped') blobs++;
+      else if (event.type === 'image') inFlight.delete(source);
+      render();
+    },
+    clear: () => stream.write('\r\x1b[2K'),
+    imageDone: () => {
+      done++;
+      render();
+    },
+  };
+}
+
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;

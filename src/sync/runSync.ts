@@ -1,3 +1,4 @@
+import type { CopyProgressEvent } from '../copy/progress.js';
 import { copyImage, type CopyOptions, type CopyResult } from '../copy/copyImage.js';
 import { forEachBounded } from '../copy/boundedParallel.js';
 import { BerthError, toBerthError, type ErrorCode } from '../errors/BerthError.js';
@@ -19,6 +20,8 @@ export interface SyncOptions {
   keepGoing: boolean;
   copy: Pick<CopyOptions, 'all' | 'platforms' | 'preserveDigests' | 'parallelism' | 'blobRetries' | 'admit' | 'beforeCommit' | 'afterCommit'>;
   onResult?: (result: SyncResult) => void;
+  /** Blob and manifest events of each image's copy, by its source (progress on a terminal). */
+  onProgress?: (source: string, event: CopyProgressEvent) => void;
 }
 
 export interface SyncResult {
@@ -66,7 +69,8 @@ export async function runSync(items: SyncItem[], options: SyncOptions): Promise<
           result.status = 'unchanged';
           result.digest = unchanged;
         } else {
-          const copied = await copyImage(src, dst, { ...options.copy, sourceOptions: item.sourceOptions, destinationOptions: options.destinationOptions });
+          const onProgress = options.onProgress;
+          const copied = await copyImage(src, dst, { ...options.copy, sourceOptions: item.sourceOptions, destinationOptions: options.destinationOptions, ...(onProgress ? { onProgress: (event: CopyProgressEvent) => onProgress(src.toString(), event) } : {}) });
           result.status = 'copied';
           result.digest = copied.manifestDigest;
           result.copy = copied;

@@ -5,6 +5,7 @@ import { compileTagRegex, dirSyncItems, dockerSyncItems, yamlSyncItems, type Syn
 import '../../transports/allTransports.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 import { exitCodeFor } from '../exitCodes.js';
+import { syncProgressDisplay } from '../progressDisplay.js';
 import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
 
@@ -79,6 +80,7 @@ Registry options:${registryFlagsUsageTwo}
     if (items.length === 0) throw new BerthError('NOT_FOUND', `sync: nothing to copy from ${args[0]}`);
 
     const quiet = flags.quiet === true || format === 'json';
+    const progress = quiet ? undefined : syncProgressDisplay(process.stderr, items.length);
     const results = await runSync(items, {
       destinationKind: destKind as SyncDestinationKind,
       destination: args[1]!,
@@ -94,11 +96,15 @@ Registry options:${registryFlagsUsageTwo}
         parallelism: positive('image-parallel-copies', 4),
         blobRetries: blobRetriesFrom(destinationOptions),
       },
+      ...(progress ? { onProgress: progress.onProgress } : {}),
       onResult: (r) => {
+        progress?.clear();
         if (r.status === 'failed') process.stderr.write(`berth: sync ${r.source}: ${r.error}\n`);
         else if (!quiet) process.stderr.write(`${line(r)}\n`);
+        progress?.imageDone();
       },
     });
+    progress?.clear();
     const failed = results.filter((r) => r.status === 'failed').length;
     if (format === 'json') process.stdout.write(`${JSON.stringify(results.map(json), null, 2)}\n`);
     else if (!quiet) {
