@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { basename, join, resolve } from 'node:path';
 import { copyFromSource } from '../../src/copy/copyImage.js';
 import { BerthError } from '../../src/errors/BerthError.js';
@@ -17,8 +15,9 @@ import type { ImageSource, TransportOptions } from '../../src/transports/types.j
 import { compileDockerfile } from './compile/compileDockerfile.js';
 import { loadDockerignore } from './context/dockerignore.js';
 import { executePlan } from './execute/executePlan.js';
+import { containerKeptPaths, copyTree } from './execute/inPlace/inPlaceRoot.js';
+import { chooseIsolation, installRoot } from './isolation.js';
 
-const run = promisify(execFile);
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -46,6 +45,16 @@ export interface BuildOptions {
   storeRoot?: string;
   transportOptions?: TransportOptions;
   onProgress?: (line: string) => void;
+  /**
+   * container: each RUN in a container of its own (needs root with CAP_SYS_ADMIN). none: the build works in this
+   * container's own root, replacing its files with each stage's (kaniko mode, for unprivileged CI pods). Default: the
+   * first the environment allows.
+   */
+  isolation?: string;
+  /** Allow isolation none where berth cannot tell it runs in a container. */
+  force?: boolean;
+  /** More paths a build in place keeps (kaniko's --ignore-path), besides mount points and berth's own. */
+  ignorePaths?: string[];
 }
 
 export interface BuildResult {
@@ -72,6 +81,7 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
       throw new BerthError('NOT_FOUND', `cannot read the Dockerfile ${dockerfilePath}`);
     }
   }
+  const isolation = chooseIsolation(options.isolation, options.force === true);
   const platform: Platform = hostPlatform();
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
   const onProgress = options.onProgress ?? (() => undefined);
@@ -94,6 +104,8 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   });
   if (plan.unusedBuildArgs?.length) onProgress(`warning: build-args [${plan.unusedBuildArgs.join(' ')}] were not consumed`);
   const root = storeRoot(options.storeRoot);
+  onProgress(`isolation: ${isolation.name} (${isolation.why})`);
+  const keep = isolation.name === 'none' ? containerKeptPaths([installRoot(), process.execPath, root, context, ...(options.ignorePaths ?? [])]) : undefined;
   // Ctrl-C or SIGTERM: the running RUN container is killed, its scratch removed, and the build fails before any
   // destination is written (the step cache only ever holds whole entries).
   const interrupted = new AbortController();
@@ -113,6 +125,7 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     ...(options.timestamp ? { timestamp: options.timestamp } : {}),
     onProgress,
     signal: interrupted.signal,
+    isolation: keep ? { kind: 'in-place', root: '/', keep } : { kind: 'container' },
   }).finally(() => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -136,10 +149,10 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   }
   const output = options.output;
   if (output?.type === 'local') {
-    // The target stage's files as they are, owners and modes included (cp -a reads the merged overlay view).
+    // The target stage's files as they are, owners and modes included (read from the merged overlay view).
     await target.tree.withMergedView(join(root, 'build-cache'), async (rootfs) => {
       await mkdir(output.dest, { recursive: true });
-      await run('cp', ['-a', '--', `${rootfs}/.`, output.dest]);
+      await copyTree(rootfs, resolve(output.dest), target.tree.kept ? { skip: target.tree.kept } : {});
     });
   } else if (output) {
     const reference = `${output.type === 'oci' ? 'oci-archive' : 'docker-archive'}:${resolve(output.dest)}`;

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } f
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, toBerthError } from '../errors/BerthError.js';
+import type { KeptPaths } from '../layer/keptPaths.js';
 import { LayerApplier, applierSink, applyDirectoryModes, type DirectoryModes } from '../layer/applyLayer.js';
 import { decompressStream } from '../layer/compression.js';
 import { LayerDecoder } from '../layer/layerDecoder.js';
@@ -70,12 +71,8 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
   try {
     mkdirSync(rootfs, { mode: 0o755 });
     decoder.prestart();
-    const { manifest, digest } = await selectImageManifest(source, options.platform ?? hostPlatform());
-    const config = await readImageConfig(source, manifest);
+    const { manifest, digest, config } = await imageLayers(source, options.platform ?? hostPlatform());
     const diffIds = config.rootfs.diff_ids;
-    if (diffIds.length !== manifest.layers.length) {
-      throw new BerthError('MANIFEST_INVALID', `manifest has ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`);
-    }
     const uidMappings = options.uidMappings ?? [];
     const gidMappings = options.gidMappings ?? [];
     const rootless = options.rootless ?? false;
@@ -111,6 +108,32 @@ export async function unpackImage(source: ImageSource, bundleDir: string, option
     cleanup(bundle, createdBundle);
     throw toBerthError(err);
   }
+}
+
+/** The manifest and config of the image to unpack, checked to agree on the number of layers. */
+async function imageLayers(source: ImageSource, platform: Platform) {
+  const { manifest, digest } = await selectImageManifest(source, platform);
+  const config = await readImageConfig(source, manifest);
+  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+    throw new BerthError('MANIFEST_INVALID', `manifest has ${manifest.layers.length} layers but the config lists ${config.rootfs.diff_ids.length} diff_ids`);
+  }
+  return { manifest, digest, config };
+}
+
+/**
+ * Apply an image's layers onto a root that is in use (a build working in its own container's root): each blob
+ * verified as it streams, owners and devices as root sets them, the kept paths left alone.
+ */
+export async function applyImageLayers(source: ImageSource, rootDir: string, options: { platform: Platform; keep: KeptPaths; onWarning?: (message: string) => void }): Promise<Digest> {
+  const { manifest, digest, config } = await imageLayers(source, options.platform);
+  for (const [i, layer] of manifest.layers.entries()) {
+    await applyLayerBlob(source, layer, config.rootfs.diff_ids[i]!, rootDir, undefined, {
+      devices: true,
+      keep: options.keep,
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
+  }
+  return digest;
 }
 
 /** The bundle directory must be new or empty: unpacking over a previous bundle would mix two images. */

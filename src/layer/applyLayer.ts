@@ -29,6 +29,7 @@ import { decompressStream } from './compression.js';
 import { RootResolver, fsPath, lstatOrUndefined } from './rootResolver.js';
 import { cleanMemberPath } from './tarPath.js';
 import { isCarriedXattr } from './fileTree.js';
+import type { KeptPaths } from './keptPaths.js';
 import { which } from './which.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteout.js';
 import { TarReader, printable, type TarEntryHeader } from './tarReader.js';
@@ -63,6 +64,8 @@ export interface ApplyOptions {
    * Apply the real modes at the end with `applyDirectoryModes`.
    */
   directoryModes?: DirectoryModes;
+  /** Paths the layer must not touch (a builder applying layers to its own root): their members and whiteouts are skipped. */
+  keep?: KeptPaths;
 }
 
 /** Directory modes and mtimes waiting to be set, by resolved path (re-inserting keeps the latest last). */
@@ -105,6 +108,9 @@ export class LayerApplier {
   private readonly maxEntries: number;
   private readonly maxBytes: number;
   private readonly onWarning: ((message: string) => void) | undefined;
+  private readonly keep: KeptPaths | undefined;
+  /** The current member lies in a kept path: its data is read and dropped. */
+  private discarding = false;
   readonly reader: TarReader;
   readonly result: ApplyResult = { entries: 0, bytes: 0, warnings: [] };
   /** Resolved paths this layer created; whiteouts never remove them. */
@@ -132,6 +138,7 @@ export class LayerApplier {
     this.maxEntries = options.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.maxBytes = options.limits?.maxBytes ?? Number.POSITIVE_INFINITY;
     this.onWarning = options.onWarning;
+    this.keep = options.keep;
     this.sharedDirectories = options.directoryModes !== undefined;
     this.directories = options.directoryModes ?? new Map();
     this.reader = new TarReader(
@@ -195,6 +202,10 @@ export class LayerApplier {
     }
     const parent = this.resolver.resolveDirectory(parts.slice(0, -1), true)!;
     const rel = parent === '' ? base : `${parent}/${base}`;
+    if (this.keep && (this.keep.isKept(rel) || (this.keep.holdsKept(rel) && h.type !== 'directory'))) {
+      this.discarding = h.type === 'file';
+      return;
+    }
     const abs = this.resolver.abs(rel);
     switch (h.type) {
       case 'directory':
@@ -252,6 +263,7 @@ export class LayerApplier {
   }
 
   private data(chunk: Buffer): void {
+    if (this.discarding) return;
     this.result.bytes += chunk.length;
     if (this.result.bytes > this.maxBytes) throw new BerthError('LAYER_INVALID', `layer expands to more than ${this.maxBytes} bytes (tar bomb?)`);
     let off = 0;
@@ -259,6 +271,7 @@ export class LayerApplier {
   }
 
   private entryEnd(): void {
+    this.discarding = false;
     if (this.fd >= 0) this.closeFile();
   }
 
@@ -379,7 +392,16 @@ export class LayerApplier {
   }
 
   private remove(rel: string, st: Stats): void {
+    if (this.keep?.isKept(rel)) return;
     const abs = this.resolver.abs(rel);
+    if (st.isDirectory() && this.keep?.holdsKept(rel)) {
+      for (const name of readdirSync(fsPath(abs), { encoding: 'buffer' })) {
+        const child = `${rel}/${name.toString('latin1')}`;
+        const childSt = lstatOrUndefined(this.resolver.abs(child));
+        if (childSt) this.remove(child, childSt);
+      }
+      return;
+    }
     if (st.isDirectory()) {
       rmSync(fsPath(abs), { recursive: true, force: true });
       this.resolver.invalidate();

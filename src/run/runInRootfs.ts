@@ -10,6 +10,14 @@ export interface OverlayRootfs {
   work: string;
 }
 
+/** A bind mount or tmpfs on top of the rootfs (build cache mounts, secrets, /etc/hosts). */
+export interface RootfsMount {
+  destination: string;
+  type: 'bind' | 'tmpfs';
+  source: string;
+  options: string[];
+}
+
 export interface RunInRootfsOptions {
   /** A directory used as is, or overlay layers mounted inside the container's own mount namespace. */
   rootfs: string | OverlayRootfs;
@@ -23,8 +31,7 @@ export interface RunInRootfsOptions {
   };
   /** none: a network namespace of its own (loopback only); host: the caller's network. */
   network: 'none' | 'host';
-  /** Bind mounts and tmpfs on top of the rootfs (build cache mounts, secrets, /etc/hosts). */
-  mounts?: { destination: string; type: 'bind' | 'tmpfs'; source: string; options: string[] }[];
+  mounts?: RootfsMount[];
   hostname?: string;
   /** stdin, stdout, stderr of the process (file descriptors or 'ignore'); default: none, ours, ours. */
   stdio?: [number | 'ignore', number | 'ignore', number | 'ignore'];

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { storedLayer, type NewLayer } from '../layer/newLayer.js';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -7,13 +7,16 @@ import type { HistoryEntry } from '../oci/config.js';
 
 /** One built step: its layer and the tree it left, which later steps stack as an overlay layer. */
 export interface CachedStep {
-  tree: string;
+  /** Absent for a step made in place (kaniko mode), which changed its root and left no tree. */
+  tree?: string;
   layer: NewLayer;
 }
 
 interface StepRecord {
   descriptor: Descriptor;
   diffId: Digest;
+  /** The entry holds the step's tree (false: its layer alone). */
+  tree?: boolean;
 }
 
 /**
@@ -37,22 +40,29 @@ export class StepCache {
     return mkdtempSync(join(this.root, '.tmp-'));
   }
 
-  async get(key: string, history?: HistoryEntry): Promise<CachedStep | null> {
+  /** The step stored under `key`; with `needTree`, only an entry that holds its tree (a build stacking overlays). */
+  async get(key: string, history?: HistoryEntry, options: { needTree?: boolean } = {}): Promise<CachedStep | null> {
     const dir = join(this.stepsDir, key);
     let record: StepRecord;
+    let tree = false;
     try {
       record = JSON.parse(readFileSync(join(dir, 'step.json'), 'utf8')) as StepRecord;
-      if (!statSync(join(dir, 'tree')).isDirectory()) return null;
+      tree = record.tree !== false && statSync(join(dir, 'tree')).isDirectory();
     } catch {
       return null;
     }
+    if ((options.needTree ?? true) && !tree) return null;
     const layer = await storedLayer(this.blobDir, record.descriptor, record.diffId, history);
-    return layer ? { tree: join(dir, 'tree'), layer } : null;
+    return layer ? { ...(tree ? { tree: join(dir, 'tree') } : {}), layer } : null;
   }
 
-  /** Keep a step whose tree was made at `scratch`/tree; returns where the tree lives now. */
-  put(key: string, scratch: string, layer: NewLayer): string {
-    const record: StepRecord = { descriptor: layer.descriptor, diffId: layer.diffId };
+  /**
+   * Keep a step made in `scratch` (its tree at `scratch`/tree, when it has one); returns where the tree lives now.
+   * An entry without a tree never replaces one with it.
+   */
+  put(key: string, scratch: string, layer: NewLayer): string | undefined {
+    const hasTree = existsSync(join(scratch, 'tree'));
+    const record: StepRecord = { descriptor: layer.descriptor, diffId: layer.diffId, tree: hasTree };
     writeFileSync(join(scratch, 'step.json'), JSON.stringify(record));
     const dir = join(this.stepsDir, key);
     try {
@@ -60,8 +70,20 @@ export class StepCache {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      rmSync(scratch, { recursive: true, force: true });
+      if (hasTree && !existsSync(join(dir, 'tree'))) {
+        // The entry made in place holds the layer alone; one with the tree serves both kinds of build.
+        const old = `${dir}.old-${process.pid}`;
+        renameSync(dir, old);
+        try {
+          renameSync(scratch, dir);
+        } catch {
+          rmSync(scratch, { recursive: true, force: true });
+        }
+        rmSync(old, { recursive: true, force: true });
+      } else {
+        rmSync(scratch, { recursive: true, force: true });
+      }
     }
-    return join(dir, 'tree');
+    return hasTree ? join(dir, 'tree') : undefined;
   }
 }

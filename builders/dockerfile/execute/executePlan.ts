@@ -7,17 +7,22 @@ import { readImageConfig, selectImageManifest } from '../../../src/image/selectI
 import { layerFromTar, type NewLayer } from '../../../src/layer/newLayer.js';
 import { overlayUpperLayer } from '../../../src/layer/overlayLayer.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../../../src/oci/config.js';
-import { runInRootfs } from '../../../src/run/runInRootfs.js';
+import { runInRootfs, type RootfsMount } from '../../../src/run/runInRootfs.js';
 import { openImage } from '../../../src/run/runImage.js';
 import { RootfsCache } from '../../../src/store/rootfsCache.js';
 import { StepCache } from '../../../src/store/stepCache.js';
 import type { ImageSource, TransportOptions } from '../../../src/transports/types.js';
 import type { ContextMatcher } from '../context/dockerignore.js';
-import type { BuildPlan, CopyStep, RunMount, RunStep, StagePlan, Step, WorkdirStep } from '../plan.js';
+import type { BuildPlan, CopyStep, MountFrom, RunMount, RunStep, StagePlan, Step, WorkdirStep } from '../plan.js';
 import { copyFromRoot, copyIntoStage, digestCopyInputs, type CopyTarget } from './copyStep.js';
 import { createLayerFromDirectory } from '../../../src/layer/directoryLayer.js';
 import { resolveStageUser } from './stageUser.js';
 import { StageTree } from './stageTree.js';
+import { applyLayerInPlace, clearRoot, copyTree } from './inPlace/inPlaceRoot.js';
+import { runInPlace } from './inPlace/runInPlace.js';
+import { KeptPaths } from '../../../src/layer/keptPaths.js';
+import { TreeSnapshot } from '../../../src/layer/rootSnapshot.js';
+import { applyImageLayers } from '../../../src/bundle/unpackImage.js';
 
 export interface ExecuteOptions {
   plan: BuildPlan;
@@ -41,6 +46,18 @@ export interface ExecuteOptions {
   output?: [number, number];
   /** Aborted when the build is interrupted: a running RUN is killed, nothing more runs. */
   signal?: AbortSignal;
+  /**
+   * Where steps run. container: each RUN in a berth-runc container over the stage's overlay layers. in-place
+   * (kaniko mode, `--isolation none`): the stage's files are this root itself ("/" of the build's own container),
+   * RUN runs directly in it, and a snapshot of the root gives each RUN's layer; the kept paths are never touched.
+   */
+  isolation: { kind: 'container' } | InPlaceIsolation;
+}
+
+export interface InPlaceIsolation {
+  kind: 'in-place';
+  root: string;
+  keep: KeptPaths;
 }
 
 export interface BuiltStage {
@@ -65,6 +82,15 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** Run a compiled plan: each stage's steps on a stack of overlay layers, each stage an image made by mutateImage. */
 export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]> {
   const built: BuiltStage[] = [];
+  const saved: string[] = [];
+  try {
+    return await executeStages(options, built, saved);
+  } finally {
+    for (const dir of saved) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function executeStages(options: ExecuteOptions, built: BuiltStage[], saved: string[]): Promise<BuiltStage[]> {
   const total = options.plan.stages.reduce((n, s) => n + s.steps.length + 1, 0);
   let step = 0;
   for (const [index, stage] of options.plan.stages.entries()) {
@@ -79,8 +105,29 @@ export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]
       await executeStep(s, state, stage, built, options);
     }
     built[index] = await finishStage(stage, state, options);
+    const inPlace = inPlaceOf(options);
+    // In place, the next stage replaces the root: a stage that a later one reads from is saved first, as kaniko does.
+    if (inPlace && usedLater(options.plan, index)) {
+      const dir = options.cache.scratch();
+      saved.push(dir);
+      await copyTree(inPlace.root, dir, { skip: inPlace.keep });
+      built[index] = { ...built[index]!, tree: new StageTree([dir]) };
+    }
   }
   return built;
+}
+
+function inPlaceOf(options: ExecuteOptions): InPlaceIsolation | undefined {
+  return options.isolation.kind === 'in-place' ? options.isolation : undefined;
+}
+
+/** A later stage builds on this one, copies from it or mounts it. */
+function usedLater(plan: BuildPlan, index: number): boolean {
+  const from = (f: MountFrom | undefined) => f?.kind === 'stage' && f.stage === index;
+  return plan.stages.some((stage) =>
+    (stage.base.kind === 'stage' && stage.base.stage === index) ||
+    stage.steps.some((step) => (step.kind === 'copy' && from(step.from)) || (step.kind === 'run' && step.mounts.some((m) => 'from' in m && from(m.from)))),
+  );
 }
 
 /** The instruction as a user reads it in progress, from buildah's history text. */
@@ -101,6 +148,8 @@ function describeBase(stage: StagePlan, plan: BuildPlan): string {
 }
 
 async function startStage(stage: StagePlan, built: BuiltStage[], options: ExecuteOptions): Promise<StageState & { base?: ImageSource }> {
+  const inPlace = inPlaceOf(options);
+  if (inPlace) return startStageInPlace(stage, built, options, inPlace);
   const config: ContainerConfig = { ...(stage.baseConfig.config ?? {}) };
   if (stage.base.kind === 'stage') {
     const parent = built[stage.base.stage]!;
@@ -121,6 +170,24 @@ async function startStage(stage: StagePlan, built: BuiltStage[], options: Execut
   return { base: source, tree: new StageTree([join(bundle, 'rootfs')]), chain: sha256(`image\0${digest}`), layers: [], history: [], config };
 }
 
+/** In place: the root is emptied (kept paths aside) and gets the base's files; the stage's tree is the root itself. */
+async function startStageInPlace(stage: StagePlan, built: BuiltStage[], options: ExecuteOptions, inPlace: InPlaceIsolation): Promise<StageState & { base?: ImageSource }> {
+  const config: ContainerConfig = { ...(stage.baseConfig.config ?? {}) };
+  const tree = new StageTree([inPlace.root], inPlace.keep);
+  clearRoot(inPlace.root, inPlace.keep);
+  if (stage.base.kind === 'stage') {
+    const parent = built[stage.base.stage]!;
+    await copyTree(parent.tree.lowers[0]!, inPlace.root, { keep: inPlace.keep });
+    return { base: parent.image, tree, chain: sha256(`stage\0${parent.config.rootfs.diff_ids.join(',')}\0${JSON.stringify(parent.config.config)}`), layers: [], history: [], config };
+  }
+  if (stage.base.kind === 'scratch') {
+    return { tree, chain: sha256(`scratch\0${stage.platform.os}/${stage.platform.architecture}`), layers: [], history: [], config };
+  }
+  const source = await openImage({ image: stage.base.reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
+  const digest = await applyImageLayers(source, inPlace.root, { platform: stage.platform, keep: inPlace.keep, onWarning: (m) => options.onProgress(`warning: ${m}`) });
+  return { base: source, tree, chain: sha256(`image\0${digest}`), layers: [], history: [], config };
+}
+
 async function executeStep(step: Step, state: StageState, stage: StagePlan, built: BuiltStage[], options: ExecuteOptions): Promise<void> {
   const created = (options.timestamp ?? new Date()).toISOString();
   if (step.kind === 'config') {
@@ -135,10 +202,12 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
   if (step.kind === 'copy') inputs = await copyInputsDigest(step, options, built);
   const key = sha256(`${state.chain}\0${step.cacheText}\0${inputs}\0${stage.platform.os}/${stage.platform.architecture}`);
   state.chain = key;
-  const hit = options.useCache ? await options.cache.get(key, history) : null;
+  const inPlace = inPlaceOf(options);
+  const hit = options.useCache ? await options.cache.get(key, history, { needTree: !inPlace }) : null;
   if (hit) {
     options.onProgress('--> Using cache');
-    state.tree = state.tree.withTop(hit.tree);
+    if (inPlace) await applyLayerInPlace(hit.layer, inPlace.root, inPlace.keep);
+    else state.tree = state.tree.withTop(hit.tree!);
     state.layers.push(hit.layer);
     state.history.push(history);
     if (step.kind === 'workdir') state.config = { ...state.config, WorkingDir: step.path };
@@ -154,7 +223,14 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
     else layerTar = await workdirStep(step, state, tree);
     const layer = await layerFromTar(layerTar, { blobDir: options.cache.blobDir, history });
     rmSync(join(scratch, 'work'), { recursive: true, force: true });
-    state.tree = state.tree.withTop(options.cache.put(key, scratch, layer));
+    if (inPlace) {
+      // A RUN in place changed the root itself and left no tree: its entry holds the layer alone.
+      if (step.kind === 'run') rmSync(tree, { recursive: true });
+      else await applyLayerInPlace(layer, inPlace.root, inPlace.keep);
+      options.cache.put(key, scratch, layer);
+    } else {
+      state.tree = state.tree.withTop(options.cache.put(key, scratch, layer)!);
+    }
     state.layers.push(layer);
     state.history.push(history);
     if (step.kind === 'workdir') state.config = { ...state.config, WorkingDir: step.path };
@@ -180,17 +256,25 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
   const network = step.network === 'default' ? options.defaultNetwork : step.network;
   const files = join(scratch, 'files');
   mkdirSync(files);
-  const mounts: { destination: string; type: 'bind' | 'tmpfs'; source: string; options: string[] }[] = [];
-  const hostsFile = join(files, 'hosts');
-  writeFileSync(hostsFile, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
-  mounts.push({ destination: '/etc/hosts', type: 'bind', source: hostsFile, options: ['rbind', 'ro'] });
-  if (network === 'host' && existsSync('/etc/resolv.conf')) mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+  const mounts: RootfsMount[] = [];
+  const inPlace = inPlaceOf(options);
+  if (inPlace && network === 'none') {
+    throw new BerthError('UNSUPPORTED', `Dockerfile:${step.line}: RUN --network=none needs a network namespace, which a build in place (--isolation none) cannot create; use --network=host or --isolation container`);
+  }
+  if (!inPlace) {
+    // In place, the container's own /etc/hosts and resolv.conf (a pod's) serve RUN as they are.
+    const hostsFile = join(files, 'hosts');
+    writeFileSync(hostsFile, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+    mounts.push({ destination: '/etc/hosts', type: 'bind', source: hostsFile, options: ['rbind', 'ro'] });
+    if (network === 'host' && existsSync('/etc/resolv.conf')) mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+  }
   for (const input of step.inputs) {
     const file = join(files, `input-${mounts.length}`);
     writeFileSync(file, input.content, { mode: input.mode });
     mounts.push({ destination: input.path, type: 'bind', source: file, options: ['rbind', 'ro'] });
   }
   for (const mount of step.mounts) mounts.push(...(await runMount(mount, options, built, files)));
+  if (inPlace) return runStepInPlace(step, state, mounts, files, options, inPlace);
   const { user, exclude } = await state.tree.withMergedView(options.cache.root, async (root) => ({
     user: resolveStageUser(root, step.user),
     exclude: createdMountPoints(root, mounts.map((m) => m.destination)),
@@ -217,15 +301,46 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
     if (typeof stdin === 'number') closeSync(stdin);
   }
   throwIfInterrupted(options);
-  if (status !== 0) {
-    throw new BerthError('BUILD_FAILED', `Dockerfile:${step.line}: RUN ${step.createdBy.replace(/^(\|\d+ \S+ )?\/bin\/sh -c /, '')}: exit status ${status}`);
-  }
+  if (status !== 0) throw runFailed(step, status);
   // The runtime leaves mount points of files it bound (hosts, secrets) and of directories it mounted on.
   const excluded = (path: string) => exclude.has(path) || [...exclude].some((e) => path.startsWith(`${e}/`));
   return overlayUpperLayer(upper, { exclude: excluded, ...timestampOptions(options) });
 }
 
-async function runMount(mount: RunMount, options: ExecuteOptions, built: BuiltStage[], files: string): Promise<{ destination: string; type: 'bind' | 'tmpfs'; source: string; options: string[] }[]> {
+async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMount[], files: string, options: ExecuteOptions, inPlace: InPlaceIsolation) {
+  const user = resolveStageUser(inPlace.root, step.user);
+  const before = await TreeSnapshot.take(inPlace.root, { skip: (rel) => inPlace.keep.isKept(rel) });
+  let stdin: number | 'ignore' = 'ignore';
+  if (step.stdin !== undefined) {
+    const file = join(files, 'stdin');
+    writeFileSync(file, step.stdin);
+    stdin = openSync(file, 'r');
+  }
+  let result;
+  try {
+    result = await runInPlace({
+      root: inPlace.root,
+      keep: inPlace.keep,
+      process: { args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid },
+      mounts,
+      stdio: [stdin, ...(options.output ?? [1, 2])],
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    if (typeof stdin === 'number') closeSync(stdin);
+  }
+  throwIfInterrupted(options);
+  if (result.status !== 0) throw runFailed(step, result.status);
+  const targets = new KeptPaths(result.targets);
+  const { tar } = await before.changes({ skip: (rel) => targets.isKept(rel), ...timestampOptions(options) });
+  return tar;
+}
+
+function runFailed(step: RunStep, status: number): BerthError {
+  return new BerthError('BUILD_FAILED', `Dockerfile:${step.line}: RUN ${step.createdBy.replace(/^(\|\d+ \S+ )?\/bin\/sh -c /, '')}: exit status ${status}`);
+}
+
+async function runMount(mount: RunMount, options: ExecuteOptions, built: BuiltStage[], files: string): Promise<RootfsMount[]> {
   switch (mount.type) {
     case 'tmpfs':
       return [{ destination: mount.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(mount.size ? [`size=${mount.size}`] : [])] }];

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../../../src/errors/BerthError.js';
+import type { KeptPaths } from '../../../src/layer/keptPaths.js';
 
 const run = promisify(execFile);
 
@@ -12,7 +13,8 @@ const run = promisify(execFile);
  * staged tree). Nothing is copied between steps; a step only adds a directory on top.
  */
 export class StageTree {
-  constructor(readonly lowers: string[]) {}
+  /** `kept`: paths of a root worked in place that are not the stage's files (/proc, mount points, berth's own). */
+  constructor(readonly lowers: string[], readonly kept?: KeptPaths) {}
 
   withTop(dir: string): StageTree {
     return new StageTree([dir, ...this.lowers]);

@@ -19,6 +19,11 @@ Options:
       --build-arg-file FILE build arguments, one K=V per line
       --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (repeatable)
       --network host|none   the network RUN gets by default (default host)
+      --isolation container|none  how RUN is isolated: a container of its own (needs root with CAP_SYS_ADMIN), or
+                            none: in place, in this container's own root (kaniko mode, for unprivileged CI pods);
+                            default: the first the environment allows, said on the first line
+      --ignore-path PATH    with --isolation none: a path of this container the build leaves alone (repeatable)
+      --force               allow --isolation none where berth cannot tell it runs in a container
       --no-cache            do not use cached steps
       --timestamp SECONDS   pin every time in the image (default: $SOURCE_DATE_EPOCH when set)
   -o, --output type=oci|docker,dest=FILE  also write the image as an OCI or docker archive
@@ -31,8 +36,8 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       argv,
       mergeFlagSpecs(
         {
-          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation'],
-          boolean: ['no-cache'],
+          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path'],
+          boolean: ['no-cache', 'force'],
           alias: { f: 'file', o: 'output' },
         },
         buildOutputFlagSpec,
@@ -61,6 +66,9 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       ...(flags.output ? { output: outputFlag(String(flags.output)) } : {}),
       secrets: secrets(flagList(flags.secret)),
       network,
+      ...(flags.isolation ? { isolation: String(flags.isolation) } : {}),
+      force: flags.force === true,
+      ignorePaths: flagList(flags['ignore-path']),
       transportOptions: transportOptionsFrom(flags, ''),
       onProgress: quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
     });

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { makeBaseImage } from '../../../fixtures/base-image/makeBaseImage.js';
 import { isRoot, peer } from '../../support/peers.js';
 import { berth } from '../../support/runCli.js';
+import { treeOf } from '../../support/fileTrees.js';
 
 const corpus = new URL('../../../../fixtures/dockerfiles/', import.meta.url).pathname;
 const compared = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'Labels', 'ExposedPorts', 'Volumes', 'StopSignal', 'Healthcheck', 'OnBuild', 'Shell'];
@@ -26,24 +27,6 @@ function unset(value: unknown): unknown {
   if (Array.isArray(value) && value.length === 0) return undefined;
   if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) return undefined;
   return value;
-}
-
-/** Every path of a tree with what a user notices: type, mode, owner, link target, content. */
-function treeOf(root: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(root, rel))) {
-      const path = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(join(root, path));
-      let what = `${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
-      if (st.isSymbolicLink()) what += ` -> ${readlinkSync(join(root, path))}`;
-      else if (st.isFile()) what += ` ${createHash('sha256').update(readFileSync(join(root, path))).digest('hex').slice(0, 16)}`;
-      out.set(path, what);
-      if (st.isDirectory()) walk(path);
-    }
-  };
-  walk('');
-  return out;
 }
 
 /** What differs between two trees, leaving out what neither build touched (same as the base in both). */
