@@ -15,8 +15,9 @@ import type { ImageSource, TransportOptions } from '../../src/transports/types.j
 import { compileDockerfile } from './compile/compileDockerfile.js';
 import { loadDockerignore } from './context/dockerignore.js';
 import { executePlan } from './execute/executePlan.js';
-import { containerKeptPaths, copyTree } from './execute/inPlace/inPlaceRoot.js';
+import { clearRoot, containerKeptPaths, copyTree } from './execute/inPlace/inPlaceRoot.js';
 import { chooseIsolation, installRoot } from './isolation.js';
+import { RegistryStepCache } from './execute/registryStepCache.js';
 
 
 export interface BuildOptions {
@@ -55,6 +56,14 @@ export interface BuildOptions {
   force?: boolean;
   /** More paths a build in place keeps (kaniko's --ignore-path), besides mount points and berth's own. */
   ignorePaths?: string[];
+  /** After a build in place, empty the root again (kaniko's --cleanup). */
+  cleanup?: boolean;
+  /** Options for the destinations when they differ from the pulls' (kaniko's --insecure against --insecure-pull). */
+  pushTransportOptions?: TransportOptions;
+  /** Cached steps older than this are not used (--cache-ttl). */
+  cacheTtlMs?: number;
+  /** A repository (`docker://HOST/REPO`) holding the build cache shared by CI runners (kaniko's --cache-repo). */
+  cacheRepo?: string;
 }
 
 export interface BuildResult {
@@ -62,6 +71,8 @@ export interface BuildResult {
   imageId: Digest;
   /** The built image, for a caller that copies it on itself. */
   image: ImageSource;
+  /** The built image's manifest digest (what every registry destination holds). */
+  manifestDigest: Digest;
   destinations: { reference: string; manifestDigest: Digest }[];
 }
 
@@ -112,12 +123,18 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   const onSignal = (signal: NodeJS.Signals) => interrupted.abort(signal);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const cache = new StepCache(join(root, 'build-cache'));
+  const remoteCache = options.cacheRepo
+    ? new RegistryStepCache({ repository: options.cacheRepo, transportOptions: options.pushTransportOptions ?? transportOptions, blobDir: cache.blobDir, ...(options.cacheTtlMs !== undefined ? { maxAgeMs: options.cacheTtlMs } : {}), onWarning: onProgress })
+    : undefined;
   const built = await executePlan({
     plan,
     contextDir: context,
     ignore: await loadDockerignore(context, options.dockerfileText === undefined ? dockerfilePath : undefined),
-    cache: new StepCache(join(root, 'build-cache')),
+    cache,
+    ...(remoteCache ? { remoteCache } : {}),
     useCache: options.noCache !== true,
+    ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
     ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}),
     transportOptions,
     secrets: options.secrets ?? new Map(),
@@ -129,7 +146,9 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   }).finally(() => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (keep && options.cleanup) clearRoot('/', keep);
   });
+  await remoteCache?.flush();
   const target = built[plan.target]!;
   let image = target.image;
   const labels = options.labels ?? {};
@@ -141,10 +160,11 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
       config: (c) => ({ ...c, config: { ...c.config, Labels: { ...c.config?.Labels, ...labels } } }),
     });
   }
-  const { manifest } = await selectImageManifest(image, platform);
+  const { manifest, digest } = await selectImageManifest(image, platform);
   const destinations: BuildResult['destinations'] = [];
+  const pushOptions = options.pushTransportOptions ? { ...options.pushTransportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) } : transportOptions;
   for (const tag of options.tags) {
-    const result = await copyFromSource(image, parseImageReference(tag, 'berth'), { destinationOptions: transportOptions });
+    const result = await copyFromSource(image, parseImageReference(tag, 'berth'), { destinationOptions: pushOptions });
     destinations.push({ reference: tag, manifestDigest: result.manifestDigest });
   }
   const output = options.output;
@@ -159,5 +179,5 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     const result = await copyFromSource(image, parseImageReference(reference), { destinationOptions: transportOptions });
     destinations.push({ reference, manifestDigest: result.manifestDigest });
   }
-  return { imageId: manifest.config.digest, image, destinations };
+  return { imageId: manifest.config.digest, image, manifestDigest: digest, destinations };
 }

@@ -16,6 +16,7 @@ function mainHelp(): string {
     'berth — a daemonless container-image toolchain',
     '',
     'Usage: berth [--debug] COMMAND [OPTIONS] [ARGS]',
+    '       berth --context DIR --destination IMAGE [KANIKO FLAGS]   (as kaniko\'s executor; see berth executor --help)',
     '',
     'Commands:',
     ...lines,
@@ -38,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`berth version ${version()}\n`);
       return 0;
     }
+    // kaniko's executor takes flags only: `berth --context=… --destination=…` is a kaniko Job whose image changed.
+    if (name.startsWith('-')) return await main(['executor', ...args]);
     const entry = commands.find((c) => c.name === name);
     if (!entry) throw new BerthError('USAGE', `unknown command "${name}" (see berth --help)`);
     const command = await entry.load();

@@ -66,6 +66,12 @@ export interface ApplyOptions {
   directoryModes?: DirectoryModes;
   /** Paths the layer must not touch (a builder applying layers to its own root): their members and whiteouts are skipped. */
   keep?: KeptPaths;
+  /**
+   * Write whiteouts as overlayfs records them instead of applying them: a 0/0 character device for `.wh.NAME`, the
+   * trusted.overlay.opaque xattr for an opaque marker. Turns a layer back into a tree to stack as an overlay layer
+   * (a build cache entry fetched from a registry). Root only.
+   */
+  overlayWhiteouts?: boolean;
 }
 
 /** Directory modes and mtimes waiting to be set, by resolved path (re-inserting keeps the latest last). */
@@ -109,6 +115,7 @@ export class LayerApplier {
   private readonly maxBytes: number;
   private readonly onWarning: ((message: string) => void) | undefined;
   private readonly keep: KeptPaths | undefined;
+  private readonly overlayWhiteouts: boolean;
   /** The current member lies in a kept path: its data is read and dropped. */
   private discarding = false;
   readonly reader: TarReader;
@@ -139,6 +146,7 @@ export class LayerApplier {
     this.maxBytes = options.limits?.maxBytes ?? Number.POSITIVE_INFINITY;
     this.onWarning = options.onWarning;
     this.keep = options.keep;
+    this.overlayWhiteouts = options.overlayWhiteouts ?? false;
     this.sharedDirectories = options.directoryModes !== undefined;
     this.directories = options.directoryModes ?? new Map();
     this.reader = new TarReader(
@@ -350,7 +358,8 @@ export class LayerApplier {
       if (!(err instanceof BerthError && err.code === 'LAYER_INVALID')) throw err;
     }
     if (base === OPAQUE_MARKER) {
-      if (parent !== undefined) this.opaque(parent);
+      if (parent !== undefined && this.overlayWhiteouts) this.setOverlayOpaque(this.resolver.resolveDirectory(parentParts, true)!);
+      else if (parent !== undefined) this.opaque(parent);
       return;
     }
     // Other .wh..wh.* names are aufs bookkeeping (hardlink dirs, metadata); docker ignores them too.
@@ -358,6 +367,13 @@ export class LayerApplier {
     const name = base.slice(WHITEOUT_PREFIX.length);
     if (name === '' || name === '.' || name === '..') {
       throw new BerthError('UNSAFE_PATH', `whiteout "${printable(h.name)}" names no valid entry`);
+    }
+    if (this.overlayWhiteouts) {
+      const dir = this.resolver.resolveDirectory(parentParts, true)!;
+      const rel = dir === '' ? name : `${dir}/${name}`;
+      this.special(rel, this.resolver.abs(rel), { ...h, type: 'char-device', devmajor: 0, devminor: 0, mode: 0, uid: 0, gid: 0 });
+      this.markCreated(rel);
+      return;
     }
     if (parent === undefined) return;
     const rel = parent === '' ? name : `${parent}/${name}`;
@@ -446,6 +462,13 @@ export class LayerApplier {
     } catch {
       this.warnOnce(`failed:${rel}`, `extended attributes could not be set on "${printable(h.name)}" (filesystem support?)`);
     }
+  }
+
+  private setOverlayOpaque(dir: string): void {
+    this.setfattr ??= which('setfattr');
+    if (this.setfattr === undefined) throw new BerthError('UNSUPPORTED', 'an opaque directory cannot be recorded for overlayfs: setfattr (Debian package attr) is not installed');
+    const dump = `# file: ${escapeForSetfattr(this.resolver.abs(dir))}\ntrusted.overlay.opaque=0x79\n`;
+    execFileSync(this.setfattr, ['-h', '--restore=-'], { input: Buffer.from(dump, 'latin1'), stdio: ['pipe', 'ignore', 'ignore'] });
   }
 
   private warnOnce(key: string, message: string): void {

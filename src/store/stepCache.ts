@@ -40,12 +40,16 @@ export class StepCache {
     return mkdtempSync(join(this.root, '.tmp-'));
   }
 
-  /** The step stored under `key`; with `needTree`, only an entry that holds its tree (a build stacking overlays). */
-  async get(key: string, history?: HistoryEntry, options: { needTree?: boolean } = {}): Promise<CachedStep | null> {
+  /**
+   * The step stored under `key`; with `needTree`, only an entry that holds its tree (a build stacking overlays); with
+   * `maxAgeMs`, only one made since (--cache-ttl).
+   */
+  async get(key: string, history?: HistoryEntry, options: { needTree?: boolean; maxAgeMs?: number } = {}): Promise<CachedStep | null> {
     const dir = join(this.stepsDir, key);
     let record: StepRecord;
     let tree = false;
     try {
+      if (options.maxAgeMs !== undefined && Date.now() - statSync(join(dir, 'step.json')).mtimeMs > options.maxAgeMs) return null;
       record = JSON.parse(readFileSync(join(dir, 'step.json'), 'utf8')) as StepRecord;
       tree = record.tree !== false && statSync(join(dir, 'tree')).isDirectory();
     } catch {

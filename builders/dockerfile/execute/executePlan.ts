@@ -23,6 +23,8 @@ import { runInPlace } from './inPlace/runInPlace.js';
 import { KeptPaths } from '../../../src/layer/keptPaths.js';
 import { TreeSnapshot } from '../../../src/layer/rootSnapshot.js';
 import { applyImageLayers } from '../../../src/bundle/unpackImage.js';
+import { applyLayer } from '../../../src/layer/applyLayer.js';
+import type { RegistryStepCache } from './registryStepCache.js';
 
 export interface ExecuteOptions {
   plan: BuildPlan;
@@ -32,6 +34,10 @@ export interface ExecuteOptions {
   cache: StepCache;
   /** Look the step cache up (`--no-cache`: false; steps are still stored for the next build). */
   useCache: boolean;
+  /** Entries older than this are misses (--cache-ttl). */
+  cacheTtlMs?: number;
+  /** The cache shared by CI runners in a registry (--cache-repo): looked up after the local one, given every new step. */
+  remoteCache?: RegistryStepCache;
   storeRoot?: string;
   transportOptions?: TransportOptions;
   /** RUN --mount=type=secret sources: id → file contents. */
@@ -203,7 +209,11 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
   const key = sha256(`${state.chain}\0${step.cacheText}\0${inputs}\0${stage.platform.os}/${stage.platform.architecture}`);
   state.chain = key;
   const inPlace = inPlaceOf(options);
-  const hit = options.useCache ? await options.cache.get(key, history, { needTree: !inPlace }) : null;
+  let hit = options.useCache ? await options.cache.get(key, history, { needTree: !inPlace, ...(options.cacheTtlMs !== undefined ? { maxAgeMs: options.cacheTtlMs } : {}) }) : null;
+  if (!hit && options.useCache && options.remoteCache) {
+    const layer = await options.remoteCache.get(key, stage.platform, history);
+    if (layer) hit = await keepFetchedStep(key, layer, options);
+  }
   if (hit) {
     options.onProgress('--> Using cache');
     if (inPlace) await applyLayerInPlace(hit.layer, inPlace.root, inPlace.keep);
@@ -231,9 +241,29 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
     } else {
       state.tree = state.tree.withTop(options.cache.put(key, scratch, layer)!);
     }
+    options.remoteCache?.put(key, layer, stage.platform, options.timestamp?.toISOString());
     state.layers.push(layer);
     state.history.push(history);
     if (step.kind === 'workdir') state.config = { ...state.config, WorkingDir: step.path };
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * A step fetched from the shared cache, kept in the local one: in place its layer is all a build needs; a build on
+ * overlays gets the layer back as a tree, whiteouts as overlayfs writes them.
+ */
+async function keepFetchedStep(key: string, layer: NewLayer, options: ExecuteOptions): Promise<{ tree?: string; layer: NewLayer }> {
+  const scratch = options.cache.scratch();
+  try {
+    if (!inPlaceOf(options)) {
+      mkdirSync(join(scratch, 'tree'), { mode: 0o755 });
+      await applyLayer(join(scratch, 'tree'), await layer.open(), { devices: true, overlayWhiteouts: true });
+    }
+    const tree = options.cache.put(key, scratch, layer);
+    return { ...(tree ? { tree } : {}), layer };
   } catch (err) {
     rmSync(scratch, { recursive: true, force: true });
     throw err;

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
 import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { parseGoDuration } from '../../../builders/dockerfile/compile/goDuration.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+import type minimist from 'minimist';
 
 export const buildCommand: Command = {
   name: 'build',
@@ -25,6 +27,9 @@ Options:
       --ignore-path PATH    with --isolation none: a path of this container the build leaves alone (repeatable)
       --force               allow --isolation none where berth cannot tell it runs in a container
       --no-cache            do not use cached steps
+      --cache-repo REPO     also keep steps in this registry repository, shared by CI runners (kaniko's flag);
+                            --cache-from/--cache-to type=registry,ref=REPO are the same (BuildKit's spelling)
+      --cache-ttl DURATION  cached steps older than this are rebuilt (e.g. 168h)
       --timestamp SECONDS   pin every time in the image (default: $SOURCE_DATE_EPOCH when set)
   -o, --output type=oci|docker,dest=FILE  also write the image as an OCI or docker archive
   -o, --output type=local,dest=DIR        also write the image's files into DIR
@@ -36,7 +41,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       argv,
       mergeFlagSpecs(
         {
-          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path'],
+          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl'],
           boolean: ['no-cache', 'force'],
           alias: { f: 'file', o: 'output' },
         },
@@ -68,6 +73,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       network,
       ...(flags.isolation ? { isolation: String(flags.isolation) } : {}),
       force: flags.force === true,
+      ...cacheFlags(flags),
       ignorePaths: flagList(flags['ignore-path']),
       transportOptions: transportOptionsFrom(flags, ''),
       onProgress: quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
@@ -80,7 +86,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
 
 
 /** --build-arg K=V, or K alone for the value in the environment (skipped when unset, as docker does). */
-function buildArgs(items: string[], file: string | undefined): Record<string, string> {
+export function buildArgs(items: string[], file: string | undefined): Record<string, string> {
   const lines = file ? readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')) : [];
   const out: Record<string, string> = {};
   for (const item of [...lines, ...items]) {
@@ -113,6 +119,33 @@ function secrets(items: string[]): Map<string, Buffer> {
     }
   }
   return out;
+}
+
+/** --cache-repo, or BuildKit's --cache-from/--cache-to type=registry,ref=REPO for the same repository; --cache-ttl. */
+function cacheFlags(flags: minimist.ParsedArgs): { cacheRepo?: string; cacheTtlMs?: number } {
+  const repos = new Set<string>(flagList(flags['cache-repo']));
+  for (const flag of ['cache-from', 'cache-to']) {
+    for (const item of flagList(flags[flag])) {
+      const fields = new Map(item.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] as const));
+      const ref = fields.get('ref');
+      if ((fields.get('type') ?? 'registry') !== 'registry' || !ref) throw new BerthError('USAGE', `build: --${flag} must be type=registry,ref=REPOSITORY, got "${item}"`);
+      repos.add(ref);
+    }
+  }
+  if (repos.size > 1) throw new BerthError('USAGE', `build: one cache repository at a time, got ${[...repos].join(', ')}`);
+  const repo = [...repos][0];
+  const ttl = flagList(flags['cache-ttl']).at(-1);
+  return {
+    ...(repo ? { cacheRepo: repo.includes('://') ? repo : `docker://${repo}` } : {}),
+    ...(ttl !== undefined ? { cacheTtlMs: cacheTtlMs(ttl) } : {}),
+  };
+}
+
+/** --cache-ttl as kaniko takes it: a Go duration (168h, 2h30m). */
+export function cacheTtlMs(text: string): number {
+  const ns = parseGoDuration(text);
+  if (ns === undefined || ns <= 0) throw new BerthError('USAGE', `--cache-ttl takes a duration such as 168h or 2h30m, got "${text}"`);
+  return ns / 1e6;
 }
 
 /** --output type=oci|docker|local,dest=PATH (BuildKit's spelling). */

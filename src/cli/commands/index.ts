@@ -33,6 +33,7 @@ export const commands: CommandEntry[] = [
   { name: 'save', summary: 'Write an image of the local store to a docker-archive tarball', load: async () => (await import('./save.js')).saveCommand },
   { name: 'load', summary: 'Read a docker-archive tarball into the local store', load: async () => (await import('./load.js')).loadCommand },
   { name: 'build', summary: 'Build an image from a Dockerfile (RUN included, no daemon)', load: async () => (await import('./build.js')).buildCommand },
+  { name: 'executor', summary: 'Build and push in a CI pod, with kaniko\'s executor flags (in place, unprivileged)', load: async () => (await import('./executor.js')).executorCommand },
   { name: 'build-node', summary: 'Build an image from a Node project, no Dockerfile (jib-style)', load: async () => (await import('./build-node.js')).buildNodeCommand },
   { name: 'unpack', summary: 'Unpack an image into an OCI runtime bundle (rootfs/ + config.json)', load: async () => (await import('./unpack.js')).unpackCommand },
   { name: 'run', summary: 'Run a command in a new container from an image (podman run)', load: async () => (await import('./run.js')).runCommand },

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { makeBaseImage } from '../../../fixtures/base-image/makeBaseImage.js';
 import { runningInContainer } from '../../../builders/dockerfile/isolation.js';
 import { startRegistryServer } from '../../../registry/server/startRegistryServer.js';
 import { treeOf } from '../../support/fileTrees.js';
+import { dockerRegistryFor } from '../../support/dockerRegistry.js';
 import { isRoot, peer, tempDir } from '../../support/peers.js';
 import { podContainer } from '../../support/podContainer.js';
 import { berthAsync } from '../../support/runCli.js';
@@ -89,4 +91,88 @@ test('kaniko mode is refused where berth cannot tell it runs in a container, and
   assert.notEqual(byDefault.status, 0);
   assert.equal(byDefault.stderr.trim().split('\n').length, 1, byDefault.stderr);
   assert.match(byDefault.stderr, /--isolation none/);
+});
+
+const usingCache = (stderr: string) => stderr.split('\n').filter((l) => l === '--> Using cache').length;
+/** Steps of the fixture that make a layer: RUN, RUN, COPY (stage build); COPY --from, RUN, WORKDIR (final stage). */
+const LAYER_STEPS = 6;
+
+for (const server of ['berth', 'docker-registry'] as const) {
+  test(`--cache-repo on ${server}: a fresh pod with an empty disk hits every step; a changed input misses from there; a corrupt entry is a miss and a warning`, async (t) => {
+    if (!isRoot()) return t.skip('containers need root');
+    const w = await workspace(t);
+    // The cache has a registry of its own: corrupting its storage must not touch the images the builds push.
+    const cacheRegistry = await startRegistryServer({ addr: '127.0.0.1:0', root: join(w.dir, 'cache-registry') });
+    t.after(() => cacheRegistry.close());
+    let cacheHost = cacheRegistry.host;
+    let blobFile = (hex: string) => join(w.dir, 'cache-registry', 'blobs', 'sha256', hex.slice(0, 2), hex);
+    if (server === 'docker-registry') {
+      const peerRegistry = await dockerRegistryFor(t);
+      if (!peerRegistry) return;
+      cacheHost = peerRegistry.registry.host;
+      blobFile = (hex) => join(peerRegistry.dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+    }
+    const build = (tag: string) => podContainer(join(w.dir, `pods-${tag}`)).berth(
+      ['build', '--isolation', 'none', '--tls-verify=false', '--timestamp', '1700000000', '--build-arg', `BASE=${w.base}`, '--secret', 'id=tok,src=/workspace/secret', '--cache-repo', `${cacheHost}/team/cache`, '-t', `docker://${w.host}/app:${tag}`, '/workspace/ctx'],
+      { binds: { '/workspace': w.work } },
+    );
+    const first = await build('one');
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(usingCache(first.stderr), 0);
+    const second = await build('two');
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(usingCache(second.stderr), LAYER_STEPS, second.stderr);
+    const digest = async (tag: string) => (await berthAsync(['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${w.host}/app:${tag}`])).stdout.trim();
+    assert.equal(await digest('two'), await digest('one'), 'hits give the same image');
+
+    writeFileSync(join(w.work, 'ctx', 'app.txt'), 'app, edited\n');
+    const edited = await build('three');
+    assert.equal(edited.status, 0, edited.stderr);
+    assert.equal(usingCache(edited.stderr), 2, 'the two RUN steps before the COPY hit, everything from the COPY on misses');
+    const files = await unpacked(w.dir, `docker://${w.host}/app:three`, 'three');
+    assert.equal(readFileSync(join(files.root, 'opt/out/app.txt'), 'utf8'), 'app, edited\n');
+    // A build on overlays takes the same entries, their layers turned back into trees that later steps stack: here
+    // the two RUN steps hit, and the edited COPY and the next stage read through them.
+    writeFileSync(join(w.work, 'ctx', 'app.txt'), 'app, edited twice\n');
+    const onHost = await berthAsync(
+      ['build', '--isolation', 'container', '--tls-verify=false', '--timestamp', '1700000000', '--build-arg', `BASE=${w.base}`, '--secret', `id=tok,src=${join(w.work, 'secret')}`, '--cache-repo', `${cacheHost}/team/cache`, '-t', `docker://${w.host}/app:host`, join(w.work, 'ctx')],
+      { env: { BERTH_ROOT: join(w.dir, 'host-root') } },
+    );
+    assert.equal(onHost.status, 0, onHost.stderr);
+    assert.equal(usingCache(onHost.stderr), 2);
+    const hostFiles = await unpacked(w.dir, `docker://${w.host}/app:host`, 'host');
+    assert.equal(readFileSync(join(hostFiles.root, 'opt/out/app.txt'), 'utf8'), 'app, edited twice\n');
+    assert.equal(readFileSync(join(hostFiles.root, 'opt/out/artifact'), 'utf8'), 'built\n');
+    assert.equal(readFileSync(join(hostFiles.root, 'opt/out/token-length'), 'utf8').trim(), '15');
+    assert.equal(existsSync(join(hostFiles.root, 'bin/ls')), false);
+
+    // Corrupt every cached layer of the first build's chain: the bytes no longer match their digests.
+    writeFileSync(join(w.work, 'ctx', 'app.txt'), 'app\n');
+    const manifest = JSON.parse((await berthAsync(['inspect', '--raw', '--tls-verify=false', `docker://${w.host}/app:one`])).stdout) as { layers: { digest: string }[] };
+    for (const layer of manifest.layers.slice(1)) {
+      const file = blobFile(layer.digest.slice('sha256:'.length));
+      if (existsSync(file)) writeFileSync(file, Buffer.alloc(lstatSync(file).size, 0x61));
+    }
+    const corrupt = await build('four');
+    assert.equal(corrupt.status, 0, corrupt.stderr);
+    assert.match(corrupt.stderr, /warning: cache entry .* is unusable/);
+    const rebuilt = await unpacked(w.dir, `docker://${w.host}/app:four`, 'four');
+    assert.equal(readFileSync(join(rebuilt.root, 'opt/out/app.txt'), 'utf8'), 'app\n');
+    assert.equal(readFileSync(join(rebuilt.root, 'hello'), 'utf8'), 'hi\n');
+  });
+}
+
+test('a cache repository that does not answer is a warning, and the build goes on without it', async (t) => {
+  if (!isRoot()) return t.skip('containers need root');
+  const w = await workspace(t);
+  const silent = createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => silent.close());
+  const port = (silent.address() as AddressInfo).port;
+  const r = await podContainer(join(w.dir, 'pods')).berth(
+    ['build', '--isolation', 'none', '--tls-verify=false', '--build-arg', `BASE=${w.base}`, '--secret', 'id=tok,src=/workspace/secret', '--cache-repo', `127.0.0.1:${port}/cache`, '-t', `docker://${w.host}/app:1`, '/workspace/ctx'],
+    { binds: { '/workspace': w.work } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr.split('\n').filter((l) => l.includes(`the cache repository docker://127.0.0.1:${port}/cache`)).length, 1, r.stderr);
 });
