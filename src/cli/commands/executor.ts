@@ -28,7 +28,6 @@ const NOT_SUPPORTED: Record<string, string> = {
   'registry-certificate': 'per-registry certificates are not supported; put the CA in a certs.d directory (--cert-dir of berth build)',
   'registry-client-cert': 'per-registry client certificates are not supported; use berth build --cert-dir',
   'compression-level': 'the compression level is fixed (gzip, default level)',
-  'build-arg-file': 'not a kaniko flag; use berth build --build-arg-file',
   'push-ignore-immutable-tag-errors': 'not supported: a refused push fails the build',
 };
 
@@ -83,18 +82,18 @@ export interface ExecutorPlan {
 }
 
 export function parseExecutorFlags(argv: string[]): ExecutorPlan {
-  const flags = parseFlags(argv, { string: STRING_FLAGS, boolean: BOOLEAN_FLAGS, alias: { c: 'context', f: 'dockerfile', d: 'destination' }, default: { 'ignore-var-run': true } }, 'executor');
+  const refusedNames = Object.keys(NOT_SUPPORTED).filter((name) => !BOOLEAN_FLAGS.includes(name));
+  const flags = parseFlags(argv, { string: [...STRING_FLAGS, ...refusedNames], boolean: BOOLEAN_FLAGS, alias: { c: 'context', f: 'dockerfile', d: 'destination' }, default: { 'ignore-var-run': true } }, 'executor');
   for (const name of Object.keys(NOT_SUPPORTED)) {
     if (flags[name] !== undefined && flags[name] !== false) throw new BerthError('NOT_IMPLEMENTED', `executor: --${name}: ${NOT_SUPPORTED[name]}`);
   }
   if (flags._.length > 0) throw new BerthError('USAGE', `executor: unexpected argument "${String(flags._[0])}" (kaniko takes flags only)`);
   const last = (name: string): string | undefined => flagList(flags[name]).at(-1);
   const contextText = last('context') ?? '/workspace/';
-  const context: ExecutorPlan['context'] = /^tar:\/\//.test(contextText) || /\.(tar|tar\.gz|tgz)$/.test(contextText)
-    ? { kind: 'tar', file: contextText.replace(/^tar:\/\//, '') }
-    : /^[a-z0-9]+:\/\//.test(contextText) && !contextText.startsWith('dir://')
-      ? unsupportedContext(contextText)
-      : { kind: 'dir', path: contextText.replace(/^dir:\/\//, '') };
+  const scheme = /^([a-z0-9]+):\/\//.exec(contextText)?.[1];
+  if (scheme !== undefined && scheme !== 'dir' && scheme !== 'tar') unsupportedContext(contextText);
+  const path = contextText.replace(/^(dir|tar):\/\//, '');
+  const context: ExecutorPlan['context'] = scheme === 'tar' || /\.(tar|tar\.gz|tgz)$/.test(path) ? { kind: 'tar', file: path } : { kind: 'dir', path };
   const destinations = flagList(flags.destination);
   const push = flags['no-push'] !== true;
   if (push && destinations.length === 0) throw new BerthError('USAGE', 'executor: give at least one --destination, or --no-push');

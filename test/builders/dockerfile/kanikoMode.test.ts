@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import bcrypt from 'bcryptjs';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -29,11 +31,11 @@ async function workspace(t: TestContext) {
   return { dir, work, host: registry.host, base: `${registry.host}/base:1` };
 }
 
-async function unpacked(dir: string, image: string, name: string): Promise<{ files: Map<string, string>; root: string; config: Record<string, unknown> }> {
+async function unpacked(dir: string, image: string, name: string, extra: string[] = []): Promise<{ files: Map<string, string>; root: string; config: Record<string, unknown> }> {
   const out = join(dir, name);
-  const r = await berthAsync(['unpack', '--tls-verify=false', image, out]);
+  const r = await berthAsync(['unpack', '--tls-verify=false', ...extra, image, out]);
   assert.equal(r.status, 0, r.stderr);
-  const inspected = await berthAsync(['inspect', '--config', '--tls-verify=false', image]);
+  const inspected = await berthAsync(['inspect', '--config', '--tls-verify=false', ...extra, image]);
   assert.equal(inspected.status, 0, inspected.stderr);
   const config = (JSON.parse(inspected.stdout) as { config: Record<string, unknown> }).config;
   return { files: treeOf(join(out, 'rootfs')), root: join(out, 'rootfs'), config };
@@ -175,4 +177,42 @@ test('a cache repository that does not answer is a warning, and the build goes o
   );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr.split('\n').filter((l) => l.includes(`the cache repository docker://127.0.0.1:${port}/cache`)).length, 1, r.stderr);
+});
+
+test('a kaniko command line from kaniko\'s README builds unchanged in the pod, with credentials from /kaniko/.docker/config.json', async (t) => {
+  if (!isRoot()) return t.skip('containers need root');
+  const w = await workspace(t);
+  const htpasswd = join(w.dir, 'htpasswd');
+  writeFileSync(htpasswd, `ci:${bcrypt.hashSync('s3cret', 4).replace(/^\$2b\$/, '$2y$')}\n`);
+  const locked = await startRegistryServer({ addr: '127.0.0.1:0', root: join(w.dir, 'locked'), auth: { mode: 'htpasswd', file: htpasswd } });
+  t.after(() => locked.close());
+  const dockerDir = join(w.dir, 'kaniko-docker');
+  mkdirSync(dockerDir);
+  writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [locked.host]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }));
+  writeFileSync(join(w.work, 'Dockerfile'), `FROM ${w.base}\nRUN echo from-kaniko > /k\nCOPY ctx/app.txt /app.txt\n`);
+  const destination = `${locked.host}/team/app:kaniko`;
+  const r = await podContainer(join(w.dir, 'pods')).berth(
+    ['--dockerfile', '/workspace/Dockerfile', '--destination', destination, '--context', 'dir:///workspace/', '--digest-file=/workspace/digest', '--image-name-with-digest-file=/workspace/names'],
+    { binds: { '/workspace': w.work, '/kaniko/.docker': dockerDir } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const digest = readFileSync(join(w.work, 'digest'), 'utf8');
+  assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(readFileSync(join(w.work, 'names'), 'utf8'), `${locked.host}/team/app@${digest}\n`);
+  const inspected = await berthAsync(['inspect', '--tls-verify=false', '--creds', 'ci:s3cret', '--format', '{{.Digest}}', `docker://${destination}`]);
+  assert.equal(inspected.stdout.trim(), digest, inspected.stderr);
+  const files = await unpacked(w.dir, `docker://${destination}`, 'kaniko', ['--creds', 'ci:s3cret']);
+  assert.equal(readFileSync(join(files.root, 'k'), 'utf8'), 'from-kaniko\n');
+  assert.equal(readFileSync(join(files.root, 'app.txt'), 'utf8'), 'app\n');
+
+  // A context as a local tar.gz, kept as a docker archive only (--no-push --tar-path).
+  writeFileSync(join(w.work, 'Dockerfile.tar'), `FROM ${w.base}\nCOPY app.txt /from-tar.txt\n`);
+  execFileSync('tar', ['-czf', join(w.work, 'ctx2.tar.gz'), '-C', join(w.work, 'ctx'), 'app.txt', '-C', w.work, 'Dockerfile.tar']);
+  const fromTar2 = await podContainer(join(w.dir, 'pods-tar2')).berth(
+    ['--context=tar:///workspace/ctx2.tar.gz', '--dockerfile=Dockerfile.tar', '--no-push', '--tar-path=/workspace/image.tar', '--destination=example.com/app:tar'],
+    { binds: { '/workspace': w.work } },
+  );
+  assert.equal(fromTar2.status, 0, fromTar2.stderr);
+  const archived = await unpacked(w.dir, `docker-archive:${join(w.work, 'image.tar')}`, 'from-tar');
+  assert.equal(readFileSync(join(archived.root, 'from-tar.txt'), 'utf8'), 'app\n');
 });
