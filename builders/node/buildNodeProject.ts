@@ -30,6 +30,8 @@ export interface NodeBuildOptions {
   /** Build although packages have install scripts, without running them. */
   ignoreScripts?: boolean;
   entrypoint?: string[];
+  /** Where the application goes in the image (jib's appRoot; default /app). */
+  appRoot?: string;
   env?: string[];
   labels?: Record<string, string>;
   ports?: string[];
@@ -83,10 +85,12 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
     const root = join(storeRoot(options.storeRoot), 'build-cache');
     const cache = new DependencyLayerCache(root, join(root, 'blobs'));
     const created = mtime.toISOString();
+    const appRoot = (options.appRoot ?? '/app').replace(/^\/+|\/+$/g, '');
+    if (appRoot === '' || appRoot.split('/').some((part) => part === '..' || part === '.')) throw new BerthError('USAGE', `build-node: --app-root must be an absolute directory other than /, got "${options.appRoot}"`);
     const layers: NewLayer[] = [];
     let dependenciesCached = false;
     if (hasProductionPackages(lock, includeDev)) {
-      const key = createHash('sha256').update(lockBytes).update(`\0${baseDigest}\0${platform.os}/${platform.architecture}\0${includeDev}\0${created}`).digest('hex');
+      const key = createHash('sha256').update(lockBytes).update(`\0${baseDigest}\0${platform.os}/${platform.architecture}\0${includeDev}\0${created}\0${appRoot}`).digest('hex');
       const history = { created_by: `berth build-node: dependencies of ${pkg.name ?? 'the project'} (lockfile sha256:${createHash('sha256').update(lockBytes).digest('hex').slice(0, 12)})` };
       const hit = await cache.get(key, history);
       if (hit) {
@@ -101,7 +105,7 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
           const staging = await reifyProductionTree(project, scratch, { includeDev, ...(configuredRegistry(project) ? { registry: configuredRegistry(project)! } : {}) });
           refuseOutsideLinks(join(staging, 'node_modules'));
           chmodSync(staging, 0o755);
-          const tar = createLayerFromDirectory(staging, { prefix: 'app', include: (p) => p === 'app/node_modules' || p.startsWith('app/node_modules/'), exclude: (p) => p === 'app/node_modules/.package-lock.json', uid: 0, gid: 0, mtime });
+          const tar = createLayerFromDirectory(staging, { prefix: appRoot, include: (p) => p === `${appRoot}/node_modules` || p.startsWith(`${appRoot}/node_modules/`), exclude: (p) => p === `${appRoot}/node_modules/.package-lock.json`, uid: 0, gid: 0, mtime });
           const layer = await layerFromTar(tar, { blobDir: cache.blobDir, history });
           cache.put(key, layer);
           layers.push(layer);
@@ -112,9 +116,9 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
     }
     const chosen = await applicationFiles(project, pkg.files, options.exclude ?? []);
     const app = createLayerFromDirectory(project, {
-      prefix: 'app',
-      include: (p) => chosen.has(p.slice('app/'.length)),
-      exclude: (p) => p === 'app/node_modules' || p === 'app/.git',
+      prefix: appRoot,
+      include: (p) => chosen.has(p.slice(appRoot.length + 1)),
+      exclude: (p) => p === `${appRoot}/node_modules` || p === `${appRoot}/.git`,
       uid: 0,
       gid: 0,
       mtime,
@@ -124,7 +128,7 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
       layers,
       platform,
       created,
-      config: (c) => ({ ...c, config: nodeContainerConfig(baseConfig.config ?? {}, pkg, { ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}), env: options.env ?? [], labels: options.labels ?? {}, ports: options.ports ?? [], ...(options.user !== undefined ? { user: options.user } : {}) }) }),
+      config: (c) => ({ ...c, config: nodeContainerConfig(baseConfig.config ?? {}, pkg, { appRoot: `/${appRoot}`, ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}), env: options.env ?? [], labels: options.labels ?? {}, ports: options.ports ?? [], ...(options.user !== undefined ? { user: options.user } : {}) }) }),
     });
     const built = await selectImageManifest(image, platform);
     const destinations: NodeBuildResult['destinations'] = [];

@@ -14,6 +14,8 @@ export interface PackageJson {
 }
 
 export interface ConfigChoices {
+  /** Where the application is (its WorkingDir; bin and main are run from there). */
+  appRoot: string;
   entrypoint?: string[];
   env: string[];
   labels: Record<string, string>;
@@ -22,16 +24,16 @@ export interface ConfigChoices {
 }
 
 /** What to run: --entrypoint, else the package's single bin, else main with node, else npm start's command. */
-export function entrypointFor(pkg: PackageJson, chosen: string[] | undefined): string[] {
+export function entrypointFor(pkg: PackageJson, chosen: string[] | undefined, appRoot = '/app'): string[] {
   if (chosen) return chosen;
   const bins = typeof pkg.bin === 'string' ? [pkg.bin] : Object.values(pkg.bin ?? {});
-  if (bins.length === 1) return ['node', `/app/${bins[0]!.replace(/^\.\//, '')}`];
-  if (pkg.main) return ['node', `/app/${pkg.main.replace(/^\.\//, '')}`];
+  if (bins.length === 1) return ['node', `${appRoot}/${bins[0]!.replace(/^\.\//, '')}`];
+  if (pkg.main) return ['node', `${appRoot}/${pkg.main.replace(/^\.\//, '')}`];
   if (pkg.scripts?.start) return ['/bin/sh', '-c', pkg.scripts.start];
   throw new BerthError('USAGE', 'build-node: nothing to run: package.json has no single bin, no main and no start script; give --entrypoint');
 }
 
-/** The container config on top of the base's: /app, NODE_ENV=production, the entrypoint, labels from package.json. */
+/** The container config on top of the base's: the app root, NODE_ENV=production, the entrypoint, labels from package.json. */
 export function nodeContainerConfig(base: ContainerConfig, pkg: PackageJson, choices: ConfigChoices): ContainerConfig {
   const labels: Record<string, string> = { ...base.Labels };
   const set = (key: string, value: string | undefined) => {
@@ -45,7 +47,7 @@ export function nodeContainerConfig(base: ContainerConfig, pkg: PackageJson, cho
   Object.assign(labels, choices.labels);
   const env = [...(base.Env ?? []).filter((e) => !e.startsWith('NODE_ENV=')), 'NODE_ENV=production', ...choices.env];
   const ports = Object.fromEntries([...Object.keys(base.ExposedPorts ?? {}), ...choices.ports.map((p) => (p.includes('/') ? p : `${p}/tcp`))].map((p) => [p, {}]));
-  const config: ContainerConfig = { ...base, Env: env, WorkingDir: '/app', Entrypoint: entrypointFor(pkg, choices.entrypoint), Labels: labels };
+  const config: ContainerConfig = { ...base, Env: env, WorkingDir: choices.appRoot, Entrypoint: entrypointFor(pkg, choices.entrypoint, choices.appRoot), Labels: labels };
   delete config.Cmd;
   if (Object.keys(ports).length) config.ExposedPorts = ports;
   if (choices.user !== undefined) config.User = choices.user;

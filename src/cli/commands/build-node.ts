@@ -10,12 +10,13 @@ Usage: berth build-node [OPTIONS] --base IMAGE -t IMAGE [PROJECT-DIR]
 
 Build an image from a Node project without a Dockerfile (jib-style): the base's layers, the production
 dependencies from the lockfile (cached: an edit to the application rebuilds only its own layer), then the
-application's files under /app, with fixed owners and times (SOURCE_DATE_EPOCH honoured).
+application's files under /app (--app-root), with fixed owners and times (SOURCE_DATE_EPOCH honoured).
 
 Options:
       --base IMAGE         the base image (a Node runtime image; any berth reference)
       --include dev        install devDependencies too
       --ignore-scripts     build although packages have install scripts (they are not run)
+      --app-root DIR       where the application goes in the image (jib's appRoot; default /app)
       --entrypoint JSON|CMD  what the image runs (default: the single bin, else main with node, else npm start)
       --env K=V            an environment variable (repeatable)
       --port PORT[/PROTO]  an exposed port (repeatable)
@@ -28,7 +29,7 @@ Registry options (base and -t):${registryFlagsUsageOne}
     const flags = parseFlags(
       argv,
       mergeFlagSpecs(
-        { string: ['base', 'include', 'entrypoint', 'env', 'port', 'user', 'exclude'], boolean: ['ignore-scripts'] },
+        { string: ['base', 'include', 'app-root', 'entrypoint', 'env', 'port', 'user', 'exclude'], boolean: ['ignore-scripts'] },
         buildOutputFlagSpec,
         registryFlagSpec('one'),
       ),
@@ -51,6 +52,7 @@ Registry options (base and -t):${registryFlagsUsageOne}
       includeDev: include.includes('dev'),
       ignoreScripts: flags['ignore-scripts'] === true,
       ...(entrypoint ? { entrypoint } : {}),
+      ...(flags['app-root'] ? { appRoot: String(flags['app-root']) } : {}),
       env: flagList(flags.env),
       labels: keyValues(flagList(flags.label), '--label', 'build-node'),
       ports: flagList(flags.port),

@@ -93,6 +93,10 @@ test('kaniko mode is refused where berth cannot tell it runs in a container, and
   assert.notEqual(byDefault.status, 0);
   assert.equal(byDefault.stderr.trim().split('\n').length, 1, byDefault.stderr);
   assert.match(byDefault.stderr, /--isolation none/);
+  // GitLab's kaniko jobs call /kaniko/executor from a shell: berth's image answers there too.
+  const gitlab = await pod.berth(['-c', '/kaniko/executor --context /workspace/ctx --single-snapshot --destination example.com/app:1'], { entrypoint: ['/bin/sh'], binds: { '/workspace': w.work } });
+  assert.notEqual(gitlab.status, 0);
+  assert.equal(gitlab.stderr.trim(), 'berth: executor: --single-snapshot: berth writes one layer per step; a single snapshot of the whole build is not supported');
 });
 
 const usingCache = (stderr: string) => stderr.split('\n').filter((l) => l === '--> Using cache').length;
@@ -167,10 +171,11 @@ for (const server of ['berth', 'docker-registry'] as const) {
 test('a cache repository that does not answer is a warning, and the build goes on without it', async (t) => {
   if (!isRoot()) return t.skip('containers need root');
   const w = await workspace(t);
-  const silent = createServer(() => undefined);
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => silent.close());
-  const port = (silent.address() as AddressInfo).port;
+  // A port that was just free: nothing answers there (connection refused).
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
   const r = await podContainer(join(w.dir, 'pods')).berth(
     ['build', '--isolation', 'none', '--tls-verify=false', '--build-arg', `BASE=${w.base}`, '--secret', 'id=tok,src=/workspace/secret', '--cache-repo', `127.0.0.1:${port}/cache`, '-t', `docker://${w.host}/app:1`, '/workspace/ctx'],
     { binds: { '/workspace': w.work } },
