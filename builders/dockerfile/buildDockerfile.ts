@@ -14,9 +14,10 @@ import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import type { ImageSource, TransportOptions } from '../../src/transports/types.js';
 import { compileDockerfile } from './compile/compileDockerfile.js';
 import { loadDockerignore } from './context/dockerignore.js';
-import { executePlan } from './execute/executePlan.js';
+import { executePlan, type BuiltStage } from './execute/executePlan.js';
 import { clearRoot, containerKeptPaths, copyTree } from './execute/inPlace/inPlaceRoot.js';
 import { chooseIsolation, installRoot } from './isolation.js';
+import { ChrootRoot } from './execute/inPlace/chrootRoot.js';
 import { RegistryStepCache } from './execute/registryStepCache.js';
 
 
@@ -96,6 +97,7 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   const platform: Platform = hostPlatform();
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
   const onProgress = options.onProgress ?? (() => undefined);
+  onProgress(`isolation: ${isolation.name} (${isolation.why})`);
   const plan = await compileDockerfile({
     text,
     file: options.dockerfileText === undefined ? basename(dockerfilePath) : 'Dockerfile',
@@ -115,8 +117,8 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   });
   if (plan.unusedBuildArgs?.length) onProgress(`warning: build-args [${plan.unusedBuildArgs.join(' ')}] were not consumed`);
   const root = storeRoot(options.storeRoot);
-  onProgress(`isolation: ${isolation.name} (${isolation.why})`);
   const keep = isolation.name === 'none' ? containerKeptPaths([installRoot(), process.execPath, root, context, ...(options.ignorePaths ?? [])]) : undefined;
+  const chroot = isolation.name === 'chroot' ? await ChrootRoot.create(join(root, 'build-cache'), onProgress) : undefined;
   // Ctrl-C or SIGTERM: the running RUN container is killed, its scratch removed, and the build fails before any
   // destination is written (the step cache only ever holds whole entries).
   const interrupted = new AbortController();
@@ -142,14 +144,22 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     ...(options.timestamp ? { timestamp: options.timestamp } : {}),
     onProgress,
     signal: interrupted.signal,
-    isolation: keep ? { kind: 'in-place', root: '/', keep } : { kind: 'container' },
+    isolation: keep ? { kind: 'in-place', root: '/', keep } : chroot ? { kind: 'in-place', root: chroot.root, keep: chroot.keep, chroot: chroot.helper } : { kind: 'container' },
   }).finally(() => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (keep && options.cleanup) clearRoot('/', keep);
   });
+  // The target's files stay readable through the build's end (--output type=local), then the chroot goes.
+  try {
+    return await finishBuild(options, built[plan.target]!, { platform, transportOptions, root, ...(remoteCache ? { remoteCache } : {}) });
+  } finally {
+    chroot?.remove();
+  }
+}
+
+async function finishBuild(options: BuildOptions, target: BuiltStage, { platform, transportOptions, root, remoteCache }: { platform: Platform; transportOptions: TransportOptions; root: string; remoteCache?: RegistryStepCache }): Promise<BuildResult> {
   await remoteCache?.flush();
-  const target = built[plan.target]!;
   let image = target.image;
   const labels = options.labels ?? {};
   const annotations = options.annotations ?? {};

@@ -18,7 +18,7 @@ export const POD_CAPABILITIES = [
 
 export interface Pod {
   /** Run `berth ARGS` in a fresh pod-like container; `binds` are host directories mounted at container paths. */
-  berth(args: string[], options?: { binds?: Record<string, string>; env?: Record<string, string>; entrypoint?: string[] }): Promise<RunResult>;
+  berth(args: string[], options?: { binds?: Record<string, string>; env?: Record<string, string>; entrypoint?: string[]; capabilities?: string[] }): Promise<RunResult>;
 }
 
 let imageRootfs: Promise<{ rootfs: string; spec: RuntimeSpec }> | undefined;
@@ -63,7 +63,7 @@ export function podContainer(dir: string, runtime = berthRuncBin): Pod {
         args: [...(options.entrypoint ?? image.spec.process.args), ...args],
         env: [...image.spec.process.env, 'HOME=/root', 'BERTH_ROOT=/berth-data', ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)],
         cwd: '/',
-        capabilities: { bounding: POD_CAPABILITIES, effective: POD_CAPABILITIES, permitted: POD_CAPABILITIES, ambient: [] },
+        capabilities: ((caps) => ({ bounding: caps, effective: caps, permitted: caps, ambient: [] }))(options.capabilities ?? POD_CAPABILITIES),
         noNewPrivileges: true,
       };
       spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== 'network');

@@ -64,6 +64,8 @@ export interface InPlaceIsolation {
   kind: 'in-place';
   root: string;
   keep: KeptPaths;
+  /** `--isolation chroot`: RUN is chrooted into `root` by this helper (in place in "/", it runs directly). */
+  chroot?: string;
 }
 
 export interface BuiltStage {
@@ -289,9 +291,9 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
   const mounts: RootfsMount[] = [];
   const inPlace = inPlaceOf(options);
   if (inPlace && network === 'none') {
-    throw new BerthError('UNSUPPORTED', `Dockerfile:${step.line}: RUN --network=none needs a network namespace, which a build in place (--isolation none) cannot create; use --network=host or --isolation container`);
+    throw new BerthError('UNSUPPORTED', `Dockerfile:${step.line}: RUN --network=none needs a network namespace, which a build ${inPlace.chroot ? 'in a chroot' : 'in place (--isolation none)'} cannot create; use --network=host or --isolation container`);
   }
-  if (!inPlace) {
+  if (!inPlace || inPlace.chroot) {
     // In place, the container's own /etc/hosts and resolv.conf (a pod's) serve RUN as they are.
     const hostsFile = join(files, 'hosts');
     writeFileSync(hostsFile, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
@@ -351,7 +353,8 @@ async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMo
     result = await runInPlace({
       root: inPlace.root,
       keep: inPlace.keep,
-      process: { args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid },
+      ...(inPlace.chroot ? { chroot: inPlace.chroot } : {}),
+      process: { args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] },
       mounts,
       stdio: [stdin, ...(options.output ?? [1, 2])],
       ...(options.signal ? { signal: options.signal } : {}),

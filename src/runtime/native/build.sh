@@ -21,3 +21,6 @@ mkdir -p "$out"
 mv "$out/berth-runc-init.tmp" "$out/berth-runc-init"
 "$cc" -O2 -Wall -Wextra -Wno-unused-parameter -o "$out/berth-console-relay.tmp" "$here/console-relay.c"
 mv "$out/berth-console-relay.tmp" "$out/berth-console-relay"
+# Static: it starts in a pod's root but must not need that root's libraries (node's live beside node, not in /lib).
+"$cc" -O2 -Wall -Wextra -Wno-unused-parameter -static -o "$out/berth-chroot.tmp" "$here/chroot-exec.c"
+mv "$out/berth-chroot.tmp" "$out/berth-chroot"

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -11,7 +11,7 @@ import { startRegistryServer } from '../../../registry/server/startRegistryServe
 import { treeOf } from '../../support/fileTrees.js';
 import { dockerRegistryFor } from '../../support/dockerRegistry.js';
 import { isRoot, peer, tempDir } from '../../support/peers.js';
-import { podContainer } from '../../support/podContainer.js';
+import { POD_CAPABILITIES, podContainer } from '../../support/podContainer.js';
 import { berthAsync } from '../../support/runCli.js';
 
 const fixture = new URL('../../../../fixtures/kaniko-mode/', import.meta.url).pathname;
@@ -54,12 +54,18 @@ for (const runtime of ['berth-runc', 'runc'] as const) {
     assert.match(inPod.stderr, /^isolation: none/m);
     const outside = await berthAsync(['build', '--isolation', 'container', ...common, '--secret', `id=tok,src=${join(w.work, 'secret')}`, '-t', `docker://${w.host}/app:host`, join(w.work, 'ctx')], { env: { BERTH_ROOT: join(w.dir, 'host-root') } });
     assert.equal(outside.status, 0, outside.stderr);
+    const chrootOutside = await berthAsync(['build', '--isolation', 'chroot', ...common, '--secret', `id=tok,src=${join(w.work, 'secret')}`, '-t', `docker://${w.host}/app:chroot`, join(w.work, 'ctx')], { env: { BERTH_ROOT: join(w.dir, 'chroot-root') } });
+    assert.equal(chrootOutside.status, 0, chrootOutside.stderr);
+    assert.deepEqual(readdirSync(join(w.dir, 'chroot-root', 'build-cache')).filter((n) => n.startsWith('chroot-')), [], 'the chroot directory is removed');
 
     const ours = await unpacked(w.dir, `docker://${w.host}/app:pod`, 'pod-image');
     const theirs = await unpacked(w.dir, `docker://${w.host}/app:host`, 'host-image');
     const differences = [...new Set([...ours.files.keys(), ...theirs.files.keys()])].filter((p) => ours.files.get(p) !== theirs.files.get(p));
     assert.deepEqual(differences.map((p) => `${p}: pod ${ours.files.get(p) ?? '(absent)'} | container ${theirs.files.get(p) ?? '(absent)'}`), []);
     for (const key of compared) assert.deepEqual(ours.config[key], theirs.config[key], key);
+    const chrooted = await unpacked(w.dir, `docker://${w.host}/app:chroot`, 'chroot-image');
+    assert.deepEqual([...chrooted.files].filter(([p, v]) => theirs.files.get(p) !== v), [], '--isolation chroot gives the same files');
+    assert.equal(chrooted.files.size, theirs.files.size);
 
     const read = (path: string) => readFileSync(join(ours.root, path), 'utf8');
     assert.equal(read('opt/out/artifact'), 'built\n');
@@ -73,7 +79,7 @@ for (const runtime of ['berth-runc', 'runc'] as const) {
   });
 }
 
-test('kaniko mode is refused where berth cannot tell it runs in a container, and a RUN it cannot isolate says why', async (t) => {
+test('kaniko mode is refused where berth cannot tell it runs in a container; a RUN it cannot isolate, or a pod that cannot chroot, says why', async (t) => {
   const fake = tempDir(t, 'berth-host-');
   mkdirSync(join(fake, 'proc'));
   const hostMounts = join(fake, 'mountinfo');
@@ -89,7 +95,8 @@ test('kaniko mode is refused where berth cannot tell it runs in a container, and
   const r = await pod.berth(['build', '--isolation', 'none', '--tls-verify=false', '-f', '/workspace/ctx/Dockerfile.none', '/workspace/ctx'], { binds: { '/workspace': w.work } });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /RUN --network=none needs a network namespace/);
-  const byDefault = await pod.berth(['build', '--tls-verify=false', '-f', '/workspace/ctx/Dockerfile.none', '/workspace/ctx'], { binds: { '/workspace': w.work } });
+  const noChroot = POD_CAPABILITIES.filter((c) => c !== 'CAP_SYS_CHROOT');
+  const byDefault = await pod.berth(['build', '--tls-verify=false', '-f', '/workspace/ctx/Dockerfile.none', '/workspace/ctx'], { binds: { '/workspace': w.work }, capabilities: noChroot });
   assert.notEqual(byDefault.status, 0);
   assert.equal(byDefault.stderr.trim().split('\n').length, 1, byDefault.stderr);
   assert.match(byDefault.stderr, /--isolation none/);
@@ -97,6 +104,27 @@ test('kaniko mode is refused where berth cannot tell it runs in a container, and
   const gitlab = await pod.berth(['-c', '/kaniko/executor --context /workspace/ctx --single-snapshot --destination example.com/app:1'], { entrypoint: ['/bin/sh'], binds: { '/workspace': w.work } });
   assert.notEqual(gitlab.status, 0);
   assert.equal(gitlab.stderr.trim(), 'berth: executor: --single-snapshot: berth writes one layer per step; a single snapshot of the whole build is not supported');
+});
+
+test('the pod\'s default isolation is chroot (Docker\'s capabilities: CAP_SYS_CHROOT, no CAP_SYS_ADMIN), said on the first line, and it builds RUN steps with a cache mount and a secret', async (t) => {
+  if (!isRoot()) return t.skip('containers need root');
+  const w = await workspace(t);
+  writeFileSync(join(w.work, 'ctx', 'Dockerfile.chroot'), [
+    `FROM ${w.base}`,
+    'RUN --mount=type=cache,target=/var/cache/c echo x >> /var/cache/c/n && wc -l < /var/cache/c/n > /count',
+    'RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /length && rm /bin/ls && id -u > /uid',
+    'USER 1:1',
+    'RUN id -u > /tmp/uid-of-user',
+    '',
+  ].join('\n'));
+  const r = await podContainer(join(w.dir, 'pods')).berth(['build', '--tls-verify=false', '--secret', 'id=tok,src=/workspace/secret', '-f', '/workspace/ctx/Dockerfile.chroot', '-t', `docker://${w.host}/app:chroot`, '/workspace/ctx'], { binds: { '/workspace': w.work } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr.split('\n')[0]!, /^isolation: chroot \(.*no \/proc/);
+  const files = await unpacked(w.dir, `docker://${w.host}/app:chroot`, 'chroot');
+  const read = (path: string) => readFileSync(join(files.root, path), 'utf8').trim();
+  assert.deepEqual([read('count'), read('length'), read('uid'), read('tmp/uid-of-user')], ['1', '15', '0', '1']);
+  assert.equal(existsSync(join(files.root, 'bin/ls')), false);
+  for (const leak of ['run/secrets/tok', 'var/cache/c/n', 'dev/null', 'berth-data']) assert.equal(files.files.has(leak), false, `${leak} is not in the image`);
 });
 
 const usingCache = (stderr: string) => stderr.split('\n').filter((l) => l === '--> Using cache').length;

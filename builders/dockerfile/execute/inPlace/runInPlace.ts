@@ -12,7 +12,9 @@ export interface RunInPlaceOptions {
   /** The root the step runs in: "/" for a build in the container's own root (kaniko mode). */
   root: string;
   keep: KeptPaths;
-  process: { args: string[]; env: string[]; cwd: string; uid: number; gid: number };
+  /** berth's chroot helper: the process is chrooted into `root` (else it runs directly, `root` being "/"). */
+  chroot?: string;
+  process: { args: string[]; env: string[]; cwd: string; uid: number; gid: number; additionalGids?: number[] };
   mounts: RootfsMount[];
   stdio: [number | 'ignore', number | 'ignore', number | 'ignore'];
   signal?: AbortSignal;
@@ -106,13 +108,17 @@ function makeParents(root: string, rel: string): string[] {
 }
 
 function spawnStep(options: RunInPlaceOptions, cwd: string): Promise<number> {
-  const { args, env, uid, gid } = options.process;
+  const { env, uid, gid } = options.process;
+  // In a chroot the helper changes root, directory and ids itself; here the step's ids stay root's until it does.
+  const args = options.chroot
+    ? [options.chroot, options.root, options.process.cwd, String(uid), String(gid), (options.process.additionalGids ?? []).join(','), '--', ...options.process.args]
+    : options.process.args;
   const environment = Object.fromEntries(env.map((kv) => {
     const eq = kv.indexOf('=');
     return eq < 0 ? [kv, ''] : [kv.slice(0, eq), kv.slice(eq + 1)];
   }));
   return new Promise((resolve, reject) => {
-    const child = spawn(args[0]!, args.slice(1), { cwd, env: environment, uid, gid, stdio: options.stdio, detached: true });
+    const child = spawn(args[0]!, args.slice(1), { cwd, env: environment, ...(options.chroot ? {} : { uid, gid }), stdio: options.stdio, detached: true });
     const kill = () => {
       if (child.pid !== undefined) {
         try {
