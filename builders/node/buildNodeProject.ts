@@ -18,6 +18,13 @@ import type { TransportOptions } from '../../src/transports/types.js';
 import { checkLockfileInSync, configuredRegistry, hasProductionPackages, packagesWithInstallScripts, readLockfile, reifyProductionTree } from './dependencyTree.js';
 import { nodeContainerConfig, type PackageJson } from './imageConfig.js';
 import { applicationFiles } from './projectFiles.js';
+import { gitRevision } from './gitRevision.js';
+
+/** org.opencontainers.image.revision: the commit the project is checked out at, when it is a git repository. */
+function revisionLabel(project: string): Record<string, string> {
+  const revision = gitRevision(project);
+  return revision ? { 'org.opencontainers.image.revision': revision } : {};
+}
 
 export interface NodeBuildOptions {
   /** The project directory (package.json and its lockfile). */
@@ -128,7 +135,7 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
       layers,
       platform,
       created,
-      config: (c) => ({ ...c, config: nodeContainerConfig(baseConfig.config ?? {}, pkg, { appRoot: `/${appRoot}`, ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}), env: options.env ?? [], labels: options.labels ?? {}, ports: options.ports ?? [], ...(options.user !== undefined ? { user: options.user } : {}) }) }),
+      config: (c) => ({ ...c, config: nodeContainerConfig(baseConfig.config ?? {}, pkg, { appRoot: `/${appRoot}`, ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}), env: options.env ?? [], labels: { ...revisionLabel(project), ...options.labels }, ports: options.ports ?? [], ...(options.user !== undefined ? { user: options.user } : {}) }) }),
     });
     const built = await selectImageManifest(image, platform);
     const destinations: NodeBuildResult['destinations'] = [];

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gitRevision } from '../../../builders/node/gitRevision.js';
+import { peer, tempDir } from '../../support/peers.js';
+
+test('the revision label is read from .git as git rev-parse HEAD says: loose and packed refs, detached HEAD, a worktree, a subdirectory', (t) => {
+  const gitBin = peer(t, 'git');
+  if (!gitBin) return;
+  const dir = tempDir(t);
+  const repo = join(dir, 'repo');
+  const git = (cwd: string, ...args: string[]) => execFileSync(gitBin, args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } }).trim();
+  mkdirSync(join(repo, 'packages', 'app'), { recursive: true });
+  git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'packages', 'app', 'package.json'), '{}');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'one');
+  assert.equal(gitRevision(join(repo, 'packages', 'app')), git(repo, 'rev-parse', 'HEAD'));
+  git(repo, 'pack-refs', '--all');
+  assert.equal(gitRevision(repo), git(repo, 'rev-parse', 'HEAD'), 'a packed ref');
+  writeFileSync(join(repo, 'two'), '2');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'two');
+  git(repo, 'worktree', 'add', '-q', join(dir, 'wt'), 'HEAD~1');
+  assert.equal(gitRevision(join(dir, 'wt')), git(join(dir, 'wt'), 'rev-parse', 'HEAD'), 'a worktree at a detached HEAD');
+  assert.notEqual(gitRevision(join(dir, 'wt')), gitRevision(repo));
+  assert.equal(gitRevision(join(dir)), undefined, 'outside a repository');
+});
