@@ -16,7 +16,7 @@ import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
 import type { TransportOptions } from '../../src/transports/types.js';
 import { checkLockfileInSync, configuredRegistry, hasProductionPackages, packagesWithInstallScripts, readLockfile, reifyProductionTree } from './dependencyTree.js';
-import { nodeContainerConfig, type PackageJson } from './imageConfig.js';
+import { defaultNodeBase, nodeContainerConfig, type PackageJson } from './imageConfig.js';
 import { applicationFiles } from './projectFiles.js';
 import { gitRevision } from './gitRevision.js';
 
@@ -30,8 +30,8 @@ export interface NodeBuildOptions {
   /** The project directory (package.json and its lockfile). */
   project: string;
   tags: string[];
-  /** The base image (any berth reference, or a name for the local store / its registry). */
-  base: string;
+  /** The base image (any berth reference, or a name for the local store / its registry); default from engines.node. */
+  base?: string;
   /** Install devDependencies too (`--include dev`). */
   includeDev?: boolean;
   /** Build although packages have install scripts, without running them. */
@@ -85,7 +85,9 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
   const mtime = options.timestamp ?? DEFAULT_TIME;
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
   const platform = hostPlatform();
-  const base = await openImage({ image: options.base, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress });
+  const baseName = options.base ?? defaultNodeBase(pkg);
+  if (!options.base) onProgress(`base: ${baseName} (from engines.node ${pkg.engines?.node})`);
+  const base = await openImage({ image: baseName, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress });
   try {
     const { manifest, digest: baseDigest } = await selectImageManifest(base, platform);
     const baseConfig = await readImageConfig(base, manifest);

@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { BerthError } from '../../src/errors/BerthError.js';
 import type { ContainerConfig } from '../../src/oci/config.js';
 
@@ -11,6 +12,26 @@ export interface PackageJson {
   scripts?: Record<string, string>;
   files?: string[];
   repository?: string | { url?: string };
+  engines?: { node?: string };
+}
+
+/**
+ * The base when none is given, from `engines.node` as a Node team would pick it: the official image of the lowest
+ * major version the range allows (`>=20.10` → docker.io/library/node:20-slim). Without a usable range, one line asks
+ * for --base.
+ */
+export function defaultNodeBase(pkg: PackageJson): string {
+  const range = pkg.engines?.node;
+  let major: number | undefined;
+  try {
+    major = range ? semver.minVersion(range)?.major : undefined;
+  } catch {
+    major = undefined;
+  }
+  if (major === undefined || major === 0) {
+    throw new BerthError('USAGE', `build-node: give --base IMAGE (an image with Node, e.g. docker.io/library/node:22-slim), or an engines.node range in package.json${range ? ` (${JSON.stringify(range)} names no version)` : ''}`);
+  }
+  return `docker.io/library/node:${major}-slim`;
 }
 
 export interface ConfigChoices {

@@ -6,14 +6,15 @@ import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptio
 export const buildNodeCommand: Command = {
   name: 'build-node',
   usage: `
-Usage: berth build-node [OPTIONS] --base IMAGE -t IMAGE [PROJECT-DIR]
+Usage: berth build-node [OPTIONS] [--base IMAGE] -t IMAGE [PROJECT-DIR]
 
 Build an image from a Node project without a Dockerfile (jib-style): the base's layers, the production
 dependencies from the lockfile (cached: an edit to the application rebuilds only its own layer), then the
 application's files under /app (--app-root), with fixed owners and times (SOURCE_DATE_EPOCH honoured).
 
 Options:
-      --base IMAGE         the base image (a Node runtime image; any berth reference)
+      --base IMAGE         the base image (a Node runtime image; any berth reference); default: the official
+                           node:MAJOR-slim for the lowest major version package.json's engines.node allows
       --include dev        install devDependencies too
       --ignore-scripts     build although packages have install scripts (they are not run)
       --app-root DIR       where the application goes in the image (jib's appRoot; default /app)
@@ -37,7 +38,6 @@ Registry options (base and -t):${registryFlagsUsageOne}
     );
     const args = flags._.map(String);
     if (args.length > 1) throw new BerthError('USAGE', 'build-node: expected one PROJECT-DIR (see berth build-node --help)');
-    if (!flags.base) throw new BerthError('USAGE', 'build-node: --base IMAGE is required (an image with Node, e.g. docker.io/library/node:22-slim)');
     const include = flagList(flags.include);
     if (include.some((i) => i !== 'dev')) throw new BerthError('USAGE', 'build-node: --include takes dev');
     const entrypointText = flags.entrypoint as string | undefined;
@@ -48,7 +48,7 @@ Registry options (base and -t):${registryFlagsUsageOne}
     const result = await buildNodeProject({
       project: args[0] ?? '.',
       tags: flagList(flags.tag),
-      base: String(flags.base),
+      ...(flags.base ? { base: String(flags.base) } : {}),
       includeDev: include.includes('dev'),
       ignoreScripts: flags['ignore-scripts'] === true,
       ...(entrypoint ? { entrypoint } : {}),

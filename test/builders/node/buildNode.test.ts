@@ -122,3 +122,34 @@ test('build-node: bad input is one line each and writes nothing', async (t) => {
   rmSync(project, { recursive: true, force: true });
   assert.deepEqual(readdirSync(dir).filter((n) => n === 'never'), [], 'nothing written to the destination');
 });
+
+test('build-node without --base takes the official node image of the lowest major engines.node allows (docker.io relocated to a loopback registry), and --app-root moves the application', async (t) => {
+  const { defaultNodeBase } = await import('../../../builders/node/imageConfig.js');
+  assert.equal(defaultNodeBase({ engines: { node: '>=20.10 <23' } }), 'docker.io/library/node:20-slim');
+  assert.equal(defaultNodeBase({ engines: { node: '^22.3.0 || ^24' } }), 'docker.io/library/node:22-slim');
+  assert.throws(() => defaultNodeBase({}), /give --base IMAGE/);
+  assert.throws(() => defaultNodeBase({ engines: { node: 'lts' } }), /"lts" names no version/);
+  if (!isRoot()) return t.skip('running the image needs root (berth-runc)');
+  const dir = tempDir(t, 'berth-node-');
+  const base = await makeNodeBaseImage(join(dir, 'base'));
+  const server = await startRegistryServer({ addr: '127.0.0.1:0', root: join(dir, 'registry') });
+  t.after(() => server.close());
+  const pushed = await berthAsync(['copy', '-q', '--dest-tls-verify=false', base, `docker://${server.host}/library/node:20-slim`]);
+  assert.equal(pushed.status, 0, pushed.stderr);
+  // docker.io itself is never asked: its references are relocated, not mirrored (a mirror falls back to the origin).
+  const conf = join(dir, 'registries.conf');
+  writeFileSync(conf, `[[registry]]\nprefix = "docker.io"\nlocation = "${server.host}"\ninsecure = true\n`);
+  const project = join(dir, 'project');
+  cpSync(fixture, project, { recursive: true });
+  const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ ...pkg, engines: { node: '>=20.10' } }, null, 2));
+  const env = { BERTH_ROOT: join(dir, 'root') };
+  const built = await berthAsync(['build-node', '--registries-conf', conf, '--app-root', '/srv/app', '-t', 'localhost/engines:1', project], { env });
+  assert.equal(built.status, 0, built.stderr);
+  assert.match(built.stderr, /base: docker\.io\/library\/node:20-slim \(from engines\.node >=20\.10\)/);
+  const ran = await berthAsync(['run', '--rm', 'localhost/engines:1'], { env });
+  assert.equal(ran.stdout, 'hello, berth from plain-app (NODE_ENV=production)\n', ran.stderr);
+  const config = JSON.parse((await berthAsync(['inspect', '--config', 'berth:localhost/engines:1'], { env })).stdout) as { config: Record<string, unknown> };
+  assert.equal(config.config.WorkingDir, '/srv/app');
+  assert.deepEqual(config.config.Entrypoint, ['node', '/srv/app/src/main.js']);
+});
