@@ -2,8 +2,6 @@ import type { CopyProgressEvent } from '../copy/progress.js';
 import { copyImage, type CopyOptions, type CopyResult } from '../copy/copyImage.js';
 import { forEachBounded } from '../copy/boundedParallel.js';
 import { BerthError, toBerthError, type ErrorCode } from '../errors/BerthError.js';
-import { DockerImageReference } from '../transports/docker/DockerImageReference.js';
-import { destinationEndpoint, sourceEndpoints } from '../transports/docker/endpoints.js';
 import { parseImageReference } from '../transports/transportRegistry.js';
 import type { ImageReference, TransportOptions } from '../transports/types.js';
 import type { SyncItem } from './syncSources.js';
@@ -91,16 +89,13 @@ export async function runSync(items: SyncItem[], options: SyncOptions): Promise<
 
 /** The destination's digest when it already has exactly the source's top-level manifest under this name. */
 async function alreadyThere(src: ImageReference, dst: ImageReference, sourceOptions: TransportOptions, options: SyncOptions, existingTags: TagListCache): Promise<string | undefined> {
-  if (!(src instanceof DockerImageReference) || !(dst instanceof DockerImageReference)) return undefined;
-  if (dst.ref.tag !== undefined && dst.ref.digest === undefined && !(await existingTags.has(dst.ref.domain, dst.ref.path, dst.ref.tag))) return undefined;
-  const endpoints = sourceEndpoints(src.ref.domain, src.ref.path, src.ref.digest !== undefined, sourceOptions);
-  const from = endpoints[endpoints.length - 1]!;
-  const to = destinationEndpoint(dst.ref.domain, dst.ref.path, options.destinationOptions);
+  if (!src.manifestHead || !dst.manifestHead) return undefined;
+  if (dst.repositoryTag && !(await existingTags.has(dst, dst.repositoryTag))) return undefined;
   // The destination first: when it lacks the image (a first sync) the source need not be asked.
-  const b = await to.client.headManifest(to.repository, dst.manifestReference);
-  if (!b?.digest) return undefined;
-  const a = await from.client.headManifest(from.repository, src.manifestReference);
-  if (!a?.digest || a.digest !== b.digest) return undefined;
+  const b = await dst.manifestHead(options.destinationOptions, 'destination');
+  if (!b) return undefined;
+  const a = await src.manifestHead(sourceOptions, 'source');
+  if (!a || a.digest !== b.digest) return undefined;
   const isIndex = a.mediaType.includes('index') || a.mediaType.includes('manifest.list');
   // A single-platform sync of an index writes the instance, not the index: only an --all copy keeps the same top digest.
   if (isIndex && !options.copy.all) return undefined;
@@ -117,16 +112,14 @@ class TagListCache {
   constructor(private readonly options: TransportOptions) {}
 
   /** False only when the tag list says so; true when it lists the tag or could not be read. */
-  async has(host: string, path: string, tag: string): Promise<boolean> {
-    const key = `${host}/${path}`;
-    let list = this.lists.get(key);
+  async has(reference: ImageReference, { repository, tag }: { repository: string; tag: string }): Promise<boolean> {
+    let list = this.lists.get(repository);
     if (!list) {
-      const { client, repository } = destinationEndpoint(host, path, this.options);
-      list = client.listTags(repository).then(
-        (tags) => new Set(tags),
+      list = (reference.listTags ? reference.listTags(this.options) : Promise.reject(new Error('no tag list'))).then(
+        (listed) => new Set(listed.tags),
         (err: unknown) => (err instanceof BerthError && (err.code === 'NAME_UNKNOWN' || err.code === 'NOT_FOUND') ? new Set<string>() : undefined),
       );
-      this.lists.set(key, list);
+      this.lists.set(repository, list);
     }
     const tags = await list;
     return tags === undefined || tags.has(tag);

@@ -38,6 +38,14 @@ export interface ImageReference {
   deleteImage?(options?: TransportOptions, how?: DeleteOptions): Promise<DeleteReport | void>;
   /** A repository's tags, for transports that keep a list of them (a registry); listing never reads an image. */
   listTags?(options?: TransportOptions): Promise<{ repository: string; tags: string[] }>;
+  /** The repository and tag this reference names, for transports with tag lists (undefined when it names a digest). */
+  readonly repositoryTag?: { repository: string; tag: string } | undefined;
+  /**
+   * The top-level manifest's digest and media type as the storage reports them without sending the manifest (a
+   * registry's HEAD), or null when nothing is stored under this name; from where a pull reads (`source`, mirrors
+   * aside) or where a push writes (`destination`). For transports that can tell cheaply (sync skips what is there).
+   */
+  manifestHead?(options: TransportOptions | undefined, side: 'source' | 'destination'): Promise<{ digest: string; mediaType: string } | null>;
   /** Where this image's signatures live, for transports that can hold them (see SignatureStorage). */
   signatureStorage?(options?: TransportOptions): Promise<SignatureStorage>;
 }

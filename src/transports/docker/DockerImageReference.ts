@@ -52,6 +52,19 @@ export class DockerImageReference implements ImageReference {
     return { repository: `${this.ref.domain}/${this.ref.path}`, tags: await endpoint.client.listTags(endpoint.repository) };
   }
 
+  get repositoryTag(): { repository: string; tag: string } | undefined {
+    return this.ref.digest === undefined && this.ref.tag !== undefined ? { repository: `${this.ref.domain}/${this.ref.path}`, tag: this.ref.tag } : undefined;
+  }
+
+  async manifestHead(options: TransportOptions | undefined, side: 'source' | 'destination'): Promise<{ digest: string; mediaType: string } | null> {
+    const { destinationEndpoint, sourceEndpoints } = await import('./endpoints.js');
+    const endpoint = side === 'destination'
+      ? destinationEndpoint(this.ref.domain, this.ref.path, options ?? {})
+      : sourceEndpoints(this.ref.domain, this.ref.path, this.ref.digest !== undefined, options ?? {}).at(-1)!;
+    const head = await endpoint.client.headManifest(endpoint.repository, this.manifestReference);
+    return head?.digest ? { digest: head.digest, mediaType: head.mediaType } : null;
+  }
+
   /** cosign attachments in the image's repository; OpenPGP signatures in the lookaside storage registries.d names for it. */
   async signatureStorage(options?: TransportOptions): Promise<SignatureStorage> {
     const { RegistryStore } = await import('./registryStore.js');
