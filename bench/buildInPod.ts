@@ -10,17 +10,20 @@
  *
  *   node dist/bench/buildInPod.js [--runs N] [--files N]
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { makeBaseImage } from '../fixtures/base-image/makeBaseImage.js';
 import { startRegistryServer } from '../registry/server/startRegistryServer.js';
 import { podContainer } from '../test/support/podContainer.js';
 
 const berthBin = new URL('../bin/berth.js', import.meta.url).pathname;
+/** Asynchronous: the registry serves from this very process, so nothing here may block its event loop. */
+const run = promisify(execFile);
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +46,7 @@ async function main(): Promise<void> {
   const registry = await startRegistryServer({ addr: '127.0.0.1:0', root: join(work, 'registry') });
   try {
     await makeBaseImage(join(work, 'base'), { tag: 'bb' });
-    execFileSync(process.execPath, [berthBin, 'copy', '-q', '--dest-tls-verify=false', `oci:${join(work, 'base')}:bb`, `docker://${registry.host}/base:1`]);
+    await run(process.execPath, [berthBin, 'copy', '-q', '--dest-tls-verify=false', `oci:${join(work, 'base')}:bb`, `docker://${registry.host}/base:1`]);
     const base = `${registry.host}/base:1`;
     const context = join(work, 'workspace', 'ctx');
     for (let i = 0; i < files; i++) {
@@ -64,8 +67,8 @@ async function main(): Promise<void> {
       const result = await podContainer(join(work, `pods-${r}-${phase}`)).berth(args(cache, 'none', '/workspace/ctx'), { binds: { '/workspace': join(work, 'workspace') } });
       if (result.status !== 0) throw new Error(`build in the pod failed: ${result.stderr}`);
     };
-    const outside = (cache: string, root: string) => execFileSync(process.execPath, [berthBin, ...args(cache, 'container', context)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BERTH_ROOT: root } });
-    const buildah = (root: string) => execFileSync('buildah', ['--root', join(root, 'store'), '--runroot', join(root, 'run'), '--storage-driver', 'vfs', 'bud', '-q', '--isolation', 'chroot', '--layers', '--build-arg', `BASE=${base}`, '--tls-verify=false', '-t', 'bench', context], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const outside = (cache: string, root: string) => run(process.execPath, [berthBin, ...args(cache, 'container', context)], { env: { ...process.env, BERTH_ROOT: root } });
+    const buildah = (root: string) => run('buildah', ['--root', join(root, 'store'), '--runroot', join(root, 'run'), '--storage-driver', 'vfs', 'bud', '-q', '--isolation', 'chroot', '--layers', '--build-arg', `BASE=${base}`, '--tls-verify=false', '-t', 'bench', context]);
     // The pod's image is built once, before anything is timed.
     await podContainer(join(work, 'warmup')).berth(['--version']);
     const cold = { pod: [] as number[], outside: [] as number[], buildah: [] as number[] };
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
       cold.pod.push(await seconds(() => inPod(`cache-pod-${r}`, r, 'cold')));
       cold.outside.push(await seconds(() => outside(`cache-out-${r}`, join(work, `root-${r}-cold`))));
       cold.buildah.push(await seconds(() => buildah(join(work, `buildah-${r}`))));
-      execFileSync('buildah', ['--root', join(work, `buildah-${r}`, 'store'), '--runroot', join(work, `buildah-${r}`, 'run'), '--storage-driver', 'vfs', 'rmi', '-a', '-f'], { stdio: 'ignore' });
+      await run('buildah', ['--root', join(work, `buildah-${r}`, 'store'), '--runroot', join(work, `buildah-${r}`, 'run'), '--storage-driver', 'vfs', 'rmi', '-a', '-f']);
       rmSync(join(work, `buildah-${r}`), { recursive: true, force: true });
       writeFileSync(join(context, 'src', 'pkg0', 'file0.js'), `module.exports = 'edited ${r}';\n`);
       warm.pod.push(await seconds(() => inPod(`cache-pod-${r}`, r, 'warm')));

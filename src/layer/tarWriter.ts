@@ -84,7 +84,25 @@ const typeFlag: Record<TarEntryType, string> = {
  * fails if collecting fails.
  */
 export function writeTar(entries: readonly LayerEntry[] | Promise<readonly LayerEntry[]>, options: TarWriterOptions = {}): Readable {
-  return Readable.from(tarBlocks(entries, options), { objectMode: false });
+  return Readable.from(batched(tarBlocks(entries, options)), { objectMode: false });
+}
+
+/** Output chunks of at least this size: a layer of small files is thousands of 512-byte blocks, each a stream hop. */
+const BATCH = 256 * 1024;
+
+async function* batched(blocks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let total = 0;
+  for await (const block of blocks) {
+    parts.push(block);
+    total += block.length;
+    if (total >= BATCH) {
+      yield Buffer.concat(parts, total);
+      parts = [];
+      total = 0;
+    }
+  }
+  if (total > 0) yield Buffer.concat(parts, total);
 }
 
 async function* tarBlocks(pending: readonly LayerEntry[] | Promise<readonly LayerEntry[]>, options: TarWriterOptions): AsyncGenerator<Buffer> {

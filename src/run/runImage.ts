@@ -16,6 +16,7 @@ import { capabilityNumbers } from '../runtime/plan/capabilities.js';
 import type { Spec } from '../oci/runtimeSpec.js';
 import { ContainerRecords, type ContainerRecord } from './containerRecords.js';
 import { RuntimeClient } from './runtimeClient.js';
+import { runInRootfs, type RunInRootfsOptions } from './runInRootfs.js';
 import { startConsoleRelay, type RelayExit } from '../runtime/console/consoleRelay.js';
 
 export interface RunImageOptions {
@@ -189,6 +190,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
   // berth-runc as root mounts an overlay of a cached unpack inside the container; other runtimes get a full copy.
   const useOverlay = !o.runtime && process.getuid?.() === 0;
   let rootfsOverlay: RootfsOverlay | undefined;
+  let spec: Spec;
   try {
     const { manifest, digest } = await selectImageManifest(source, hostPlatform());
     const config = await readImageConfig(source, manifest);
@@ -198,7 +200,6 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
       const bundle = records.bundleDir(id);
       const warn = (m: string) => o.onProgress?.(`warning: ${m}`);
       let lowerRootfs: string;
-      let spec: Spec;
       if (useOverlay) {
         const cached = await new RootfsCache(o.storeRoot).acquire(digest, id, async (dir) => {
           const { unpackImage } = await import('../bundle/unpackImage.js');
@@ -229,9 +230,12 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
     await source.close();
   }
   const runtime = new RuntimeClient(records.runtimeRoot, o.runtime);
+  const bundle = records.bundleDir(id);
+  const start: StartContainer = (how) =>
+    runInRootfs({ spec, rootfs: rootfsOverlay ?? join(bundle, 'rootfs'), stateRoot: records.runtimeRoot, id, bundle, ...(o.runtime ? { runtime: o.runtime } : {}), ...how });
   let status: number;
   try {
-    status = o.tty ? await runWithTerminal(runtime, records, id, o, rootfsOverlay) : await runWithStdio(runtime, records, id, o, rootfsOverlay);
+    status = o.tty ? await runWithTerminal(runtime, start, records, id, o) : await runWithStdio(start, records, id, o);
   } catch (err) {
     records.remove(id);
     throw err;
@@ -241,13 +245,16 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
   return { id, name, status };
 }
 
-async function runWithStdio(runtime: RuntimeClient, records: ContainerRecords, id: string, o: RunImageOptions, rootfsOverlay: RootfsOverlay | undefined): Promise<number> {
+/** Start the prepared container with these run options (the spec, rootfs, state and runtime are fixed). */
+type StartContainer = (how: Pick<RunInRootfsOptions, 'detach' | 'keep' | 'stdio' | 'consoleSocket' | 'statusFile'>) => Promise<number>;
+
+async function runWithStdio(start: StartContainer, records: ContainerRecords, id: string, o: RunImageOptions): Promise<number> {
   let logFd: number | undefined;
   const stdio: (number | 'ignore' | 'inherit')[] = o.detach
     ? ['ignore', (logFd = openSync(records.logFile(id), 'a')), logFd]
     : [o.interactive ? 0 : 'ignore', 1, 2];
   try {
-    return await runtime.run(id, records.bundleDir(id), { detach: o.detach === true, keep: !o.rm, stdio, rootfsOverlay, ...(o.detach ? { statusFile: records.statusFile(id) } : {}) });
+    return await start({ detach: o.detach === true, keep: !o.rm, stdio, ...(o.detach ? { statusFile: records.statusFile(id) } : {}) });
   } finally {
     if (logFd !== undefined) closeSync(logFd);
   }
@@ -260,14 +267,13 @@ async function runWithStdio(runtime: RuntimeClient, records: ContainerRecords, i
  * holds the pty itself on our terminal: runc and crun refuse a console socket without --detach, and a
  * detached runtime could not report the exit status.
  */
-async function runWithTerminal(runtime: RuntimeClient, records: ContainerRecords, id: string, o: RunImageOptions, rootfsOverlay: RootfsOverlay | undefined): Promise<number> {
-  const bundle = records.bundleDir(id);
+async function runWithTerminal(runtime: RuntimeClient, start: StartContainer, records: ContainerRecords, id: string, o: RunImageOptions): Promise<number> {
   if (o.detach) {
     const logFd = openSync(records.logFile(id), 'a');
     try {
       const relay = await startConsoleRelay({ readStdin: false, detachedOutput: logFd });
       try {
-        await runtime.run(id, bundle, { detach: true, keep: true, stdio: ['ignore', logFd, logFd], rootfsOverlay, consoleSocket: relay.socketPath });
+        await start({ detach: true, keep: true, stdio: ['ignore', logFd, logFd], consoleSocket: relay.socketPath });
       } catch (err) {
         await relay.close();
         throw err;
@@ -278,11 +284,11 @@ async function runWithTerminal(runtime: RuntimeClient, records: ContainerRecords
       closeSync(logFd);
     }
   }
-  if (runtime.executable) return runtime.run(id, bundle, { detach: false, keep: !o.rm, stdio: [o.interactive ? 0 : 'ignore', 1, 2] });
+  if (runtime.executable) return start({ detach: false, keep: !o.rm, stdio: [o.interactive ? 0 : 'ignore', 1, 2] });
   const relay = await startConsoleRelay({ readStdin: o.interactive === true });
   let relayFailure: RelayExit | undefined;
   try {
-    const container = runtime.run(id, bundle, { detach: false, keep: !o.rm, stdio: ['ignore', 1, 2], rootfsOverlay, consoleSocket: relay.socketPath });
+    const container = start({ detach: false, keep: !o.rm, stdio: ['ignore', 1, 2], consoleSocket: relay.socketPath });
     const first = await Promise.race([container.then(() => undefined, () => undefined), relay.finished]);
     if (first && first.status !== 0) {
       relayFailure = first;

@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { BerthError } from '../errors/BerthError.js';
 import type { RootfsOverlay } from '../runtime/plan/compilePlan.js';
+import type { Spec } from '../oci/runtimeSpec.js';
 import { StateStore, type ContainerStatus } from '../runtime/state/stateStore.js';
 
-type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
+export type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
 
 /**
  * The runtime `berth run` drives: berth-runc in-process (no second Node start-up), or any
@@ -14,10 +15,11 @@ type Stdio = (number | 'ignore' | 'inherit' | 'pipe')[];
 export class RuntimeClient {
   constructor(readonly root: string, readonly executable?: string) {}
 
-  async run(id: string, bundle: string, options: { detach: boolean; keep: boolean; stdio: Stdio; rootfsOverlay?: RootfsOverlay; consoleSocket?: string; statusFile?: string }): Promise<number> {
+  /** `spec`: berth-runc takes it as is; another runtime reads BUNDLE/config.json. */
+  async run(id: string, bundle: string, options: { spec?: Spec; detach: boolean; keep: boolean; stdio: Stdio; rootfsOverlay?: RootfsOverlay; consoleSocket?: string; statusFile?: string }): Promise<number> {
     if (!this.executable) {
       const { runContainer } = await import('../runtime/lifecycle/run.js');
-      return runContainer({ root: this.root, id, bundle, detach: options.detach, keep: options.keep, stdio: options.stdio, rootfsOverlay: options.rootfsOverlay, consoleSocket: options.consoleSocket, statusFile: options.statusFile });
+      return runContainer({ root: this.root, id, bundle, ...(options.spec ? { spec: options.spec } : {}), detach: options.detach, keep: options.keep, stdio: options.stdio, rootfsOverlay: options.rootfsOverlay, consoleSocket: options.consoleSocket, statusFile: options.statusFile });
     }
     const args = ['--root', this.root, 'run', '--bundle', bundle, ...(options.consoleSocket ? ['--console-socket', options.consoleSocket] : []), ...(options.detach ? ['--detach'] : []), ...(options.keep ? ['--keep'] : []), id];
     const child = spawn(this.executable, args, { stdio: options.stdio });
@@ -45,9 +47,10 @@ export class RuntimeClient {
     }
   }
 
-  async kill(id: string, signal: string): Promise<void> {
-    if (!this.executable) return (await import('../runtime/lifecycle/kill.js')).killContainer(this.root, id, signal, false);
-    this.cli(['kill', id, signal]);
+  /** `all`: every process of the container, not only its init (runc kill --all). */
+  async kill(id: string, signal: string, all = false): Promise<void> {
+    if (!this.executable) return (await import('../runtime/lifecycle/kill.js')).killContainer(this.root, id, signal, all);
+    this.cli(['kill', ...(all ? ['--all'] : []), id, signal]);
   }
 
   async delete(id: string, force: boolean): Promise<void> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import type { ContextMatcher } from '../context/dockerignore.js';
@@ -94,22 +95,26 @@ async function globPaths(root: SourceRoot, rel: string): Promise<string[]> {
 /** Every path under a source directory that the build may see, parents before children, sorted. */
 export async function visibleTree(root: SourceRoot, relDir: string): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of (await readdir(join(root.dir, rel))).sort()) {
+  // Synchronous calls: a context of thousands of small entries costs a promise round trip each otherwise.
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(root.dir, rel)).sort()) {
       const path = rel ? `${rel}/${name}` : name;
-      const st = await lstat(join(root.dir, path));
+      const st = lstatSync(join(root.dir, path));
       const ignored = !visible(root, path);
       if (ignored && !(st.isDirectory() && root.ignore?.mayReinclude(path))) continue;
       const at = out.length;
       if (!ignored) out.push(path);
-      if (st.isDirectory()) await walk(path);
+      if (st.isDirectory()) walk(path);
       // An ignored directory holding a re-included file comes along, as the file's parent.
       if (ignored && out.length > at) out.splice(at, 0, path);
     }
   };
-  await walk(relDir);
+  walk(relDir);
   return out;
 }
+
+/** Files up to this size are hashed from one synchronous read; bigger ones stream. */
+const SMALL_FILE = 256 * 1024;
 
 /**
  * What a COPY reads, as one digest: each visible path with its type, mode, owner, size, link target and content.
@@ -119,10 +124,15 @@ export async function digestSources(root: SourceRoot, sources: CopySource[]): Pr
   const hash = createHash('sha256');
   const add = async (rel: string) => {
     const abs = join(root.dir, rel);
-    const st = await lstat(abs);
+    const st = lstatSync(abs);
     hash.update(`${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.size}\0`);
-    if (st.isSymbolicLink()) hash.update(await readlink(abs));
-    else if (st.isFile()) hash.update(createHash('sha256').update(await readFile(abs)).digest());
+    if (st.isSymbolicLink()) hash.update(readlinkSync(abs));
+    else if (st.isFile() && st.size <= SMALL_FILE) hash.update(createHash('sha256').update(readFileSync(abs)).digest());
+    else if (st.isFile()) {
+      const content = createHash('sha256');
+      for await (const chunk of createReadStream(abs)) content.update(chunk as Buffer);
+      hash.update(content.digest());
+    }
     hash.update('\n');
   };
   for (const source of sources) {

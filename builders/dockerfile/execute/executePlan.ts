@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../../src/errors/BerthError.js';
@@ -20,6 +21,7 @@ import { resolveStageUser } from './stageUser.js';
 import { StageTree } from './stageTree.js';
 import { applyLayerInPlace, clearRoot, copyTree } from './inPlace/inPlaceRoot.js';
 import { runInPlace } from './inPlace/runInPlace.js';
+import { runStepSpec } from './runStepSpec.js';
 import { KeptPaths } from '../../../src/layer/keptPaths.js';
 import { TreeSnapshot } from '../../../src/layer/rootSnapshot.js';
 import { applyImageLayers } from '../../../src/bundle/unpackImage.js';
@@ -105,12 +107,16 @@ async function executeStages(options: ExecuteOptions, built: BuiltStage[], saved
     throwIfInterrupted(options);
     step++;
     options.onProgress(`STEP ${step}/${total}: FROM ${describeBase(stage, options.plan)}`);
+    let started = performance.now();
     const state = await startStage(stage, built, options);
+    options.onProgress(`--> base ready in ${seconds(started)}`);
     for (const s of stage.steps) {
       throwIfInterrupted(options);
       step++;
       options.onProgress(`STEP ${step}/${total}: ${describeStep(s)}`);
-      await executeStep(s, state, stage, built, options);
+      started = performance.now();
+      const cached = await executeStep(s, state, stage, built, options);
+      if (!cached && s.kind !== 'config') options.onProgress(`--> done in ${seconds(started)}`);
     }
     built[index] = await finishStage(stage, state, options);
     const inPlace = inPlaceOf(options);
@@ -124,6 +130,8 @@ async function executeStages(options: ExecuteOptions, built: BuiltStage[], saved
   }
   return built;
 }
+
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(2)} s`;
 
 function inPlaceOf(options: ExecuteOptions): InPlaceIsolation | undefined {
   return options.isolation.kind === 'in-place' ? options.isolation : undefined;
@@ -196,14 +204,15 @@ async function startStageInPlace(stage: StagePlan, built: BuiltStage[], options:
   return { base: source, tree, chain: sha256(`image\0${digest}`), layers: [], history: [], config };
 }
 
-async function executeStep(step: Step, state: StageState, stage: StagePlan, built: BuiltStage[], options: ExecuteOptions): Promise<void> {
+/** Run one step, or take it from a cache; true when it was a cache hit. */
+async function executeStep(step: Step, state: StageState, stage: StagePlan, built: BuiltStage[], options: ExecuteOptions): Promise<boolean> {
   const created = (options.timestamp ?? new Date()).toISOString();
   if (step.kind === 'config') {
     state.config = step.apply(state.config);
     if (step.author !== undefined) state.author = step.author;
     if (step.history) state.history.push({ created, created_by: step.createdBy, empty_layer: true });
     state.chain = sha256(`${state.chain}\0${step.cacheText}`);
-    return;
+    return false;
   }
   const history: HistoryEntry = { created, created_by: step.createdBy };
   let inputs = '';
@@ -223,7 +232,7 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
     state.layers.push(hit.layer);
     state.history.push(history);
     if (step.kind === 'workdir') state.config = { ...state.config, WorkingDir: step.path };
-    return;
+    return true;
   }
   const scratch = options.cache.scratch();
   try {
@@ -251,6 +260,7 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
     rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
+  return false;
 }
 
 /**
@@ -322,9 +332,7 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
     status = await runInRootfs({
       rootfs: { lower: state.tree.lowers, upper, work },
       // As runc and buildah: the primary group is in the supplementary list too (`id` shows groups=GID).
-      process: { args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] },
-      network,
-      mounts,
+      spec: runStepSpec({ args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] }, network, mounts),
       stdio: [stdin, ...(options.output ?? [1, 2])],
       stateRoot: scratch,
       ...(options.signal ? { signal: options.signal } : {}),
