@@ -9,6 +9,7 @@ import type { CopyStep } from '../plan.js';
 import { digestSources, resolveSources, visibleTree, type CopySource, type SourceRoot } from './copySources.js';
 import { resolveInStage, resolveStageUser } from './stageUser.js';
 import type { StageTree } from './stageTree.js';
+import type { LayerEntry } from '../../../src/layer/tarWriter.js';
 
 export interface CopyTarget {
   contextDir: string;
@@ -48,11 +49,114 @@ interface Owner {
 }
 
 /**
+ * Where a COPY's files go: staged in a directory (the step's overlay layer), or straight into layer entries (a build
+ * in place, which applies the layer to its root and needs no staged copy). Paths are relative to the image root.
+ */
+interface CopyWriter {
+  has(rel: string): boolean;
+  directory(rel: string, meta: EntryMeta): void;
+  /** A file, symlink or directory of the source, with its own mode and mtime unless `meta` says otherwise. */
+  entry(from: string, rel: string, owner: Owner, chmod: number | undefined): void;
+  content(rel: string, bytes: Buffer, owner: Owner, mode: number): void;
+  /** ADD of a local archive, unpacked under `relDir`. */
+  archive(file: string, relDir: string): Promise<void>;
+}
+
+interface EntryMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: Date;
+}
+
+/** The writer of an overlay build: a directory that becomes the step's layer and its overlay layer. */
+class TreeWriter implements CopyWriter {
+  constructor(private readonly tree: string) {}
+
+  has(rel: string): boolean {
+    return existsSync(join(this.tree, rel));
+  }
+
+  directory(rel: string, meta: EntryMeta): void {
+    const here = join(this.tree, rel);
+    mkdirSync(here);
+    lchownSync(here, meta.uid, meta.gid);
+    chmodSync(here, meta.mode);
+    utimesSync(here, meta.mtime, meta.mtime);
+  }
+
+  entry(from: string, rel: string, owner: Owner, chmod: number | undefined): void {
+    copyEntry(from, join(this.tree, rel), owner, chmod);
+  }
+
+  content(rel: string, bytes: Buffer, owner: Owner, mode: number): void {
+    const dest = join(this.tree, rel);
+    writeFileSync(dest, bytes, { mode: 0o644 });
+    setOwnerMode(dest, owner, mode);
+  }
+
+  async archive(file: string, relDir: string): Promise<void> {
+    await applyLayer(join(this.tree, relDir), createReadStream(file).pipe(decompressStream()), { chown: true });
+  }
+}
+
+/** The writer of a build in place: layer entries read from the sources when the layer is written. */
+export class EntryWriter implements CopyWriter {
+  private readonly entries = new Map<string, LayerEntry>();
+
+  has(rel: string): boolean {
+    return this.entries.has(rel);
+  }
+
+  directory(rel: string, meta: EntryMeta): void {
+    this.entries.set(rel, { path: rel, type: 'directory', ...meta });
+  }
+
+  entry(from: string, rel: string, owner: Owner, chmod: number | undefined): void {
+    const st = lstatSync(from);
+    const base = { path: rel, uid: owner.uid, gid: owner.gid, mtime: st.mtime };
+    if (st.isSymbolicLink()) this.entries.set(rel, { ...base, type: 'symlink', mode: 0o777, linkname: readlinkSync(from) });
+    else if (st.isDirectory()) this.entries.set(rel, { ...base, type: 'directory', mode: chmod ?? st.mode & 0o7777 });
+    else if (st.isFile()) this.entries.set(rel, { ...base, type: 'file', mode: chmod ?? st.mode & 0o7777, content: { file: from, size: st.size } });
+    else throw new BerthError('UNSUPPORTED', `COPY: ${from} is neither a file, a directory nor a symlink`);
+  }
+
+  content(rel: string, bytes: Buffer, owner: Owner, mode: number): void {
+    this.entries.set(rel, { path: rel, type: 'file', mode, uid: owner.uid, gid: owner.gid, mtime: new Date(), content: bytes });
+  }
+
+  async archive(): Promise<void> {
+    throw new BerthError('INTERNAL', 'an ADD of an archive is staged in a directory');
+  }
+
+  layerEntries(): LayerEntry[] {
+    return [...this.entries.values()];
+  }
+}
+
+/** An ADD that unpacks a local archive needs a staged directory (its members are only known by reading it). */
+export async function addsArchive(step: CopyStep, target: CopyTarget): Promise<boolean> {
+  if (step.instruction !== 'ADD' || step.sources.length === 0) return false;
+  return withSourceRoot(step, target, async (root) => (await resolveSources(root, step.sources)).some((s) => !s.isDirectory && isArchive(s.abs)));
+}
+
+/**
  * Stage a COPY/ADD in `tree` (an empty directory that becomes the step's layer and overlay layer): the sources at
  * their destination, parents that already exist in the stage carried with their own mode and owner, new ones made
  * 0755 and owned as the copied files are (root, or --chown), a destination under a symlink written where it leads.
  */
 export async function copyIntoStage(step: CopyStep, stageRoot: string, tree: string, target: CopyTarget): Promise<void> {
+  await copyWith(step, stageRoot, new TreeWriter(tree), target);
+}
+
+/** The same COPY as layer entries, for a build in place: nothing is staged, the sources are read as the layer is written. */
+export async function copyEntries(step: CopyStep, stageRoot: string, target: CopyTarget): Promise<LayerEntry[]> {
+  const writer = new EntryWriter();
+  await copyWith(step, stageRoot, writer, target);
+  return writer.layerEntries();
+}
+
+async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, target: CopyTarget): Promise<void> {
   const owner: Owner = step.chown ? resolveStageUser(stageRoot, step.chown) : { uid: 0, gid: 0 };
   const destIsDir = step.dest.endsWith('/');
   await withSourceRoot(step, target, async (root) => {
@@ -68,22 +172,21 @@ export async function copyIntoStage(step: CopyStep, stageRoot: string, tree: str
     const intoDirectory = destIsDir || count > 1 || destExistsAsDir();
     for (const source of sources) {
       if (source.isDirectory) {
-        const dest = prepareParents(stageRoot, tree, step.dest, owner, true);
-        await copyTree(root, source.rel, dest, owner, step.chmod);
+        const dest = prepareParents(stageRoot, writer, step.dest, owner, true);
+        for (const rel of await visibleTree(root, source.rel)) {
+          const inside = source.rel ? rel.slice(source.rel.length + 1) : rel;
+          writer.entry(join(root.dir, rel), dest === '' ? inside : `${dest}/${inside}`, owner, step.chmod);
+        }
       } else if (step.instruction === 'ADD' && isArchive(source.abs)) {
-        const dest = prepareParents(stageRoot, tree, step.dest, owner, true);
-        await applyLayer(dest, createReadStream(source.abs).pipe(decompressStream()), { chown: true });
+        await writer.archive(source.abs, prepareParents(stageRoot, writer, step.dest, owner, true));
       } else {
         const destPath = intoDirectory ? posix.join(step.dest, basename(source.rel)) : step.dest;
-        const dest = prepareParents(stageRoot, tree, destPath, owner, false);
-        copyEntry(source.abs, dest, owner, step.chmod);
+        writer.entry(source.abs, prepareParents(stageRoot, writer, destPath, owner, false), owner, step.chmod);
       }
     }
     for (const doc of step.heredocs) {
       const destPath = intoDirectory ? posix.join(step.dest, doc.name) : step.dest;
-      const dest = prepareParents(stageRoot, tree, destPath, owner, false);
-      writeFileSync(dest, doc.content, { mode: 0o644 });
-      setOwnerMode(dest, owner, step.chmod ?? 0o644);
+      writer.content(prepareParents(stageRoot, writer, destPath, owner, false), Buffer.from(doc.content), owner, step.chmod ?? 0o644);
     }
   });
 }
@@ -104,28 +207,24 @@ function isArchive(file: string): boolean {
 }
 
 /**
- * Make `path`'s parent directories (and `path` itself when it is a directory) in the tree, following the stage's
- * symlinks; returns the host path where the entry goes.
+ * Make `path`'s parent directories (and `path` itself when it is a directory) in the writer, following the stage's
+ * symlinks; returns the image path (relative, no leading "/") where the entry goes.
  */
-function prepareParents(stageRoot: string, tree: string, path: string, owner: Owner, isDirectory: boolean): string {
+function prepareParents(stageRoot: string, writer: CopyWriter, path: string, owner: Owner, isDirectory: boolean): string {
   const rel = resolveInStage(stageRoot, path);
   const parts = rel.split('/').filter((p) => p !== '');
   const dirs = isDirectory ? parts : parts.slice(0, -1);
   let made = '';
   for (const part of dirs) {
     made = made ? `${made}/${part}` : part;
-    const here = join(tree, made);
-    if (existsSync(here)) continue;
+    if (writer.has(made)) continue;
     const below = join(stageRoot, made);
-    mkdirSync(here);
     if (existsSync(below)) {
       const st = lstatSync(below);
-      lchownSync(here, st.uid, st.gid);
-      chmodSync(here, st.mode & 0o7777);
-      utimesSync(here, st.atime, st.mtime);
-    } else setOwnerMode(here, owner, 0o755);
+      writer.directory(made, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime });
+    } else writer.directory(made, { mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: new Date() });
   }
-  return join(tree, ...parts);
+  return parts.join('/');
 }
 
 function setOwnerMode(path: string, owner: Owner, mode: number | undefined): void {
@@ -149,14 +248,6 @@ function copyEntry(from: string, to: string, owner: Owner, chmod: number | undef
   else throw new BerthError('UNSUPPORTED', `COPY: ${from} is neither a file, a directory nor a symlink`);
   setOwnerMode(to, owner, chmod ?? st.mode & 0o7777);
   if (!st.isSymbolicLink()) utimesSync(to, st.atime, st.mtime);
-}
-
-/** A source directory's contents (what the build may see of it) into `dest`. */
-async function copyTree(root: SourceRoot, relDir: string, dest: string, owner: Owner, chmod: number | undefined): Promise<void> {
-  for (const rel of await visibleTree(root, relDir)) {
-    const inside = relDir ? rel.slice(relDir.length + 1) : rel;
-    copyEntry(join(root.dir, rel), join(dest, inside), owner, chmod);
-  }
 }
 
 /** Copy a path of a stage's merged view out into a directory of its own (a bind mount's source). */

@@ -15,7 +15,8 @@ import { StepCache } from '../../../src/store/stepCache.js';
 import type { ImageSource, TransportOptions } from '../../../src/transports/types.js';
 import type { ContextMatcher } from '../context/dockerignore.js';
 import type { BuildPlan, CopyStep, MountFrom, RunMount, RunStep, StagePlan, Step, WorkdirStep } from '../plan.js';
-import { copyFromRoot, copyIntoStage, digestCopyInputs, type CopyTarget } from './copyStep.js';
+import { addsArchive, copyEntries, copyFromRoot, copyIntoStage, digestCopyInputs, type CopyTarget } from './copyStep.js';
+import { writeTar } from '../../../src/layer/tarWriter.js';
 import { createLayerFromDirectory } from '../../../src/layer/directoryLayer.js';
 import { resolveStageUser } from './stageUser.js';
 import { StageTree } from './stageTree.js';
@@ -430,6 +431,12 @@ function copyTarget(options: ExecuteOptions, built: BuiltStage[]): CopyTarget {
 }
 
 async function copyStep(step: CopyStep, state: StageState, tree: string, options: ExecuteOptions, built: BuiltStage[]) {
+  const inPlace = inPlaceOf(options);
+  if (inPlace && !(await addsArchive(step, copyTarget(options, built)))) {
+    // In place the layer is all there is to make: it is written from the sources and applied to the root once.
+    rmSync(tree, { recursive: true });
+    return writeTar(await copyEntries(step, inPlace.root, copyTarget(options, built)), timestampOptions(options));
+  }
   return state.tree.withMergedView(options.cache.root, async (root) => {
     await copyIntoStage(step, root, tree, copyTarget(options, built));
     return createLayerFromDirectory(tree, timestampOptions(options));

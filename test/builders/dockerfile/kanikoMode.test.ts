@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -27,6 +27,8 @@ async function workspace(t: TestContext) {
   assert.equal(pushed.status, 0, pushed.stderr);
   const work = join(dir, 'workspace');
   cpSync(fixture, join(work, 'ctx'), { recursive: true });
+  // git keeps no directory modes: the one COPY must carry is set here.
+  chmodSync(join(work, 'ctx', 'tree', 'sub'), 0o750);
   writeFileSync(join(work, 'secret'), 'top-secret-1234');
   return { dir, work, host: registry.host, base: `${registry.host}/base:1` };
 }
@@ -73,6 +75,10 @@ for (const runtime of ['berth-runc', 'runc'] as const) {
     assert.equal(read('opt/out/cache-runs').trim(), '1');
     assert.equal(read('opt/out/app.txt'), 'app\n');
     assert.equal(existsSync(join(ours.root, 'bin/ls')), false, 'a deleted file is whited out');
+    const copied = (path: string) => lstatSync(join(ours.root, 'opt/tree', path));
+    assert.deepEqual(['', 'a.txt', 'sub', 'sub/b.txt', 'link'].map((p) => [copied(p).uid, copied(p).gid]), Array(5).fill([2, 2]), 'COPY --chown reaches every entry');
+    assert.equal(copied('sub').mode & 0o7777, 0o750);
+    assert.equal(readFileSync(join(ours.root, 'opt/tree/link'), 'utf8'), 'a\n');
     const hello = lstatSync(join(ours.root, 'hello'));
     assert.deepEqual([hello.mode & 0o7777, hello.uid, hello.gid, hello.nlink], [0o640, 1, 1, 2]);
     for (const leak of ['run/secrets/tok', 'var/cache/demo/runs', 'berth-data', 'workspace', 'berth']) assert.equal(ours.files.has(leak), false, `${leak} is not in the image`);
@@ -128,8 +134,8 @@ test('the pod\'s default isolation is chroot (Docker\'s capabilities: CAP_SYS_CH
 });
 
 const usingCache = (stderr: string) => stderr.split('\n').filter((l) => l === '--> Using cache').length;
-/** Steps of the fixture that make a layer: RUN, RUN, COPY (stage build); COPY --from, RUN, WORKDIR (final stage). */
-const LAYER_STEPS = 6;
+/** Steps of the fixture that make a layer: RUN, RUN, COPY (stage build); COPY --from, RUN, WORKDIR, COPY (final stage). */
+const LAYER_STEPS = 7;
 
 for (const server of ['berth', 'docker-registry'] as const) {
   test(`--cache-repo on ${server}: a fresh pod with an empty disk hits every step; a changed input misses from there; a corrupt entry is a miss and a warning`, async (t) => {
