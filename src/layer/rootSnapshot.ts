@@ -1,6 +1,6 @@
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { layerEntries, walkTree, type TreeEntry } from './fileTree.js';
+import { compareRel, layerEntries, type TreeEntry } from './fileTree.js';
 import { writeTar, type LayerEntry, type TarWriterOptions } from './tarWriter.js';
 import { whiteoutMember } from './whiteout.js';
 
@@ -12,6 +12,30 @@ function signature(st: BigIntStats, target: string | undefined): string {
 export interface SnapshotOptions {
   /** Leave a path out of the walk (and everything under a directory): kept paths, mount targets of a step. */
   skip?: (rel: string) => boolean;
+}
+
+/**
+ * Every entry under `root` with lstat metadata, parents before children. Synchronous: a snapshot is taken while
+ * nothing else runs, and thousands of small lstat promises cost several times the calls themselves.
+ */
+function walkSync(root: string, skip: (rel: string) => boolean): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  const rootBytes = Buffer.from(root);
+  const visit = (dir: string): void => {
+    const dirAbs = dir === '' ? rootBytes : Buffer.concat([rootBytes, Buffer.from(`/${dir}`, 'latin1')]);
+    for (const nameBytes of readdirSync(dirAbs, { encoding: 'buffer' })) {
+      const name = nameBytes.toString('latin1');
+      const rel = dir === '' ? name : `${dir}/${name}`;
+      if (skip(rel)) continue;
+      const abs = Buffer.concat([rootBytes, Buffer.from(`/${rel}`, 'latin1')]);
+      const st = lstatSync(abs, { bigint: true });
+      const target = st.isSymbolicLink() ? readlinkSync(abs, { encoding: 'buffer' }).toString('latin1') : undefined;
+      out.push({ rel, abs, st, xattrs: new Map(), ...(target !== undefined ? { target } : {}) });
+      if (st.isDirectory()) visit(rel);
+    }
+  };
+  visit('');
+  return out.sort((a, b) => compareRel(a.rel, b.rel));
 }
 
 /**
@@ -27,7 +51,7 @@ export class TreeSnapshot {
   ) {}
 
   static async take(root: string, options: SnapshotOptions = {}): Promise<TreeSnapshot> {
-    const found = await walkTree(root, options.skip ? { skip: (rel) => options.skip!(rel) } : {});
+    const found = walkSync(root, options.skip ?? (() => false));
     return new TreeSnapshot(root, new Map(found.map((e) => [e.rel, signature(e.st, e.target)])), options);
   }
 
@@ -38,7 +62,7 @@ export class TreeSnapshot {
    */
   async changes(options: TarWriterOptions & SnapshotOptions = {}): Promise<{ tar: Readable; changed: number }> {
     const skip = (rel: string) => (this.options.skip?.(rel) ?? false) || (options.skip?.(rel) ?? false);
-    const now = await walkTree(this.root, { skip });
+    const now = walkSync(this.root, skip);
     const present = new Set<string>();
     const chosen = new Map<string, TreeEntry>();
     const byRel = new Map(now.map((e) => [e.rel, e]));

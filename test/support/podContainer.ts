@@ -18,7 +18,7 @@ export const POD_CAPABILITIES = [
 
 export interface Pod {
   /** Run `berth ARGS` in a fresh pod-like container; `binds` are host directories mounted at container paths. */
-  berth(args: string[], options?: { binds?: Record<string, string>; env?: Record<string, string>; entrypoint?: string[]; capabilities?: string[] }): Promise<RunResult>;
+  berth(args: string[], options?: { binds?: Record<string, string>; env?: Record<string, string>; entrypoint?: string[]; capabilities?: string[]; rootFilesystem?: 'overlay' | 'tmpfs' }): Promise<RunResult>;
 }
 
 let imageRootfs: Promise<{ rootfs: string; spec: RuntimeSpec }> | undefined;
@@ -41,8 +41,8 @@ function berthImageRootfs(): Promise<{ rootfs: string; spec: RuntimeSpec }> {
 }
 
 /**
- * A pod-like container running berth's own image (built by berth, as `npm run image` builds it): a private copy of
- * its root filesystem, the host network, pid/ipc/uts/mount namespaces, Docker's default capabilities and
+ * A pod-like container running berth's own image (built by berth, as `npm run image` builds it): its root an
+ * overlay of the image's files (or a tmpfs holding a copy, for a root that looks like a host's), the host network, pid/ipc/uts/mount namespaces, Docker's default capabilities and
  * no_new_privileges, as Kubernetes runs a pod by default. Each call gets a new root: a build in place replaces it.
  * The runtime is berth-runc or runc.
  */
@@ -52,9 +52,16 @@ export function podContainer(dir: string, runtime = berthRuncBin): Pod {
     async berth(args, options = {}) {
       const image = await berthImageRootfs();
       const bundle = join(dir, `pod-${count++}`);
-      mkdirSync(bundle, { recursive: true });
-      // Hard links: a build in place unlinks and recreates what it replaces, and never writes into berth's own files.
-      execFileSync('cp', ['-al', image.rootfs, join(bundle, 'rootfs')]);
+      const rootfs = join(bundle, 'rootfs');
+      for (const d of [rootfs, join(bundle, 'upper'), join(bundle, 'work')]) mkdirSync(d, { recursive: true });
+      if (options.rootFilesystem === 'tmpfs') {
+        // A root that is a filesystem of its own, as a host's is: nothing tells a container from it.
+        execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', rootfs]);
+        execFileSync('cp', ['-a', `${image.rootfs}/.`, rootfs]);
+      } else {
+        // As containerd and Docker give a container its root: an overlay of the image's files.
+        execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${image.rootfs},upperdir=${join(bundle, 'upper')},workdir=${join(bundle, 'work')}`, rootfs]);
+      }
       const spec = defaultRuntimeSpec();
       spec.root = { path: 'rootfs', readonly: false };
       spec.hostname = 'pod';
@@ -75,7 +82,11 @@ export function podContainer(dir: string, runtime = berthRuncBin): Pod {
       writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
       const id = `pod-${process.pid}-${count}`;
       const runtimeArgs = ['--root', join(dir, 'runtime-state'), 'run', '--bundle', bundle, id];
-      return runtime.endsWith('.js') ? run(process.execPath, [runtime, ...runtimeArgs], { timeoutMs: 300_000 }) : run(runtime, runtimeArgs, { timeoutMs: 300_000 });
+      try {
+        return await (runtime.endsWith('.js') ? run(process.execPath, [runtime, ...runtimeArgs], { timeoutMs: 300_000 }) : run(runtime, runtimeArgs, { timeoutMs: 300_000 }));
+      } finally {
+        execFileSync('umount', ['-l', rootfs]);
+      }
     },
   };
 }

@@ -101,6 +101,9 @@ test('kaniko mode is refused where berth cannot tell it runs in a container; a R
   const r = await pod.berth(['build', '--isolation', 'none', '--tls-verify=false', '-f', '/workspace/ctx/Dockerfile.none', '/workspace/ctx'], { binds: { '/workspace': w.work } });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /RUN --network=none needs a network namespace/);
+  const hostLike = await pod.berth(['build', '--isolation', 'none', '--tls-verify=false', '-f', '/workspace/ctx/Dockerfile.none', '/workspace/ctx'], { binds: { '/workspace': w.work }, rootFilesystem: 'tmpfs' });
+  assert.notEqual(hostLike.status, 0);
+  assert.equal(hostLike.stderr.trim(), 'berth: build: --isolation none replaces the root filesystem and is only for a build inside a container (a CI pod); this does not look like one (use --force if it is)');
   const noChroot = POD_CAPABILITIES.filter((c) => c !== 'CAP_SYS_CHROOT');
   const byDefault = await pod.berth(['build', '--tls-verify=false', '-f', '/workspace/ctx/Dockerfile.none', '/workspace/ctx'], { binds: { '/workspace': w.work }, capabilities: noChroot });
   assert.notEqual(byDefault.status, 0);
