@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeBaseImage } from '../fixtures/base-image/makeBaseImage.js';
+import { writeBuildBenchContext } from './buildContext.js';
 
 const berthBin = new URL('../bin/berth.js', import.meta.url).pathname;
 
@@ -40,19 +41,7 @@ async function main(): Promise<void> {
     await makeBaseImage(join(work, 'base'), { tag: 'bb' });
     const base = `oci:${join(work, 'base')}:bb`;
     const context = join(work, 'ctx');
-    for (let i = 0; i < files; i++) {
-      const dir = join(context, 'src', `pkg${i % 40}`);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `file${i}.js`), `module.exports = ${i};\n`.repeat(20));
-    }
-    writeFileSync(join(context, 'Dockerfile'), [
-      'ARG BASE', 'FROM ${BASE}',
-      'RUN mkdir -p /opt/app && echo one > /opt/app/one',
-      'RUN for i in $(seq 1 50); do echo $i > /opt/app/n$i; done',
-      'COPY src /opt/app/src',
-      'RUN find /opt/app/src -type f | wc -l > /opt/app/count',
-      '',
-    ].join('\n'));
+    const edited = writeBuildBenchContext(context, files);
     const berthBuild = (root: string) => timed(process.execPath, [berthBin, 'build', '-q', '--build-arg', `BASE=${base}`, '-t', 'localhost/bench:1', context], { ...process.env, BERTH_ROOT: root });
     const buildahBuild = (root: string) => timed('buildah', ['--root', join(root, 'store'), '--runroot', join(root, 'run'), '--storage-driver', 'vfs', 'bud', '--isolation', 'chroot', '--layers', '--build-arg', `BASE=${base}`, '-t', 'bench', context]);
     const cold: [number[], number[]] = [[], []];
@@ -62,7 +51,7 @@ async function main(): Promise<void> {
       const buildahRoot = join(work, `buildah-${r}`);
       cold[0].push(berthBuild(berthRoot));
       cold[1].push(buildahBuild(buildahRoot));
-      writeFileSync(join(context, 'src', 'pkg0', 'file0.js'), `module.exports = 'edited ${r}';\n`);
+      writeFileSync(edited, `module.exports = 'edited ${r}';\n`);
       warm[0].push(berthBuild(berthRoot));
       warm[1].push(buildahBuild(buildahRoot));
       rmSync(berthRoot, { recursive: true, force: true });

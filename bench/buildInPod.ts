@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { makeBaseImage } from '../fixtures/base-image/makeBaseImage.js';
+import { writeBuildBenchContext } from './buildContext.js';
 import { startRegistryServer } from '../registry/server/startRegistryServer.js';
 import { podContainer } from '../test/support/podContainer.js';
 
@@ -49,19 +50,7 @@ async function main(): Promise<void> {
     await run(process.execPath, [berthBin, 'copy', '-q', '--dest-tls-verify=false', `oci:${join(work, 'base')}:bb`, `docker://${registry.host}/base:1`]);
     const base = `${registry.host}/base:1`;
     const context = join(work, 'workspace', 'ctx');
-    for (let i = 0; i < files; i++) {
-      const dir = join(context, 'src', `pkg${i % 40}`);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `file${i}.js`), `module.exports = ${i};\n`.repeat(20));
-    }
-    writeFileSync(join(context, 'Dockerfile'), [
-      'ARG BASE', 'FROM ${BASE}',
-      'RUN mkdir -p /opt/app && echo one > /opt/app/one',
-      'RUN for i in $(seq 1 50); do echo $i > /opt/app/n$i; done',
-      'COPY src /opt/app/src',
-      'RUN find /opt/app/src -type f | wc -l > /opt/app/count',
-      '',
-    ].join('\n'));
+    const edited = writeBuildBenchContext(context, files);
     const args = (cache: string, isolation: string, ctx: string) => ['build', '-q', '--tls-verify=false', '--isolation', isolation, '--build-arg', `BASE=${base}`, '--cache-repo', `${registry.host}/${cache}`, '-t', `docker://${registry.host}/app:bench`, ctx];
     const inPod = async (cache: string, r: number, phase: string) => {
       const result = await podContainer(join(work, `pods-${r}-${phase}`)).berth(args(cache, 'none', '/workspace/ctx'), { binds: { '/workspace': join(work, 'workspace') } });
@@ -74,13 +63,13 @@ async function main(): Promise<void> {
     const cold = { pod: [] as number[], outside: [] as number[], buildah: [] as number[] };
     const warm = { pod: [] as number[], outside: [] as number[] };
     for (let r = 0; r < runs; r++) {
-      writeFileSync(join(context, 'src', 'pkg0', 'file0.js'), `module.exports = 0;\n`);
+      writeFileSync(edited, `module.exports = 0;\n`);
       cold.pod.push(await seconds(() => inPod(`cache-pod-${r}`, r, 'cold')));
       cold.outside.push(await seconds(() => outside(`cache-out-${r}`, join(work, `root-${r}-cold`))));
       cold.buildah.push(await seconds(() => buildah(join(work, `buildah-${r}`))));
       await run('buildah', ['--root', join(work, `buildah-${r}`, 'store'), '--runroot', join(work, `buildah-${r}`, 'run'), '--storage-driver', 'vfs', 'rmi', '-a', '-f']);
       rmSync(join(work, `buildah-${r}`), { recursive: true, force: true });
-      writeFileSync(join(context, 'src', 'pkg0', 'file0.js'), `module.exports = 'edited ${r}';\n`);
+      writeFileSync(edited, `module.exports = 'edited ${r}';\n`);
       warm.pod.push(await seconds(() => inPod(`cache-pod-${r}`, r, 'warm')));
       warm.outside.push(await seconds(() => outside(`cache-out-${r}`, join(work, `root-${r}-warm`))));
       for (const phase of ['cold', 'warm']) {
