@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import { mutateImage } from '../../../src/image/mutateImage.js';
@@ -333,7 +333,7 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
     status = await runInRootfs({
       rootfs: { lower: state.tree.lowers, upper, work },
       // As runc and buildah: the primary group is in the supplementary list too (`id` shows groups=GID).
-      spec: runStepSpec({ args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] }, network, mounts),
+      spec: runStepSpec({ args: step.args, env: [...step.env, ...secretEnvironment(step, options)], cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] }, network, mounts),
       stdio: [stdin, ...(options.output ?? [1, 2])],
       stateRoot: scratch,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -343,9 +343,26 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
   }
   throwIfInterrupted(options);
   if (status !== 0) throw runFailed(step, status);
-  // The runtime leaves mount points of files it bound (hosts, secrets) and of directories it mounted on.
+  // The runtime leaves mount points of files it bound (hosts, secrets) and of directories it mounted on: they are
+  // neither in the layer nor, since the upper is the next steps' overlay layer, in what later steps see.
+  removeMountPoints(upper, exclude);
   const excluded = (path: string) => exclude.has(path) || [...exclude].some((e) => path.startsWith(`${e}/`));
   return overlayUpperLayer(upper, { exclude: excluded, ...timestampOptions(options) });
+}
+
+/**
+ * The mount points the runtime made in an upper directory (empty files and directories). The directories it made
+ * to hold them stay, as buildah leaves them.
+ */
+function removeMountPoints(upper: string, created: Set<string>): void {
+  for (const rel of created) {
+    try {
+      if (lstatSync(join(upper, rel)).isDirectory()) rmdirSync(join(upper, rel));
+      else rmSync(join(upper, rel));
+    } catch {
+      // Not in the upper: the runtime made it elsewhere, or the mount left nothing behind.
+    }
+  }
 }
 
 async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMount[], files: string, options: ExecuteOptions, inPlace: InPlaceIsolation) {
@@ -363,7 +380,7 @@ async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMo
       root: inPlace.root,
       keep: inPlace.keep,
       ...(inPlace.chroot ? { chroot: inPlace.chroot } : {}),
-      process: { args: step.args, env: step.env, cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] },
+      process: { args: step.args, env: [...step.env, ...secretEnvironment(step, options)], cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] },
       mounts,
       stdio: [stdin, ...(options.output ?? [1, 2])],
       ...(options.signal ? { signal: options.signal } : {}),
@@ -382,6 +399,11 @@ function runFailed(step: RunStep, status: number): BerthError {
   return new BerthError('BUILD_FAILED', `Dockerfile:${step.line}: RUN ${step.createdBy.replace(/^(\|\d+ \S+ )?\/bin\/sh -c /, '')}: exit status ${status}`);
 }
 
+/** RUN --mount=type=secret,env=VAR: the secret as the step's environment, never in its history or cache key. */
+function secretEnvironment(step: RunStep, options: ExecuteOptions): string[] {
+  return step.mounts.flatMap((m) => (m.type === 'secret' && m.env && options.secrets.has(m.id) ? [`${m.env}=${options.secrets.get(m.id)!.toString('utf8')}`] : []));
+}
+
 async function runMount(mount: RunMount, options: ExecuteOptions, built: BuiltStage[], files: string): Promise<RootfsMount[]> {
   switch (mount.type) {
     case 'tmpfs':
@@ -398,17 +420,23 @@ async function runMount(mount: RunMount, options: ExecuteOptions, built: BuiltSt
         if (mount.required) throw new BerthError('USAGE', `RUN --mount=type=secret,id=${mount.id}: no --secret id=${mount.id} was given`);
         return [];
       }
-      if (mount.env) throw new BerthError('NOT_IMPLEMENTED', `RUN --mount=type=secret,env=${mount.env}: secrets as environment variables are not supported yet; mount it as a file`);
+      // env= alone: the value reaches the process's environment only (secretEnvironment), no file.
+      if (mount.target === '') return [];
       const file = join(files, `secret-${sha256(mount.id)}`);
       writeFileSync(file, value, { mode: mount.mode });
       return [{ destination: mount.target, type: 'bind', source: file, options: ['rbind', 'ro'] }];
     }
     case 'bind': {
-      if (mount.readwrite) throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=bind,rw is not supported yet');
       const from = mount.from ?? { kind: 'context' as const };
       if (from.kind === 'image') throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=bind,from=IMAGE is not supported yet (use a stage)');
-      const source = from.kind === 'context' ? join(options.contextDir, mount.source) : await stageDirectoryCopy(built[from.stage]!, mount.source, files, options);
-      return [{ destination: mount.target, type: 'bind', source, options: ['rbind', 'ro'] }];
+      let source = from.kind === 'context' ? join(options.contextDir, mount.source) : await stageDirectoryCopy(built[from.stage]!, mount.source, files, options);
+      if (mount.readwrite && from.kind === 'context') {
+        // rw: the step may write, and what it writes is thrown away with its scratch; the context is never touched.
+        const copy = join(files, `bind-${sha256(`${mount.target}\0${mount.source}`)}`);
+        await copyFromRoot(options.contextDir, mount.source, copy);
+        source = copy;
+      }
+      return [{ destination: mount.target, type: 'bind', source, options: ['rbind', mount.readwrite ? 'rw' : 'ro'] }];
     }
     case 'ssh':
       throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=ssh is not supported yet');

@@ -155,13 +155,22 @@ test('a base re-tagged to another image misses the cache', async (t) => {
   assert.equal(readFileSync(join(s.files('localhost/retag:1'), 'seen'), 'utf8'), 'other\n');
 });
 
-test('secrets and cache mounts reach RUN but no layer, history entry or later build', async (t) => {
+test('secrets (as a file or an environment variable), cache and rw bind mounts reach RUN but no layer, history entry, later build or the context', async (t) => {
   const s = await sandbox(t);
   if (!s) return;
   const context = join(s.dir, 'secret-ctx');
   mkdirSync(context);
   writeFileSync(join(s.dir, 'token'), 'TOPSECRET-1234\n');
-  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /token-length\nRUN --mount=type=cache,target=/var/cache/x expr 40000 + 2 >> /var/cache/x/f && wc -l < /var/cache/x/f > /cache-lines\n');
+  mkdirSync(join(context, 'data'));
+  writeFileSync(join(context, 'data', 'f'), 'one\n');
+  writeFileSync(join(context, 'Dockerfile'), [
+    'ARG BASE', 'FROM ${BASE}',
+    'RUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /token-length',
+    'RUN --mount=type=cache,target=/var/cache/x expr 40000 + 2 >> /var/cache/x/f && wc -l < /var/cache/x/f > /cache-lines',
+    'RUN --mount=type=secret,id=tok,env=TOKEN printf %s "$TOKEN" | wc -c > /env-length && test ! -e /run/secrets/tok',
+    'RUN --mount=type=bind,source=data,target=/data,rw echo scribble >> /data/f && wc -l < /data/f > /bind-lines',
+    '',
+  ].join('\n'));
   const built = s.build(['--build-arg', `BASE=${s.base}`, '--secret', `id=tok,src=${join(s.dir, 'token')}`, '-t', `oci:${join(s.dir, 'out')}:s`, context]);
   assert.equal(built.status, 0, built.stderr);
   const blobs = join(s.dir, 'out', 'blobs', 'sha256');
@@ -175,6 +184,10 @@ test('secrets and cache mounts reach RUN but no layer, history entry or later bu
   assert.equal(berth(['unpack', `oci:${join(s.dir, 'out')}:s`, files]).status, 0);
   assert.equal(readFileSync(join(files, 'rootfs', 'token-length'), 'utf8').trim(), '15');
   assert.equal(readFileSync(join(files, 'rootfs', 'cache-lines'), 'utf8').trim(), '1');
+  assert.equal(readFileSync(join(files, 'rootfs', 'env-length'), 'utf8').trim(), '15');
+  assert.equal(readFileSync(join(files, 'rootfs', 'bind-lines'), 'utf8').trim(), '2');
+  assert.equal(readFileSync(join(context, 'data', 'f'), 'utf8'), 'one\n', 'a rw bind mount never writes into the context');
+  assert.equal(existsSync(join(files, 'rootfs', 'data')), false);
   assert.equal(existsSync(join(files, 'rootfs', 'var', 'cache', 'x', 'f')), false);
   assert.equal(existsSync(join(files, 'rootfs', 'run', 'secrets', 'tok')), false, 'the secret\'s mount point is left behind');
   // The cache mount persists between builds (keyed by its id): a --no-cache rebuild sees the first line.
