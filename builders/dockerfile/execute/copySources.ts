@@ -4,6 +4,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import type { ContextMatcher } from '../context/dockerignore.js';
+import { RootResolver } from '../../../src/layer/rootResolver.js';
 
 /** A COPY/ADD source after globbing: its path under the root it came from (context or a stage's filesystem). */
 export interface CopySource {
@@ -53,6 +54,28 @@ function cleanSource(pattern: string, root: SourceRoot): string {
 
 const visible = (root: SourceRoot, rel: string) => rel === '' || !root.ignore?.ignores(rel);
 
+const resolvers = new WeakMap<SourceRoot, RootResolver>();
+
+/**
+ * Where `rel` is on disk, its directories' symlinks followed inside the root (a link in the context to /etc leads
+ * to the context's own etc/, never the host's); the last component as it is (a symlink is copied as one).
+ * Undefined when a directory on the way is missing.
+ */
+export function sourcePath(root: SourceRoot, rel: string): string | undefined {
+  let resolver = resolvers.get(root);
+  if (!resolver) resolvers.set(root, (resolver = new RootResolver(root.dir)));
+  const parts = rel.split('/').filter((p) => p !== '').map((p) => Buffer.from(p, 'utf8').toString('latin1'));
+  if (parts.length === 0) return root.dir;
+  let parent: string | undefined;
+  try {
+    parent = resolver.resolveDirectory(parts.slice(0, -1), false);
+  } catch {
+    return undefined;
+  }
+  if (parent === undefined) return undefined;
+  return Buffer.from(resolver.abs(parent === '' ? parts.at(-1)! : `${parent}/${parts.at(-1)!}`), 'latin1').toString('utf8');
+}
+
 /** Expand each pattern against the root (Docker's rules: a pattern must match something, ignored files do not exist). */
 export async function resolveSources(root: SourceRoot, patterns: string[]): Promise<CopySource[]> {
   const found: CopySource[] = [];
@@ -60,14 +83,18 @@ export async function resolveSources(root: SourceRoot, patterns: string[]): Prom
     const rel = cleanSource(pattern, root);
     const matches = wildcard.test(rel) ? await globPaths(root, rel) : (await exists(root, rel)) ? [rel] : [];
     if (matches.length === 0) throw new BerthError('NOT_FOUND', `COPY failed: no source files were specified or found for "${pattern}" in the ${root.name}`);
-    for (const m of matches) found.push({ rel: m, abs: join(root.dir, m), isDirectory: (await lstat(join(root.dir, m))).isDirectory() });
+    for (const m of matches) {
+      const abs = sourcePath(root, m)!;
+      found.push({ rel: m, abs, isDirectory: (await lstat(abs)).isDirectory() });
+    }
   }
   return found;
 }
 
 async function exists(root: SourceRoot, rel: string): Promise<boolean> {
   if (!visible(root, rel)) return false;
-  return lstat(join(root.dir, rel)).then(() => true, () => false);
+  const abs = sourcePath(root, rel);
+  return abs !== undefined && lstat(abs).then(() => true, () => false);
 }
 
 async function globPaths(root: SourceRoot, rel: string): Promise<string[]> {
@@ -81,7 +108,8 @@ async function globPaths(root: SourceRoot, rel: string): Promise<string[]> {
         continue;
       }
       const re = segmentPattern(segment);
-      const names = await readdir(join(root.dir, base)).catch(() => [] as string[]);
+      const dir = sourcePath(root, base);
+      const names = dir === undefined ? [] : await readdir(dir).catch(() => [] as string[]);
       for (const name of names.sort()) {
         const path = base ? `${base}/${name}` : name;
         if (re.test(name) && visible(root, path)) next.push(path);
@@ -92,14 +120,19 @@ async function globPaths(root: SourceRoot, rel: string): Promise<string[]> {
   return current;
 }
 
-/** Every path under a source directory that the build may see, parents before children, sorted. */
+/**
+ * Every path under a source directory that the build may see, parents before children, sorted; read below the
+ * directory as resolved inside the root, walking into real directories only.
+ */
 export async function visibleTree(root: SourceRoot, relDir: string): Promise<string[]> {
   const out: string[] = [];
+  const base = sourcePath(root, relDir) ?? join(root.dir, relDir);
+  const onDisk = (rel: string) => (rel === relDir ? base : join(base, relDir === '' ? rel : rel.slice(relDir.length + 1)));
   // Synchronous calls: a context of thousands of small entries costs a promise round trip each otherwise.
   const walk = (rel: string): void => {
-    for (const name of readdirSync(join(root.dir, rel)).sort()) {
+    for (const name of readdirSync(onDisk(rel)).sort()) {
       const path = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(join(root.dir, path));
+      const st = lstatSync(onDisk(path));
       const ignored = !visible(root, path);
       if (ignored && !(st.isDirectory() && root.ignore?.mayReinclude(path))) continue;
       const at = out.length;
@@ -122,8 +155,7 @@ const SMALL_FILE = 256 * 1024;
  */
 export async function digestSources(root: SourceRoot, sources: CopySource[]): Promise<string> {
   const hash = createHash('sha256');
-  const add = async (rel: string) => {
-    const abs = join(root.dir, rel);
+  const add = async (rel: string, abs: string) => {
     const st = lstatSync(abs);
     hash.update(`${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.size}\0`);
     if (st.isSymbolicLink()) hash.update(readlinkSync(abs));
@@ -136,8 +168,13 @@ export async function digestSources(root: SourceRoot, sources: CopySource[]): Pr
     hash.update('\n');
   };
   for (const source of sources) {
-    await add(source.rel);
-    if (source.isDirectory) for (const rel of await visibleTree(root, source.rel)) await add(rel);
+    await add(source.rel, source.abs);
+    if (source.isDirectory) for (const rel of await visibleTree(root, source.rel)) await add(rel, insideSource(source, rel));
   }
   return hash.digest('hex');
+}
+
+/** Where a path found under a source directory is on disk: below the source as it was resolved. */
+export function insideSource(source: CopySource, rel: string): string {
+  return source.rel === '' ? join(source.abs, rel) : join(source.abs, rel.slice(source.rel.length + 1));
 }

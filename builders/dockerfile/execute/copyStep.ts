@@ -6,7 +6,7 @@ import { applyLayer } from '../../../src/layer/applyLayer.js';
 import { decompressStream } from '../../../src/layer/compression.js';
 import type { ContextMatcher } from '../context/dockerignore.js';
 import type { CopyStep } from '../plan.js';
-import { digestSources, resolveSources, visibleTree, type CopySource, type SourceRoot } from './copySources.js';
+import { digestSources, insideSource, resolveSources, visibleTree, type CopySource, type SourceRoot } from './copySources.js';
 import { resolveInStage, resolveStageUser } from './stageUser.js';
 import type { StageTree } from './stageTree.js';
 import type { LayerEntry } from '../../../src/layer/tarWriter.js';
@@ -16,6 +16,8 @@ export interface CopyTarget {
   ignore: ContextMatcher;
   scratchRoot: string;
   stages: { tree: StageTree }[];
+  /** An image's files for COPY --from=IMAGE: unpacked once into the rootfs cache, read-only. */
+  imageRoot: (reference: string) => Promise<string>;
 }
 
 /** Run `use` with the root a COPY reads from: the context (with .dockerignore), or a built stage's merged files. */
@@ -24,7 +26,7 @@ async function withSourceRoot<T>(step: CopyStep, target: CopyTarget, use: (root:
   if (step.parents) throw new BerthError('NOT_IMPLEMENTED', `${step.instruction} --parents is not supported yet (line ${step.line})`);
   const from = step.from;
   if (from.kind === 'context') return use({ dir: target.contextDir, ignore: target.ignore, name: 'build context' });
-  if (from.kind === 'image') throw new BerthError('NOT_IMPLEMENTED', `COPY --from=${from.reference}: copying from an image is not supported yet; add a stage FROM it (line ${step.line})`);
+  if (from.kind === 'image') return use({ dir: await target.imageRoot(from.reference), name: `image ${from.reference}` });
   const stage = target.stages[from.stage];
   if (!stage) throw new BerthError('INTERNAL', `COPY --from: stage ${from.stage} was not built`);
   return stage.tree.withMergedView(target.scratchRoot, (dir) => use({ dir, name: `stage ${from.stage}` }));
@@ -175,7 +177,7 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
         const dest = prepareParents(stageRoot, writer, step.dest, owner, true);
         for (const rel of await visibleTree(root, source.rel)) {
           const inside = source.rel ? rel.slice(source.rel.length + 1) : rel;
-          writer.entry(join(root.dir, rel), dest === '' ? inside : `${dest}/${inside}`, owner, step.chmod);
+          writer.entry(insideSource(source, rel), dest === '' ? inside : `${dest}/${inside}`, owner, step.chmod);
         }
       } else if (step.instruction === 'ADD' && isArchive(source.abs)) {
         await writer.archive(source.abs, prepareParents(stageRoot, writer, step.dest, owner, true));

@@ -4,6 +4,7 @@ import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, open
 import { join } from 'node:path';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import { mutateImage } from '../../../src/image/mutateImage.js';
+import { hostPlatform, type Platform } from '../../../src/oci/platform.js';
 import { readImageConfig, selectImageManifest } from '../../../src/image/selectImage.js';
 import { layerFromTar, type NewLayer } from '../../../src/layer/newLayer.js';
 import { overlayUpperLayer } from '../../../src/layer/overlayLayer.js';
@@ -19,6 +20,7 @@ import { addsArchive, copyEntries, copyFromRoot, copyIntoStage, digestCopyInputs
 import { writeTar } from '../../../src/layer/tarWriter.js';
 import { createLayerFromDirectory } from '../../../src/layer/directoryLayer.js';
 import { resolveStageUser } from './stageUser.js';
+import { RootResolver } from '../../../src/layer/rootResolver.js';
 import { StageTree } from './stageTree.js';
 import { applyLayerInPlace, clearRoot, copyTree } from './inPlace/inPlaceRoot.js';
 import { runInPlace } from './inPlace/runInPlace.js';
@@ -177,14 +179,8 @@ async function startStage(stage: StagePlan, built: BuiltStage[], options: Execut
     mkdirSync(empty, { recursive: true });
     return { tree: new StageTree([empty]), chain: sha256(`scratch\0${stage.platform.os}/${stage.platform.architecture}`), layers: [], history: [], config };
   }
-  const source = await openImage({ image: stage.base.reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
-  const { digest } = await selectImageManifest(source, stage.platform);
-  // Unpacked once per digest, shared with `berth run`; this build is recorded as a user while it runs.
-  const bundle = await new RootfsCache(options.storeRoot).acquire(digest, `build-${process.pid}`, async (dir) => {
-    const { unpackImage } = await import('../../../src/bundle/unpackImage.js');
-    await unpackImage(source, dir, { onWarning: (m) => options.onProgress(`warning: ${m}`) });
-  });
-  return { base: source, tree: new StageTree([join(bundle, 'rootfs')]), chain: sha256(`image\0${digest}`), layers: [], history: [], config };
+  const { source, digest, rootfs } = await unpackedImage(stage.base.reference, stage.platform, options);
+  return { base: source, tree: new StageTree([rootfs]), chain: sha256(`image\0${digest}`), layers: [], history: [], config };
 }
 
 /** In place: the root is emptied (kept paths aside) and gets the base's files; the stage's tree is the root itself. */
@@ -428,12 +424,18 @@ async function runMount(mount: RunMount, options: ExecuteOptions, built: BuiltSt
     }
     case 'bind': {
       const from = mount.from ?? { kind: 'context' as const };
-      if (from.kind === 'image') throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=bind,from=IMAGE is not supported yet (use a stage)');
-      let source = from.kind === 'context' ? join(options.contextDir, mount.source) : await stageDirectoryCopy(built[from.stage]!, mount.source, files, options);
-      if (mount.readwrite && from.kind === 'context') {
-        // rw: the step may write, and what it writes is thrown away with its scratch; the context is never touched.
+      let root: string | undefined;
+      let source: string;
+      if (from.kind === 'stage') {
+        source = await stageDirectoryCopy(built[from.stage]!, mount.source, files, options);
+      } else {
+        root = from.kind === 'context' ? options.contextDir : await imageRoot(from.reference, options);
+        source = bindSource(root, mount.source);
+      }
+      if (mount.readwrite && root !== undefined) {
+        // rw: the step may write, and what it writes is thrown away with its scratch; the source is never touched.
         const copy = join(files, `bind-${sha256(`${mount.target}\0${mount.source}`)}`);
-        await copyFromRoot(options.contextDir, mount.source, copy);
+        await copyFromRoot(root, source.slice(root.length), copy);
         source = copy;
       }
       return [{ destination: mount.target, type: 'bind', source, options: ['rbind', mount.readwrite ? 'rw' : 'ro'] }];
@@ -441,6 +443,17 @@ async function runMount(mount: RunMount, options: ExecuteOptions, built: BuiltSt
     case 'ssh':
       throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=ssh is not supported yet');
   }
+}
+
+/**
+ * A bind mount's source inside a root (the context, an image's files), its symlinks followed inside that root: a
+ * link in the context must not bind the host's files into a step.
+ */
+function bindSource(root: string, path: string): string {
+  const resolver = new RootResolver(root);
+  const rel = resolver.resolveFollow(path.split('/').map((part) => Buffer.from(part, 'utf8').toString('latin1')));
+  if (rel === undefined) throw new BerthError('NOT_FOUND', `RUN --mount=type=bind: ${path} does not exist in its source`);
+  return Buffer.from(resolver.abs(rel), 'latin1').toString('utf8');
 }
 
 /** A stage's files are a stack of layers; a bind mount needs one directory, so the path is copied out once. */
@@ -455,7 +468,29 @@ function copyInputsDigest(step: CopyStep, options: ExecuteOptions, built: BuiltS
 }
 
 function copyTarget(options: ExecuteOptions, built: BuiltStage[]): CopyTarget {
-  return { contextDir: options.contextDir, ignore: options.ignore, scratchRoot: options.cache.root, stages: built };
+  return { contextDir: options.contextDir, ignore: options.ignore, scratchRoot: options.cache.root, stages: built, imageRoot: (reference) => imageRoot(reference, options) };
+}
+
+/**
+ * An image a stage builds on or copies from, pulled into the local store when missing and unpacked once per digest
+ * into the rootfs cache shared with `berth run` (this build recorded as a user while it runs). The source stays
+ * open for the caller.
+ */
+async function unpackedImage(reference: string, platform: Platform, options: ExecuteOptions): Promise<{ source: ImageSource; digest: string; rootfs: string }> {
+  const source = await openImage({ image: reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
+  const { digest } = await selectImageManifest(source, platform);
+  const bundle = await new RootfsCache(options.storeRoot).acquire(digest, `build-${process.pid}`, async (dir) => {
+    const { unpackImage } = await import('../../../src/bundle/unpackImage.js');
+    await unpackImage(source, dir, { platform, onWarning: (m) => options.onProgress(`warning: ${m}`) });
+  });
+  return { source, digest, rootfs: join(bundle, 'rootfs') };
+}
+
+/** The files of an image a step reads from (COPY --from=IMAGE). */
+async function imageRoot(reference: string, options: ExecuteOptions): Promise<string> {
+  const { source, rootfs } = await unpackedImage(reference, hostPlatform(), options);
+  await source.close();
+  return rootfs;
 }
 
 async function copyStep(step: CopyStep, state: StageState, tree: string, options: ExecuteOptions, built: BuiltStage[]) {

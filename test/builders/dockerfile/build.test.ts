@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -241,4 +241,46 @@ test('bad input: one line each, the right exit status, nothing written to the de
     assert.match(lastLine, /^berth: /);
     assert.equal(existsSync(out), false, `${text}: the destination was written`);
   }
+});
+
+test('COPY --from and RUN --mount=type=bind,from= take an image\'s files; a bind source that links out of the context is refused', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'from-image');
+  mkdirSync(context);
+  writeFileSync(join(context, 'Dockerfile'), [
+    'ARG BASE', 'FROM scratch AS empty', 'ARG BASE', 'COPY --from=${BASE} /bin/busybox /bin/busybox',
+    'FROM ${BASE}', 'ARG BASE', 'COPY --from=empty /bin/busybox /copied-busybox',
+    'RUN --mount=type=bind,from=${BASE},source=/bin,target=/image-bin ls /image-bin | wc -l > /image-bin-count',
+    '',
+  ].join('\n'));
+  const built = s.build(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/from-image:1', context]);
+  assert.equal(built.status, 0, built.stderr);
+  const files = s.files('localhost/from-image:1');
+  assert.deepEqual(readFileSync(join(files, 'copied-busybox')), readFileSync(join(files, 'bin', 'busybox')));
+  assert.ok(Number(readFileSync(join(files, 'image-bin-count'), 'utf8')) > 10);
+  assert.equal(existsSync(join(files, 'image-bin')), false);
+
+  symlinkSync('/etc', join(context, 'host-etc'));
+  writeFileSync(join(context, 'Dockerfile.escape'), 'ARG BASE\nFROM ${BASE}\nRUN --mount=type=bind,source=host-etc/hostname,target=/h cat /h\n');
+  const escape = s.build(['--build-arg', `BASE=${s.base}`, '-f', join(context, 'Dockerfile.escape'), '-t', 'localhost/escape:1', context]);
+  assert.notEqual(escape.status, 0);
+  assert.match(escape.stderr, /RUN --mount=type=bind: host-etc\/hostname does not exist in its source/);
+});
+
+test('a COPY source whose directory is a symlink out of the context is looked up inside the context, never on the host', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'escape');
+  mkdirSync(join(context, 'etc'), { recursive: true });
+  symlinkSync('/etc', join(context, 'host-etc'));
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nCOPY host-etc/hostname /leak\n');
+  const refused = s.build(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/leak:1', context]);
+  assert.notEqual(refused.status, 0, 'the host\'s /etc/hostname must not be reachable');
+  assert.match(refused.stderr, /no source files were specified or found for "host-etc\/hostname"/);
+  // Inside the context the link leads to the context's own etc/.
+  writeFileSync(join(context, 'etc', 'hostname'), 'from the context\n');
+  const built = s.build(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/leak:2', context]);
+  assert.equal(built.status, 0, built.stderr);
+  assert.equal(readFileSync(join(s.files('localhost/leak:2'), 'leak'), 'utf8'), 'from the context\n');
 });
