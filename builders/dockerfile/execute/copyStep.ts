@@ -10,6 +10,7 @@ import { digestSources, insideSource, resolveSources, visibleTree, type CopySour
 import { resolveInStage, resolveStageUser } from './stageUser.js';
 import type { StageTree } from './stageTree.js';
 import type { LayerEntry } from '../../../src/layer/tarWriter.js';
+import { checkDownload, isUrl, type DownloadedSource } from './urlSource.js';
 
 export interface CopyTarget {
   contextDir: string;
@@ -18,11 +19,12 @@ export interface CopyTarget {
   stages: { tree: StageTree }[];
   /** An image's files for COPY --from=IMAGE: unpacked once into the rootfs cache, read-only. */
   imageRoot: (reference: string) => Promise<string>;
+  /** An ADD URL, fetched once per build. */
+  download: (url: string) => Promise<DownloadedSource>;
 }
 
 /** Run `use` with the root a COPY reads from: the context (with .dockerignore), or a built stage's merged files. */
 async function withSourceRoot<T>(step: CopyStep, target: CopyTarget, use: (root: SourceRoot) => Promise<T>): Promise<T> {
-  if (step.sources.some((s) => /^https?:\/\//.test(s))) throw new BerthError('NOT_IMPLEMENTED', `${step.instruction} of a URL is not supported yet (line ${step.line})`);
   if (step.parents) throw new BerthError('NOT_IMPLEMENTED', `${step.instruction} --parents is not supported yet (line ${step.line})`);
   const from = step.from;
   if (from.kind === 'context') return use({ dir: target.contextDir, ignore: target.ignore, name: 'build context' });
@@ -35,8 +37,14 @@ async function withSourceRoot<T>(step: CopyStep, target: CopyTarget, use: (root:
 /** Everything a COPY reads, as one digest (sources' content and metadata after .dockerignore, heredoc texts). */
 export async function digestCopyInputs(step: CopyStep, target: CopyTarget): Promise<string> {
   const heredocs = createHash('sha256').update(JSON.stringify(step.heredocs)).digest('hex');
-  if (step.sources.length === 0) return heredocs;
-  return withSourceRoot(step, target, async (root) => `${await digestSources(root, excluded(step, await resolveSources(root, step.sources)))}\0${heredocs}`);
+  // A URL's content is what counts (as BuildKit keys an HTTP source), with the name it is saved under.
+  const urls = await Promise.all(step.sources.filter(isUrl).map(async (url) => {
+    const got = checkDownload(await target.download(url), step.checksum);
+    return `${got.name}\0${got.digests.sha256}`;
+  }));
+  const locals = step.sources.filter((s) => !isUrl(s));
+  const local = locals.length === 0 ? '' : await withSourceRoot(step, target, async (root) => digestSources(root, excluded(step, await resolveSources(root, locals))));
+  return `${local}\0${urls.join('\0')}\0${heredocs}`;
 }
 
 function excluded(step: CopyStep, sources: CopySource[]): CopySource[] {
@@ -162,8 +170,10 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
   const owner: Owner = step.chown ? resolveStageUser(stageRoot, step.chown) : { uid: 0, gid: 0 };
   const destIsDir = step.dest.endsWith('/');
   await withSourceRoot(step, target, async (root) => {
-    const sources = step.sources.length ? excluded(step, await resolveSources(root, step.sources)) : [];
-    const count = sources.length + step.heredocs.length;
+    const locals = step.sources.filter((s) => !isUrl(s));
+    const sources = locals.length ? excluded(step, await resolveSources(root, locals)) : [];
+    const urls = await Promise.all(step.sources.filter(isUrl).map(async (url) => checkDownload(await target.download(url), step.checksum)));
+    const count = sources.length + urls.length + step.heredocs.length;
     if (count > 1 && !destIsDir) {
       throw new BerthError('USAGE', `Dockerfile:${step.line}: when using ${step.instruction} with more than one source file, the destination must be a directory and end with a /`);
     }
@@ -185,6 +195,11 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
         const destPath = intoDirectory ? posix.join(step.dest, basename(source.rel)) : step.dest;
         writer.entry(source.abs, prepareParents(stageRoot, writer, destPath, owner, false), owner, step.chmod);
       }
+    }
+    for (const got of urls) {
+      // Saved as fetched: mode 0600 and the Last-Modified time, never unpacked (Docker's ADD of a URL).
+      const destPath = intoDirectory ? posix.join(step.dest, got.name) : step.dest;
+      writer.entry(got.file, prepareParents(stageRoot, writer, destPath, owner, false), owner, step.chmod);
     }
     for (const doc of step.heredocs) {
       const destPath = intoDirectory ? posix.join(step.dest, doc.name) : step.dest;

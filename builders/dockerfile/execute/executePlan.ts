@@ -25,6 +25,7 @@ import { StageTree } from './stageTree.js';
 import { applyLayerInPlace, clearRoot, copyTree } from './inPlace/inPlaceRoot.js';
 import { runInPlace } from './inPlace/runInPlace.js';
 import { runStepSpec } from './runStepSpec.js';
+import { downloadSource, type DownloadedSource } from './urlSource.js';
 import { KeptPaths } from '../../../src/layer/keptPaths.js';
 import { TreeSnapshot } from '../../../src/layer/rootSnapshot.js';
 import { applyImageLayers } from '../../../src/bundle/unpackImage.js';
@@ -65,6 +66,9 @@ export interface ExecuteOptions {
   isolation: { kind: 'container' } | InPlaceIsolation;
 }
 
+/** A build as it runs: its options, and the ADD URLs fetched so far (saved under downloadDir, removed with the build). */
+type Run = ExecuteOptions & { downloads: Map<string, Promise<DownloadedSource>>; downloadDir: string };
+
 export interface InPlaceIsolation {
   kind: 'in-place';
   root: string;
@@ -95,15 +99,16 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** Run a compiled plan: each stage's steps on a stack of overlay layers, each stage an image made by mutateImage. */
 export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]> {
   const built: BuiltStage[] = [];
-  const saved: string[] = [];
+  const run: Run = { ...options, downloads: new Map(), downloadDir: options.cache.scratch() };
+  const saved: string[] = [run.downloadDir];
   try {
-    return await executeStages(options, built, saved);
+    return await executeStages(run, built, saved);
   } finally {
     for (const dir of saved) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function executeStages(options: ExecuteOptions, built: BuiltStage[], saved: string[]): Promise<BuiltStage[]> {
+async function executeStages(options: Run, built: BuiltStage[], saved: string[]): Promise<BuiltStage[]> {
   const total = options.plan.stages.reduce((n, s) => n + s.steps.length + 1, 0);
   let step = 0;
   for (const [index, stage] of options.plan.stages.entries()) {
@@ -136,7 +141,7 @@ async function executeStages(options: ExecuteOptions, built: BuiltStage[], saved
 
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(2)} s`;
 
-function inPlaceOf(options: ExecuteOptions): InPlaceIsolation | undefined {
+function inPlaceOf(options: Run): InPlaceIsolation | undefined {
   return options.isolation.kind === 'in-place' ? options.isolation : undefined;
 }
 
@@ -155,7 +160,7 @@ function describeStep(step: Step): string {
   return step.createdBy.replace(/^\/bin\/sh -c #\(nop\) /, '').trimEnd();
 }
 
-function throwIfInterrupted(options: ExecuteOptions): void {
+function throwIfInterrupted(options: Run): void {
   if (options.signal?.aborted) throw new BerthError('BUILD_FAILED', `build interrupted (${String(options.signal.reason)}); nothing was written`);
 }
 
@@ -166,7 +171,7 @@ function describeBase(stage: StagePlan, plan: BuildPlan): string {
   return parent.name ?? String(parent.dockerfileIndex);
 }
 
-async function startStage(stage: StagePlan, built: BuiltStage[], options: ExecuteOptions): Promise<StageState & { base?: ImageSource }> {
+async function startStage(stage: StagePlan, built: BuiltStage[], options: Run): Promise<StageState & { base?: ImageSource }> {
   const inPlace = inPlaceOf(options);
   if (inPlace) return startStageInPlace(stage, built, options, inPlace);
   const config: ContainerConfig = { ...(stage.baseConfig.config ?? {}) };
@@ -184,7 +189,7 @@ async function startStage(stage: StagePlan, built: BuiltStage[], options: Execut
 }
 
 /** In place: the root is emptied (kept paths aside) and gets the base's files; the stage's tree is the root itself. */
-async function startStageInPlace(stage: StagePlan, built: BuiltStage[], options: ExecuteOptions, inPlace: InPlaceIsolation): Promise<StageState & { base?: ImageSource }> {
+async function startStageInPlace(stage: StagePlan, built: BuiltStage[], options: Run, inPlace: InPlaceIsolation): Promise<StageState & { base?: ImageSource }> {
   const config: ContainerConfig = { ...(stage.baseConfig.config ?? {}) };
   const tree = new StageTree([inPlace.root], inPlace.keep);
   clearRoot(inPlace.root, inPlace.keep);
@@ -202,7 +207,7 @@ async function startStageInPlace(stage: StagePlan, built: BuiltStage[], options:
 }
 
 /** Run one step, or take it from a cache; true when it was a cache hit. */
-async function executeStep(step: Step, state: StageState, stage: StagePlan, built: BuiltStage[], options: ExecuteOptions): Promise<boolean> {
+async function executeStep(step: Step, state: StageState, stage: StagePlan, built: BuiltStage[], options: Run): Promise<boolean> {
   const created = (options.timestamp ?? new Date()).toISOString();
   if (step.kind === 'config') {
     state.config = step.apply(state.config);
@@ -264,7 +269,7 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
  * A step fetched from the shared cache, kept in the local one: in place its layer is all a build needs; a build on
  * overlays gets the layer back as a tree, whiteouts as overlayfs writes them.
  */
-async function keepFetchedStep(key: string, layer: NewLayer, options: ExecuteOptions): Promise<{ tree?: string; layer: NewLayer }> {
+async function keepFetchedStep(key: string, layer: NewLayer, options: Run): Promise<{ tree?: string; layer: NewLayer }> {
   const scratch = options.cache.scratch();
   try {
     if (!inPlaceOf(options)) {
@@ -289,7 +294,7 @@ function createdMountPoints(root: string, targets: string[]): Set<string> {
   return created;
 }
 
-async function runStep(step: RunStep, state: StageState, upper: string, scratch: string, options: ExecuteOptions, built: BuiltStage[]) {
+async function runStep(step: RunStep, state: StageState, upper: string, scratch: string, options: Run, built: BuiltStage[]) {
   const work = join(scratch, 'work');
   mkdirSync(work);
   const network = step.network === 'default' ? options.defaultNetwork : step.network;
@@ -361,7 +366,7 @@ function removeMountPoints(upper: string, created: Set<string>): void {
   }
 }
 
-async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMount[], files: string, options: ExecuteOptions, inPlace: InPlaceIsolation) {
+async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMount[], files: string, options: Run, inPlace: InPlaceIsolation) {
   const user = resolveStageUser(inPlace.root, step.user);
   const before = await TreeSnapshot.take(inPlace.root, { skip: (rel) => inPlace.keep.isKept(rel) });
   let stdin: number | 'ignore' = 'ignore';
@@ -396,11 +401,11 @@ function runFailed(step: RunStep, status: number): BerthError {
 }
 
 /** RUN --mount=type=secret,env=VAR: the secret as the step's environment, never in its history or cache key. */
-function secretEnvironment(step: RunStep, options: ExecuteOptions): string[] {
+function secretEnvironment(step: RunStep, options: Run): string[] {
   return step.mounts.flatMap((m) => (m.type === 'secret' && m.env && options.secrets.has(m.id) ? [`${m.env}=${options.secrets.get(m.id)!.toString('utf8')}`] : []));
 }
 
-async function runMount(mount: RunMount, options: ExecuteOptions, built: BuiltStage[], files: string): Promise<RootfsMount[]> {
+async function runMount(mount: RunMount, options: Run, built: BuiltStage[], files: string): Promise<RootfsMount[]> {
   switch (mount.type) {
     case 'tmpfs':
       return [{ destination: mount.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(mount.size ? [`size=${mount.size}`] : [])] }];
@@ -457,18 +462,26 @@ function bindSource(root: string, path: string): string {
 }
 
 /** A stage's files are a stack of layers; a bind mount needs one directory, so the path is copied out once. */
-async function stageDirectoryCopy(stage: BuiltStage, path: string, files: string, options: ExecuteOptions): Promise<string> {
+async function stageDirectoryCopy(stage: BuiltStage, path: string, files: string, options: Run): Promise<string> {
   const target = join(files, `from-${sha256(path)}`);
   await stage.tree.withMergedView(options.cache.root, async (root) => copyFromRoot(root, path, target));
   return target;
 }
 
-function copyInputsDigest(step: CopyStep, options: ExecuteOptions, built: BuiltStage[]): Promise<string> {
+function copyInputsDigest(step: CopyStep, options: Run, built: BuiltStage[]): Promise<string> {
   return digestCopyInputs(step, copyTarget(options, built));
 }
 
-function copyTarget(options: ExecuteOptions, built: BuiltStage[]): CopyTarget {
-  return { contextDir: options.contextDir, ignore: options.ignore, scratchRoot: options.cache.root, stages: built, imageRoot: (reference) => imageRoot(reference, options) };
+function copyTarget(options: Run, built: BuiltStage[]): CopyTarget {
+  return {
+    contextDir: options.contextDir, ignore: options.ignore, scratchRoot: options.cache.root, stages: built,
+    imageRoot: (reference) => imageRoot(reference, options),
+    download: (url) => {
+      let got = options.downloads.get(url);
+      if (!got) options.downloads.set(url, (got = downloadSource(url, options.downloadDir)));
+      return got;
+    },
+  };
 }
 
 /**
@@ -476,7 +489,7 @@ function copyTarget(options: ExecuteOptions, built: BuiltStage[]): CopyTarget {
  * into the rootfs cache shared with `berth run` (this build recorded as a user while it runs). The source stays
  * open for the caller.
  */
-async function unpackedImage(reference: string, platform: Platform, options: ExecuteOptions): Promise<{ source: ImageSource; digest: string; rootfs: string }> {
+async function unpackedImage(reference: string, platform: Platform, options: Run): Promise<{ source: ImageSource; digest: string; rootfs: string }> {
   const source = await openImage({ image: reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
   const { digest } = await selectImageManifest(source, platform);
   const bundle = await new RootfsCache(options.storeRoot).acquire(digest, `build-${process.pid}`, async (dir) => {
@@ -487,13 +500,13 @@ async function unpackedImage(reference: string, platform: Platform, options: Exe
 }
 
 /** The files of an image a step reads from (COPY --from=IMAGE). */
-async function imageRoot(reference: string, options: ExecuteOptions): Promise<string> {
+async function imageRoot(reference: string, options: Run): Promise<string> {
   const { source, rootfs } = await unpackedImage(reference, hostPlatform(), options);
   await source.close();
   return rootfs;
 }
 
-async function copyStep(step: CopyStep, state: StageState, tree: string, options: ExecuteOptions, built: BuiltStage[]) {
+async function copyStep(step: CopyStep, state: StageState, tree: string, options: Run, built: BuiltStage[]) {
   const inPlace = inPlaceOf(options);
   if (inPlace && !(await addsArchive(step, copyTarget(options, built)))) {
     // In place the layer is all there is to make: it is written from the sources and applied to the root once.
@@ -531,11 +544,11 @@ async function workdirStep(step: WorkdirStep, state: StageState, tree: string) {
   return createLayerFromDirectory(tree);
 }
 
-function timestampOptions(options: ExecuteOptions): { clampMtime?: Date } {
+function timestampOptions(options: Run): { clampMtime?: Date } {
   return options.timestamp ? { clampMtime: options.timestamp } : {};
 }
 
-async function finishStage(stage: StagePlan, state: StageState & { base?: ImageSource }, options: ExecuteOptions): Promise<BuiltStage> {
+async function finishStage(stage: StagePlan, state: StageState & { base?: ImageSource }, options: Run): Promise<BuiltStage> {
   const created = options.timestamp?.toISOString();
   const finalConfig = state.config;
   const image = await mutateImage(state.base, {

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { makeBaseImage } from '../../../fixtures/base-image/makeBaseImage.js';
 import { berthBin, isRoot, tempDir } from '../../support/peers.js';
-import { berth, type RunResult } from '../../support/runCli.js';
+import { berth, berthAsync, type RunResult } from '../../support/runCli.js';
 
 const corpus = new URL('../../../../fixtures/dockerfiles/', import.meta.url).pathname;
 
@@ -14,6 +17,8 @@ interface Sandbox {
   dir: string;
   base: string;
   build(args: string[], input?: string): RunResult;
+  /** The same, without blocking this process (when the test serves something the build fetches). */
+  buildAsync(args: string[]): Promise<RunResult>;
   run(image: string, command: string[]): RunResult;
   /** The files of an image in the local store, unpacked. */
   files(image: string): string;
@@ -32,6 +37,7 @@ async function sandbox(t: TestContext): Promise<Sandbox | undefined> {
     dir,
     base: `oci:${join(dir, 'base')}:bb`,
     build: (args, input) => berth(['build', ...args], { env, ...(input !== undefined ? { input } : {}) }),
+    buildAsync: (args) => berthAsync(['build', ...args], { env }),
     run: (image, command) => berth(['run', '--rm', image, ...command], { env }),
     files: (image) => {
       const out = join(dir, `unpacked-${unpacked++}`);
@@ -283,4 +289,45 @@ test('a COPY source whose directory is a symlink out of the context is looked up
   const built = s.build(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/leak:2', context]);
   assert.equal(built.status, 0, built.stderr);
   assert.equal(readFileSync(join(s.files('localhost/leak:2'), 'leak'), 'utf8'), 'from the context\n');
+});
+
+test('ADD of an http URL saves the body with mode 0600 and its Last-Modified time, checks --checksum, and misses the cache when the content changes', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  let body = 'echo first\n';
+  const server = createServer((req, res) => {
+    if (req.url !== '/dl/tool.sh') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Last-Modified': 'Wed, 01 May 2024 10:00:00 GMT', 'Content-Type': 'text/plain' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dl/tool.sh`;
+  const context = join(s.dir, 'add-url');
+  mkdirSync(context);
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const dockerfile = (checksum: string) => `ARG BASE\nFROM \${BASE}\nADD ${url} /opt/\nADD --checksum=sha256:${checksum} ${url} /checked.sh\n`;
+  writeFileSync(join(context, 'Dockerfile'), dockerfile(sha(body)));
+  const first = await s.buildAsync(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/add-url:1', context]);
+  assert.equal(first.status, 0, first.stderr);
+  const files = s.files('localhost/add-url:1');
+  const tool = lstatSync(join(files, 'opt', 'tool.sh'));
+  assert.equal(readFileSync(join(files, 'opt', 'tool.sh'), 'utf8'), 'echo first\n');
+  assert.equal(tool.mode & 0o7777, 0o600);
+  assert.equal(tool.mtime.toISOString(), '2024-05-01T10:00:00.000Z');
+  assert.equal(readFileSync(join(files, 'checked.sh'), 'utf8'), 'echo first\n');
+
+  const again = await s.buildAsync(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/add-url:2', context]);
+  assert.equal(again.stderr.split('\n').filter((l) => l === '--> Using cache').length, 2, again.stderr);
+  body = 'echo second\n';
+  writeFileSync(join(context, 'Dockerfile'), dockerfile(sha(body)));
+  const changed = await s.buildAsync(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/add-url:3', context]);
+  assert.equal(changed.status, 0, changed.stderr);
+  assert.equal(readFileSync(join(s.files('localhost/add-url:3'), 'opt', 'tool.sh'), 'utf8'), 'echo second\n', 'changed content is never a stale hit');
+  writeFileSync(join(context, 'Dockerfile'), dockerfile(sha('something else')));
+  const wrong = await s.buildAsync(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/add-url:4', context]);
+  assert.notEqual(wrong.status, 0);
+  assert.match(wrong.stderr, /does not match --checksum=sha256:/);
 });
