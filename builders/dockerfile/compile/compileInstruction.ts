@@ -323,10 +323,13 @@ function compileRun(state: StageState, ins: ParsedInstruction): void {
   if (exec) {
     args = exec;
   } else if (only) {
-    // `RUN <<EOF`: the body is a script file, run by the shell (which honours a #! line), as BuildKit does.
+    // `RUN <<EOF`: the body is a script file. With a #! line the kernel runs its interpreter (`sh -c FILE`);
+    // without, the shell reads the file itself (`sh FILE`): the same for the script, and no shell has to re-execute
+    // itself to run it (BusyBox would through /proc/self/exe, which a chroot in a pod lacks).
     const path = `/dev/pipes/${only.name}`;
     inputs.push({ path, content: only.content, mode: 0o755 });
-    args = [...shellOf(state), path];
+    const shell = shellOf(state);
+    args = only.content.startsWith('#!') || shell.at(-1) !== '-c' ? [...shell, path] : [...shell.slice(0, -1), path];
   } else if (ins.heredocs.length > 0) {
     // `RUN python3 <<EOF` and friends: the shell reads the heredocs itself, from the text as written.
     args = [...shellOf(state), [ins.args, ...ins.heredocs.map((h) => h.raw)].join('\n')];

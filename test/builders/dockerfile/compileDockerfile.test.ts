@@ -89,7 +89,9 @@ test('heredocs: RUN <<EOF is a script run by the shell; RUN python3 <<EOF hands 
   const plan = await compile('FROM base\nRUN <<EOF\necho one\necho $HOME\nEOF\nRUN python3 <<-"PY" > /out\n\tprint(1)\n\tPY\nRUN <<EOF sh\necho two\nEOF\nRUN <<A cat > /a && <<B cat > /b\na\nA\nb\nB\nENV AFTER=1\n');
   const [script, python, sh, two] = runs(target(plan));
   assert.deepEqual(script!.inputs, [{ path: '/dev/pipes/EOF', content: 'echo one\necho $HOME\n', mode: 0o755 }]);
-  assert.deepEqual(script!.args, ['/bin/sh', '-c', '/dev/pipes/EOF']);
+  assert.deepEqual(script!.args, ['/bin/sh', '/dev/pipes/EOF']);
+  const shebang = await compile('FROM base\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\nRUN <<EOF\necho plain\nEOF\n');
+  assert.deepEqual(runs(target(shebang)).map((r) => r.args), [['/bin/bash', '-o', 'pipefail', '-c', '/dev/pipes/EOF'], ['/bin/bash', '-o', 'pipefail', '/dev/pipes/EOF']]);
   assert.deepEqual(python!.args, ['/bin/sh', '-c', 'python3 <<-"PY" > /out\n\tprint(1)\n\tPY']);
   assert.deepEqual(sh!.args, ['/bin/sh', '-c', '<<EOF sh\necho two\nEOF']);
   assert.deepEqual(two!.args, ['/bin/sh', '-c', '<<A cat > /a && <<B cat > /b\na\nA\nb\nB']);

@@ -134,6 +134,13 @@ test('the pod\'s default isolation is chroot (Docker\'s capabilities: CAP_SYS_CH
   assert.deepEqual([read('count'), read('length'), read('uid'), read('tmp/uid-of-user')], ['1', '15', '0', '1']);
   assert.equal(existsSync(join(files.root, 'bin/ls')), false);
   for (const leak of ['run/secrets/tok', 'var/cache/c/n', 'dev/null', 'berth-data']) assert.equal(files.files.has(leak), false, `${leak} is not in the image`);
+  // The multi-stage fixture (heredoc scripts, a cache mount, a secret, COPY --chown of a tree) builds there too.
+  const fixtureBuild = await podContainer(join(w.dir, 'pods-fixture')).berth(['build', '--tls-verify=false', '--build-arg', `BASE=${w.base}`, '--secret', 'id=tok,src=/workspace/secret', '-t', `docker://${w.host}/app:chroot-fixture`, '/workspace/ctx'], { binds: { '/workspace': w.work } });
+  assert.equal(fixtureBuild.status, 0, fixtureBuild.stderr);
+  const fixtureFiles = await unpacked(w.dir, `docker://${w.host}/app:chroot-fixture`, 'chroot-fixture');
+  const fixtureRead = (path: string) => readFileSync(join(fixtureFiles.root, path), 'utf8').trim();
+  assert.deepEqual(['opt/out/artifact', 'opt/out/token-length', 'opt/out/cache-runs', 'hello'].map(fixtureRead), ['built', '15', '1', 'hi']);
+  assert.equal(existsSync(join(fixtureFiles.root, 'bin/ls')), false);
 });
 
 const usingCache = (stderr: string) => stderr.split('\n').filter((l) => l === '--> Using cache').length;

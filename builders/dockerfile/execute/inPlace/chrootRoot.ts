@@ -10,8 +10,9 @@ const DEVICES: Record<string, [number, number]> = { null: [1, 3], zero: [1, 5], 
 /**
  * The directory a build with `--isolation chroot` works in: each stage's files are laid there, and each RUN is
  * chrooted into it by berth's helper. /dev gets the usual device nodes and /proc a proc mount where the build may
- * mount one; both, with /sys, are kept out of every snapshot. Without /proc (an ordinary pod) what needs it fails:
- * BusyBox runs a script without a #! line by re-executing itself through /proc/self/exe.
+ * mount one; both, with /sys, are kept out of every snapshot. Without /proc (an ordinary pod) what reads it fails
+ * (ps, or BusyBox executing a script without a #! line through /proc/self/exe; heredoc scripts are read by the
+ * shell itself, so they do not).
  */
 export class ChrootRoot {
   readonly keep = new KeptPaths(['dev', 'proc', 'sys']);
