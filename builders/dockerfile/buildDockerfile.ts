@@ -65,6 +65,8 @@ export interface BuildOptions {
   cacheTtlMs?: number;
   /** A repository (`docker://HOST/REPO`) holding the build cache shared by CI runners (kaniko's --cache-repo). */
   cacheRepo?: string;
+  /** The manifest format written to the tags (buildah's --format): OCI (default) or Docker schema 2. */
+  format?: 'oci' | 'docker';
 }
 
 export interface BuildResult {
@@ -174,7 +176,7 @@ async function finishBuild(options: BuildOptions, target: BuiltStage, { platform
   const destinations: BuildResult['destinations'] = [];
   const pushOptions = options.pushTransportOptions ? { ...options.pushTransportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) } : transportOptions;
   for (const tag of options.tags) {
-    const result = await copyFromSource(image, parseImageReference(tag, 'berth'), { destinationOptions: pushOptions });
+    const result = await copyFromSource(image, parseImageReference(tag, 'berth'), { destinationOptions: pushOptions, ...(options.format ? { manifestFormat: options.format } : {}) });
     destinations.push({ reference: tag, manifestDigest: result.manifestDigest });
   }
   const output = options.output;

@@ -18,6 +18,8 @@ export interface CopyOptions {
   platforms?: Platform[];
   /** Fail rather than change any manifest digest (skopeo --preserve-digests). */
   preserveDigests?: boolean;
+  /** Write manifests of this family, converting when the source's differ (skopeo --format, buildah --format). */
+  manifestFormat?: ManifestFamily;
   /** Blobs in flight at once. */
   parallelism?: number;
   /**
@@ -226,8 +228,14 @@ class CopyRun {
    */
   private targetFamily(mediaType: string): ManifestFamily | undefined {
     const accepted = this.destination.capabilities.manifestMediaTypes;
-    if (!accepted || accepted.includes(mediaType)) return undefined;
     const family = familyOf(mediaType);
+    const asked = this.options.manifestFormat;
+    if (asked !== undefined && family !== undefined && family !== asked) {
+      if (accepted && !accepted.some((t) => familyOf(t) === asked)) throw new BerthError('UNSUPPORTED', `${this.destination.reference.toString()} cannot store ${asked === 'docker' ? 'Docker' : 'OCI'} manifests`);
+      if (this.options.preserveDigests) throw new BerthError('UNSUPPORTED', `converting ${mediaType} to ${asked === 'docker' ? 'Docker' : 'OCI'} changes its digest, which --preserve-digests forbids`);
+      return asked;
+    }
+    if (!accepted || accepted.includes(mediaType)) return undefined;
     const other: ManifestFamily = family === 'oci' ? 'docker' : 'oci';
     if (family === undefined || !accepted.some((t) => familyOf(t) === other)) {
       throw new BerthError('UNSUPPORTED', `${this.destination.reference.toString()} cannot store ${mediaType} manifests`);

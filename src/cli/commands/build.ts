@@ -26,6 +26,7 @@ Options:
                             default: the first the environment allows, said on the first line
       --ignore-path PATH    with --isolation none: a path of this container the build leaves alone (repeatable)
       --force               allow --isolation none where berth cannot tell it runs in a container
+      --format oci|docker   the manifest format of the image written to the tags (default oci)
       --no-cache            do not use cached steps
       --cache-repo REPO     also keep steps in this registry repository, shared by CI runners (kaniko's flag);
                             --cache-from/--cache-to type=registry,ref=REPO are the same (BuildKit's spelling)
@@ -41,7 +42,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       argv,
       mergeFlagSpecs(
         {
-          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl'],
+          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format'],
           boolean: ['no-cache', 'force'],
           alias: { f: 'file', o: 'output' },
         },
@@ -74,6 +75,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       ...(flags.isolation ? { isolation: String(flags.isolation) } : {}),
       force: flags.force === true,
       ...cacheFlags(flags),
+      ...manifestFormat(flags.format),
       ignorePaths: flagList(flags['ignore-path']),
       transportOptions: transportOptionsFrom(flags, ''),
       onProgress: quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
@@ -146,6 +148,14 @@ export function cacheTtlMs(text: string): number {
   const ns = parseGoDuration(text);
   if (ns === undefined || ns <= 0) throw new BerthError('USAGE', `--cache-ttl takes a duration such as 168h or 2h30m, got "${text}"`);
   return ns / 1e6;
+}
+
+/** --format oci|docker (buildah's; also BUILDAH_FORMAT). */
+function manifestFormat(value: unknown): { format?: 'oci' | 'docker' } {
+  const format = value === undefined ? process.env.BUILDAH_FORMAT : String(value);
+  if (format === undefined) return {};
+  if (format !== 'oci' && format !== 'docker') throw new BerthError('USAGE', `build: --format must be oci or docker, got "${format}"`);
+  return { format };
 }
 
 /** --output type=oci|docker|local,dest=PATH (BuildKit's spelling). */

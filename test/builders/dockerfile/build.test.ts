@@ -331,3 +331,23 @@ test('ADD of an http URL saves the body with mode 0600 and its Last-Modified tim
   assert.notEqual(wrong.status, 0);
   assert.match(wrong.stderr, /does not match --checksum=sha256:/);
 });
+
+test('--format docker writes Docker schema 2 manifests (the image ID stays), and a destination that cannot hold them says so', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  const context = join(s.dir, 'format');
+  mkdirSync(context);
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nRUN echo docker > /format\nCMD ["cat", "/format"]\n');
+  const oci = s.build(['-q', '--timestamp', '1700000000', '--build-arg', `BASE=${s.base}`, '-t', 'localhost/format:oci', context]);
+  const docker = s.build(['-q', '--timestamp', '1700000000', '--format', 'docker', '--build-arg', `BASE=${s.base}`, '-t', 'localhost/format:docker', context]);
+  assert.equal(docker.status, 0, docker.stderr);
+  assert.equal(docker.stdout, oci.stdout, 'the same config, the same image ID');
+  const manifest = JSON.parse(berth(['inspect', '--raw', 'berth:localhost/format:docker'], { env: { BERTH_ROOT: join(s.dir, 'root') } }).stdout) as { mediaType: string; config: { mediaType: string }; layers: { mediaType: string }[] };
+  assert.equal(manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+  assert.equal(manifest.config.mediaType, 'application/vnd.docker.container.image.v1+json');
+  assert.ok(manifest.layers.every((l) => l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip'));
+  assert.equal(s.run('localhost/format:docker', []).stdout, 'docker\n');
+  const refused = s.build(['--format', 'docker', '--build-arg', `BASE=${s.base}`, '-t', `oci:${join(s.dir, 'layout')}:x`, context]);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /cannot store Docker manifests/);
+});
