@@ -8,6 +8,7 @@ import type { Digest } from '../../src/oci/digest.js';
 import { hostPlatform, type Platform } from '../../src/oci/platform.js';
 import { openImage } from '../../src/run/runImage.js';
 import { StepCache } from '../../src/store/stepCache.js';
+import { enterBuild } from '../../src/store/buildCacheUse.js';
 import '../../src/transports/allTransports.js';
 import { storeRoot } from '../../src/store/storeRoot.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
@@ -131,32 +132,34 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   const remoteCache = options.cacheRepo
     ? new RegistryStepCache({ repository: options.cacheRepo, transportOptions: options.pushTransportOptions ?? transportOptions, blobDir: cache.blobDir, ...(options.cacheTtlMs !== undefined ? { maxAgeMs: options.cacheTtlMs } : {}), onWarning: onProgress })
     : undefined;
-  const built = await executePlan({
-    plan,
-    contextDir: context,
-    ignore: await loadDockerignore(context, options.dockerfileText === undefined ? dockerfilePath : undefined),
-    cache,
-    ...(remoteCache ? { remoteCache } : {}),
-    useCache: options.noCache !== true,
-    ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
-    ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}),
-    transportOptions,
-    secrets: options.secrets ?? new Map(),
-    defaultNetwork: options.network ?? 'host',
-    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
-    onProgress,
-    signal: interrupted.signal,
-    isolation: keep ? { kind: 'in-place', root: '/', keep } : chroot ? { kind: 'in-place', root: chroot.root, keep: chroot.keep, chroot: chroot.helper } : { kind: 'container' },
-  }).finally(() => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (keep && options.cleanup) clearRoot('/', keep);
-  });
-  // The target's files stay readable through the build's end (--output type=local), then the chroot goes.
+  const leave = enterBuild(cache.root);
   try {
+    const built = await executePlan({
+      plan,
+      contextDir: context,
+      ignore: await loadDockerignore(context, options.dockerfileText === undefined ? dockerfilePath : undefined),
+      cache,
+      ...(remoteCache ? { remoteCache } : {}),
+      useCache: options.noCache !== true,
+      ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
+      ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}),
+      transportOptions,
+      secrets: options.secrets ?? new Map(),
+      defaultNetwork: options.network ?? 'host',
+      ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+      onProgress,
+      signal: interrupted.signal,
+      isolation: keep ? { kind: 'in-place', root: '/', keep } : chroot ? { kind: 'in-place', root: chroot.root, keep: chroot.keep, chroot: chroot.helper } : { kind: 'container' },
+    }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (keep && options.cleanup) clearRoot('/', keep);
+    });
+    // The target's files stay readable through the build's end (--output type=local), then the chroot goes.
     return await finishBuild(options, built[plan.target]!, { platform, transportOptions, root, ...(remoteCache ? { remoteCache } : {}) });
   } finally {
     chroot?.remove();
+    leave();
   }
 }
 

@@ -11,6 +11,7 @@ import type { Digest } from '../../src/oci/digest.js';
 import { hostPlatform } from '../../src/oci/platform.js';
 import { openImage } from '../../src/run/runImage.js';
 import { DependencyLayerCache } from '../../src/store/dependencyLayerCache.js';
+import { enterBuild } from '../../src/store/buildCacheUse.js';
 import { storeRoot } from '../../src/store/storeRoot.js';
 import '../../src/transports/allTransports.js';
 import { parseImageReference } from '../../src/transports/transportRegistry.js';
@@ -87,12 +88,14 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
   const platform = hostPlatform();
   const baseName = options.base ?? defaultNodeBase(pkg);
   if (!options.base) onProgress(`base: ${baseName} (from engines.node ${pkg.engines?.node})`);
+  let leave: (() => void) | undefined;
   const base = await openImage({ image: baseName, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress });
   try {
     const { manifest, digest: baseDigest } = await selectImageManifest(base, platform);
     const baseConfig = await readImageConfig(base, manifest);
     const root = join(storeRoot(options.storeRoot), 'build-cache');
     const cache = new DependencyLayerCache(root, join(root, 'blobs'));
+    leave = enterBuild(root);
     const created = mtime.toISOString();
     const appRoot = (options.appRoot ?? '/app').replace(/^\/+|\/+$/g, '');
     if (appRoot === '' || appRoot.split('/').some((part) => part === '..' || part === '.')) throw new BerthError('USAGE', `build-node: --app-root must be an absolute directory other than /, got "${options.appRoot}"`);
@@ -147,6 +150,7 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
     }
     return { imageId: built.manifest.config.digest, dependenciesCached, destinations };
   } finally {
+    leave?.();
     await base.close();
   }
 }
