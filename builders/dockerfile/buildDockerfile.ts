@@ -66,6 +66,8 @@ export interface BuildOptions {
   cacheTtlMs?: number;
   /** A repository (`docker://HOST/REPO`) holding the build cache shared by CI runners (kaniko's --cache-repo). */
   cacheRepo?: string;
+  /** The platform to build for (default this host's): a COPY-only build works for any; RUN needs the host to run it. */
+  platform?: Platform;
   /** The manifest format written to the tags (buildah's --format): OCI (default) or Docker schema 2. */
   format?: 'oci' | 'docker';
 }
@@ -97,7 +99,7 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     }
   }
   const isolation = chooseIsolation(options.isolation, options.force === true);
-  const platform: Platform = hostPlatform();
+  const platform: Platform = options.platform ?? hostPlatform();
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
   const onProgress = options.onProgress ?? (() => undefined);
   onProgress(`isolation: ${isolation.name} (${isolation.why})`);
@@ -107,7 +109,7 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     buildArgs: options.buildArgs ?? {},
     ...(options.target ? { target: options.target } : {}),
     platform,
-    buildPlatform: platform,
+    buildPlatform: hostPlatform(),
     resolveImageConfig: async (reference, wanted) => {
       const source = await openImage({ image: reference, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress });
       try {

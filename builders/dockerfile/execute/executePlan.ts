@@ -4,7 +4,7 @@ import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, open
 import { join } from 'node:path';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import { mutateImage } from '../../../src/image/mutateImage.js';
-import { hostPlatform, type Platform } from '../../../src/oci/platform.js';
+import type { Platform } from '../../../src/oci/platform.js';
 import { readImageConfig, selectImageManifest } from '../../../src/image/selectImage.js';
 import { layerFromTar, type NewLayer } from '../../../src/layer/newLayer.js';
 import { overlayUpperLayer } from '../../../src/layer/overlayLayer.js';
@@ -25,6 +25,7 @@ import { StageTree } from './stageTree.js';
 import { applyLayerInPlace, clearRoot, copyTree } from './inPlace/inPlaceRoot.js';
 import { runInPlace } from './inPlace/runInPlace.js';
 import { runStepSpec } from './runStepSpec.js';
+import { checkRunnable } from './foreignPlatform.js';
 import { downloadSource, type DownloadedSource } from './urlSource.js';
 import { KeptPaths } from '../../../src/layer/keptPaths.js';
 import { TreeSnapshot } from '../../../src/layer/rootSnapshot.js';
@@ -218,7 +219,7 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
   }
   const history: HistoryEntry = { created, created_by: step.createdBy };
   let inputs = '';
-  if (step.kind === 'copy') inputs = await copyInputsDigest(step, options, built);
+  if (step.kind === 'copy') inputs = await digestCopyInputs(step, copyTarget(options, built, stage.platform));
   const key = sha256(`${state.chain}\0${step.cacheText}\0${inputs}\0${stage.platform.os}/${stage.platform.architecture}`);
   state.chain = key;
   const inPlace = inPlaceOf(options);
@@ -241,8 +242,11 @@ async function executeStep(step: Step, state: StageState, stage: StagePlan, buil
     const tree = join(scratch, 'tree');
     mkdirSync(tree, { mode: 0o755 });
     let layerTar;
-    if (step.kind === 'run') layerTar = await runStep(step, state, tree, scratch, options, built);
-    else if (step.kind === 'copy') layerTar = await copyStep(step, state, tree, options, built);
+    if (step.kind === 'run') {
+      checkRunnable(stage.platform, step.line);
+      layerTar = await runStep(step, state, tree, scratch, options, built, stage.platform);
+    }
+    else if (step.kind === 'copy') layerTar = await copyStep(step, state, tree, options, copyTarget(options, built, stage.platform));
     else layerTar = await workdirStep(step, state, tree);
     const layer = await layerFromTar(layerTar, { blobDir: options.cache.blobDir, history });
     rmSync(join(scratch, 'work'), { recursive: true, force: true });
@@ -294,7 +298,7 @@ function createdMountPoints(root: string, targets: string[]): Set<string> {
   return created;
 }
 
-async function runStep(step: RunStep, state: StageState, upper: string, scratch: string, options: Run, built: BuiltStage[]) {
+async function runStep(step: RunStep, state: StageState, upper: string, scratch: string, options: Run, built: BuiltStage[], platform: Platform) {
   const work = join(scratch, 'work');
   mkdirSync(work);
   const network = step.network === 'default' ? options.defaultNetwork : step.network;
@@ -317,7 +321,7 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
     writeFileSync(file, input.content, { mode: input.mode });
     mounts.push({ destination: input.path, type: 'bind', source: file, options: ['rbind', 'ro'] });
   }
-  for (const mount of step.mounts) mounts.push(...(await runMount(mount, options, built, files)));
+  for (const mount of step.mounts) mounts.push(...(await runMount(mount, options, built, files, platform)));
   if (inPlace) return runStepInPlace(step, state, mounts, files, options, inPlace);
   const { user, exclude } = await state.tree.withMergedView(options.cache.root, async (root) => ({
     user: resolveStageUser(root, step.user),
@@ -405,7 +409,7 @@ function secretEnvironment(step: RunStep, options: Run): string[] {
   return step.mounts.flatMap((m) => (m.type === 'secret' && m.env && options.secrets.has(m.id) ? [`${m.env}=${options.secrets.get(m.id)!.toString('utf8')}`] : []));
 }
 
-async function runMount(mount: RunMount, options: Run, built: BuiltStage[], files: string): Promise<RootfsMount[]> {
+async function runMount(mount: RunMount, options: Run, built: BuiltStage[], files: string, platform: Platform): Promise<RootfsMount[]> {
   switch (mount.type) {
     case 'tmpfs':
       return [{ destination: mount.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(mount.size ? [`size=${mount.size}`] : [])] }];
@@ -434,7 +438,7 @@ async function runMount(mount: RunMount, options: Run, built: BuiltStage[], file
       if (from.kind === 'stage') {
         source = await stageDirectoryCopy(built[from.stage]!, mount.source, files, options);
       } else {
-        root = from.kind === 'context' ? options.contextDir : await imageRoot(from.reference, options);
+        root = from.kind === 'context' ? options.contextDir : await imageRoot(from.reference, platform, options);
         source = bindSource(root, mount.source);
       }
       if (mount.readwrite && root !== undefined) {
@@ -468,14 +472,10 @@ async function stageDirectoryCopy(stage: BuiltStage, path: string, files: string
   return target;
 }
 
-function copyInputsDigest(step: CopyStep, options: Run, built: BuiltStage[]): Promise<string> {
-  return digestCopyInputs(step, copyTarget(options, built));
-}
-
-function copyTarget(options: Run, built: BuiltStage[]): CopyTarget {
+function copyTarget(options: Run, built: BuiltStage[], platform: Platform): CopyTarget {
   return {
     contextDir: options.contextDir, ignore: options.ignore, scratchRoot: options.cache.root, stages: built,
-    imageRoot: (reference) => imageRoot(reference, options),
+    imageRoot: (reference) => imageRoot(reference, platform, options),
     download: (url) => {
       let got = options.downloads.get(url);
       if (!got) options.downloads.set(url, (got = downloadSource(url, options.downloadDir)));
@@ -500,21 +500,21 @@ async function unpackedImage(reference: string, platform: Platform, options: Run
 }
 
 /** The files of an image a step reads from (COPY --from=IMAGE). */
-async function imageRoot(reference: string, options: Run): Promise<string> {
-  const { source, rootfs } = await unpackedImage(reference, hostPlatform(), options);
+async function imageRoot(reference: string, platform: Platform, options: Run): Promise<string> {
+  const { source, rootfs } = await unpackedImage(reference, platform, options);
   await source.close();
   return rootfs;
 }
 
-async function copyStep(step: CopyStep, state: StageState, tree: string, options: Run, built: BuiltStage[]) {
+async function copyStep(step: CopyStep, state: StageState, tree: string, options: Run, target: CopyTarget) {
   const inPlace = inPlaceOf(options);
-  if (inPlace && !(await addsArchive(step, copyTarget(options, built)))) {
+  if (inPlace && !(await addsArchive(step, target))) {
     // In place the layer is all there is to make: it is written from the sources and applied to the root once.
     rmSync(tree, { recursive: true });
-    return writeTar(await copyEntries(step, inPlace.root, copyTarget(options, built)), timestampOptions(options));
+    return writeTar(await copyEntries(step, inPlace.root, target), timestampOptions(options));
   }
   return state.tree.withMergedView(options.cache.root, async (root) => {
-    await copyIntoStage(step, root, tree, copyTarget(options, built));
+    await copyIntoStage(step, root, tree, target);
     return createLayerFromDirectory(tree, timestampOptions(options));
   });
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
+import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
 import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
 import { parseGoDuration } from '../../../builders/dockerfile/compile/goDuration.js';
@@ -27,6 +28,7 @@ Options:
       --ignore-path PATH    with --isolation none: a path of this container the build leaves alone (repeatable)
       --force               allow --isolation none where berth cannot tell it runs in a container
       --format oci|docker   the manifest format of the image written to the tags (default oci)
+      --platform OS/ARCH[/VARIANT]  the platform to build for (default this host's; RUN needs it to run here)
       --no-cache            do not use cached steps
       --cache-repo REPO     also keep steps in this registry repository, shared by CI runners (kaniko's flag);
                             --cache-from/--cache-to type=registry,ref=REPO are the same (BuildKit's spelling)
@@ -42,7 +44,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       argv,
       mergeFlagSpecs(
         {
-          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format'],
+          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format', 'platform'],
           boolean: ['no-cache', 'force'],
           alias: { f: 'file', o: 'output' },
         },
@@ -76,6 +78,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       force: flags.force === true,
       ...cacheFlags(flags),
       ...manifestFormat(flags.format),
+      ...(flags.platform ? { platform: normalizePlatform(parsePlatform(String(flags.platform))) } : {}),
       ignorePaths: flagList(flags['ignore-path']),
       transportOptions: transportOptionsFrom(flags, ''),
       onProgress: quiet ? undefined : (line) => process.stderr.write(`${line}\n`),

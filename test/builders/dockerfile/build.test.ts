@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { makeBaseImage } from '../../../fixtures/base-image/makeBaseImage.js';
+import { makeBaseImage, makeMultiPlatformImage } from '../../../fixtures/base-image/makeBaseImage.js';
 import { berthBin, isRoot, tempDir } from '../../support/peers.js';
 import { berth, berthAsync, type RunResult } from '../../support/runCli.js';
 
@@ -350,4 +350,27 @@ test('--format docker writes Docker schema 2 manifests (the image ID stays), and
   const refused = s.build(['--format', 'docker', '--build-arg', `BASE=${s.base}`, '-t', `oci:${join(s.dir, 'layout')}:x`, context]);
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /cannot store Docker manifests/);
+});
+
+test('--platform: a COPY-only build for another architecture needs no emulation; a RUN for one says what it needs', async (t) => {
+  const s = await sandbox(t);
+  if (!s) return;
+  await makeMultiPlatformImage(join(s.dir, 'multi'), 'multi');
+  const context = join(s.dir, 'platform');
+  mkdirSync(context);
+  writeFileSync(join(context, 'note'), 'for arm\n');
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nARG TARGETARCH\nCOPY note /note\nLABEL arch=${TARGETARCH}\n');
+  const built = s.build(['--platform', 'linux/arm64', '--build-arg', `BASE=oci:${join(s.dir, 'multi')}:multi`, '-t', 'localhost/arm:1', context]);
+  assert.equal(built.status, 0, built.stderr);
+  const config = JSON.parse(berth(['inspect', '--config', 'berth:localhost/arm:1'], { env: { BERTH_ROOT: join(s.dir, 'root') } }).stdout) as { architecture: string; variant?: string; config: { Labels: Record<string, string> } };
+  assert.equal(config.architecture, 'arm64');
+  assert.equal(config.config.Labels.arch, 'arm64');
+  const files = s.files('localhost/arm:1');
+  assert.equal(readFileSync(join(files, 'etc', 'arch'), 'utf8'), 'arm64\n', 'the arm64 instance of the base was chosen');
+  assert.equal(readFileSync(join(files, 'note'), 'utf8'), 'for arm\n');
+  writeFileSync(join(context, 'Dockerfile.run'), 'ARG BASE\nFROM ${BASE}\nRUN true\n');
+  const run = s.build(['--platform', 'linux/s390x', '--build-arg', `BASE=${s.base}`, '-f', join(context, 'Dockerfile.run'), '-t', 'localhost/s390x:1', context]);
+  if (existsSync('/proc/sys/fs/binfmt_misc/qemu-s390x')) return;
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /RUN for linux\/s390x needs emulation/);
 });
