@@ -25,7 +25,6 @@ export interface CopyTarget {
 
 /** Run `use` with the root a COPY reads from: the context (with .dockerignore), or a built stage's merged files. */
 async function withSourceRoot<T>(step: CopyStep, target: CopyTarget, use: (root: SourceRoot) => Promise<T>): Promise<T> {
-  if (step.parents) throw new BerthError('NOT_IMPLEMENTED', `${step.instruction} --parents is not supported yet (line ${step.line})`);
   const from = step.from;
   if (from.kind === 'context') return use({ dir: target.contextDir, ignore: target.ignore, name: 'build context' });
   if (from.kind === 'image') return use({ dir: await target.imageRoot(from.reference), name: `image ${from.reference}` });
@@ -183,8 +182,9 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
     };
     const intoDirectory = destIsDir || count > 1 || destExistsAsDir();
     for (const source of sources) {
+      // --parents keeps each source's path below the destination (`COPY --parents a/b/*.txt /out/` writes /out/a/b/).
       if (source.isDirectory) {
-        const dest = prepareParents(stageRoot, writer, step.dest, owner, true);
+        const dest = prepareParents(stageRoot, writer, step.parents ? posix.join(step.dest, source.rel) : step.dest, owner, true);
         for (const rel of await visibleTree(root, source.rel)) {
           const inside = source.rel ? rel.slice(source.rel.length + 1) : rel;
           writer.entry(insideSource(source, rel), dest === '' ? inside : `${dest}/${inside}`, owner, step.chmod);
@@ -192,7 +192,7 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
       } else if (step.instruction === 'ADD' && isArchive(source.abs)) {
         await writer.archive(source.abs, prepareParents(stageRoot, writer, step.dest, owner, true));
       } else {
-        const destPath = intoDirectory ? posix.join(step.dest, basename(source.rel)) : step.dest;
+        const destPath = step.parents ? posix.join(step.dest, source.rel) : intoDirectory ? posix.join(step.dest, basename(source.rel)) : step.dest;
         writer.entry(source.abs, prepareParents(stageRoot, writer, destPath, owner, false), owner, step.chmod);
       }
     }
