@@ -13,23 +13,17 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { flag, median } from './measure.js';
 import { makeBaseImage } from '../fixtures/base-image/makeBaseImage.js';
 import { writeBuildBenchContext } from './buildContext.js';
 
 const berthBin = new URL('../bin/berth.js', import.meta.url).pathname;
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const start = performance.now();
   execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
   return (performance.now() - start) / 1000;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const runs = flag('runs', 3);

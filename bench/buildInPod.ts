@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { flag, median, seconds } from './measure.js';
 import { makeBaseImage } from '../fixtures/base-image/makeBaseImage.js';
 import { writeBuildBenchContext } from './buildContext.js';
 import { startRegistryServer } from '../registry/server/startRegistryServer.js';
@@ -25,19 +25,6 @@ import { podContainer } from '../test/support/podContainer.js';
 const berthBin = new URL('../bin/berth.js', import.meta.url).pathname;
 /** Asynchronous: the registry serves from this very process, so nothing here may block its event loop. */
 const run = promisify(execFile);
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function seconds(work: () => unknown): Promise<number> {
-  const start = performance.now();
-  await work();
-  return (performance.now() - start) / 1000;
-}
 
 async function main(): Promise<void> {
   const runs = flag('runs', 3);
