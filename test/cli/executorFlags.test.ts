@@ -21,8 +21,8 @@ test('kaniko command lines from its README and CI examples parse to what kaniko 
   assert.deepEqual(gitlab.buildArgs, { VERSION: '1.0' });
   assert.deepEqual(gitlab.labels, { 'org.opencontainers.image.revision': 'abc' });
   assert.equal(gitlab.timestamp?.getTime(), 0);
-  assert.equal(gitlab.pull.tlsVerify, false);
-  assert.deepEqual(gitlab.push_, { tlsVerify: false, retryTimes: 5 });
+  assert.equal(gitlab.pullRegistry.tlsVerify, false);
+  assert.deepEqual(gitlab.pushRegistry, { tlsVerify: false, retryTimes: 5 });
   assert.deepEqual(gitlab.ignorePaths, ['/kaniko']);
   assert.equal(gitlab.cleanup, true);
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { copyFromSource } from '../../../src/copy/copyImage.js';
 import { toBerthError } from '../../../src/errors/BerthError.js';
@@ -86,8 +86,19 @@ export class RegistryStepCache {
       const temp = `${file}.fetch-${randomBytes(4).toString('hex')}`;
       mkdirSync(this.options.blobDir, { recursive: true, mode: 0o700 });
       try {
-        await pipeline(await source.getBlob(layer), new DigestingStream({ digest: layer.digest, size: layer.size }), createWriteStream(temp, { mode: 0o600 }));
-        await pipeline(createReadStream(temp), decompressStream(), new DigestingStream({ digest: diffId }), new Writable({ write: (_c, _e, done) => done() }));
+        // One pass: the compressed bytes are checked and written as they arrive, and inflated to check the diff_id.
+        const fd = openSync(temp, 'wx', 0o600);
+        try {
+          const keep = new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written);
+              done(null, chunk);
+            },
+          });
+          await pipeline(await source.getBlob(layer), new DigestingStream({ digest: layer.digest, size: layer.size }), keep, decompressStream(), new DigestingStream({ digest: diffId }), new Writable({ write: (_c, _e, done) => done() }));
+        } finally {
+          closeSync(fd);
+        }
         await rename(temp, file);
       } finally {
         await rm(temp, { force: true });

@@ -72,8 +72,8 @@ export interface ExecutorPlan {
   cacheRepo?: string;
   cacheDir?: string;
   cacheTtlMs?: number;
-  pull: RegistryOptions;
-  push_: RegistryOptions;
+  pullRegistry: RegistryOptions;
+  pushRegistry: RegistryOptions;
   registriesConf?: string;
   ignorePaths: string[];
   cleanup: boolean;
@@ -139,8 +139,8 @@ export function parseExecutorFlags(argv: string[]): ExecutorPlan {
     ...optional('cacheRepo', cacheRepo),
     ...optional('cacheDir', cacheDir),
     ...optional('cacheTtlMs', cacheTtl === undefined ? undefined : cacheTtlMs(cacheTtl)),
-    pull,
-    push_: pushSide,
+    pullRegistry: pull,
+    pushRegistry: pushSide,
     ...optional('registriesConf', insecureRegistries.length > 0 || mirrors.length > 0 ? registriesConfText(insecureRegistries, mirrors, pull.tlsVerify === false) : undefined),
     ignorePaths,
     cleanup: flags.cleanup === true,
@@ -230,8 +230,8 @@ export const executorCommand: Command = {
         force: plan.force,
         ignorePaths: plan.ignorePaths,
         cleanup: plan.cleanup,
-        transportOptions: side(plan.pull),
-        pushTransportOptions: side(plan.push_),
+        transportOptions: side(plan.pullRegistry),
+        pushTransportOptions: side(plan.pushRegistry),
         ...(onProgress ? { onProgress } : {}),
       });
       const extra = [...(plan.tarPath ? [`docker-archive:${resolve(plan.tarPath)}${plan.destinations[0] ? `:${plan.destinations[0]}` : ''}`] : []), ...(plan.ociLayoutPath ? [`oci:${resolve(plan.ociLayoutPath)}`] : [])];
