@@ -201,10 +201,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
       const warn = (m: string) => o.onProgress?.(`warning: ${m}`);
       let lowerRootfs: string;
       if (useOverlay) {
-        const cached = await new RootfsCache(o.storeRoot).acquire(digest, id, async (dir) => {
-          const { unpackImage } = await import('../bundle/unpackImage.js');
-          await unpackImage(source, dir, { onWarning: warn });
-        });
+        const cached = await new RootfsCache(o.storeRoot).acquireImage(source, digest, id, { onWarning: warn });
         lowerRootfs = join(cached, 'rootfs');
         spec = JSON.parse(readFileSync(join(cached, 'config.json'), 'utf8')) as Spec;
         const upper = join(records.containerDir(id), 'upper');

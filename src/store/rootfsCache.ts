@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Platform } from '../oci/platform.js';
+import type { ImageSource } from '../transports/types.js';
 import { processAlive } from '../transports/files/atomicWrite.js';
 import { withFileLock } from '../transports/files/fileLock.js';
 import { storeRoot } from './storeRoot.js';
@@ -56,6 +58,15 @@ export class RootfsCache {
         throw err;
       }
       return entry;
+    });
+  }
+
+  /** The unpacked image of `source`'s instance `digest` (rootfs/ and config.json), unpacked when missing. */
+  async acquireImage(source: ImageSource, digest: string, user: string, options: { platform?: Platform; onWarning?: (message: string) => void } = {}): Promise<string> {
+    return this.acquire(digest, user, async (dir) => {
+      // Loaded only when an image must be unpacked: most runs find it here.
+      const { unpackImage } = await import('../bundle/unpackImage.js');
+      await unpackImage(source, dir, options);
     });
   }
 

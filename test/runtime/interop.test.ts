@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from '
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { berthRuncBin, peer } from '../support/peers.js';
+import { isolatedPodman, podmanRunFlags } from '../support/podman.js';
 import { busyboxBundle, requireRuntime } from './support/busyboxBundle.js';
 
 /** podman and buildah as PEERS.md says they work here: cgroupfs, vfs, no network, explicit ulimits, all state in a temp dir. */
@@ -15,27 +16,17 @@ function setUp(t: TestContext) {
   const calls = join(base, 'calls.log');
   writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${process.execPath} ${berthRuncBin} --root ${runtimeRoot} "$@"\n`);
   chmodSync(wrapper, 0o755);
-  const store = ['--root', join(base, 'store'), '--runroot', join(base, 'run'), '--storage-driver', 'vfs'];
-  const podmanArgs = [...store, '--cgroup-manager', 'cgroupfs', '--tmpdir', join(base, 'tmp'), '--events-backend', 'file'];
+  const { store, podmanArgs } = isolatedPodman(t, base);
   const tarball = join(base, 'rootfs.tar');
   execFileSync('tar', ['-C', b.rootfs, '-cf', tarball, '.']);
-  t.after(() => {
-    spawnSync('podman', [...podmanArgs, 'rm', '-af']);
-    spawnSync('podman', [...podmanArgs, 'system', 'reset', '-f']);
-    // Anything still mounted under the temp dir (a podman shm) must go before the dir is removed.
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(base));
-    for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
-  });
   return { b, base, wrapper, calls, store, podmanArgs, tarball, runtimeRoot };
 }
-
-const runFlags = ['--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 
 test('podman runs an image with --runtime berth-runc', (t) => {
   if (!requireRuntime(t) || !peer(t, 'podman')) return;
   const s = setUp(t);
   execFileSync('podman', [...s.podmanArgs, 'import', s.tarball, 'localhost/berth-bb:1'], { stdio: 'ignore' });
-  const r = spawnSync('podman', [...s.podmanArgs, '--runtime', s.wrapper, 'run', '--rm', ...runFlags, '--hostname', 'podhost', 'localhost/berth-bb:1', '/bin/sh', '-c', 'echo pid=$$; hostname; exit 3'], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('podman', [...s.podmanArgs, '--runtime', s.wrapper, 'run', '--rm', ...podmanRunFlags, '--hostname', 'podhost', 'localhost/berth-bb:1', '/bin/sh', '-c', 'echo pid=$$; hostname; exit 3'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 3, r.stderr);
   assert.equal(r.stdout, 'pid=1\npodhost\n');
   const calls = readFileSync(s.calls, 'utf8');
@@ -50,7 +41,7 @@ test('podman exec and stop work through berth-runc', (t) => {
   const s = setUp(t);
   execFileSync('podman', [...s.podmanArgs, 'import', s.tarball, 'localhost/berth-bb:1'], { stdio: 'ignore' });
   const podman = (...args: string[]) => spawnSync('podman', [...s.podmanArgs, '--runtime', s.wrapper, ...args], { encoding: 'utf8', timeout: 60_000 });
-  const started = podman('run', '-d', ...runFlags, '--name', 'bg', 'localhost/berth-bb:1', '/bin/sleep', '60');
+  const started = podman('run', '-d', ...podmanRunFlags, '--name', 'bg', 'localhost/berth-bb:1', '/bin/sleep', '60');
   assert.equal(started.status, 0, started.stderr);
   const exec = podman('exec', 'bg', '/bin/sh', '-c', 'echo in-exec; cat /proc/1/cmdline | tr "\\0" " "');
   assert.equal(exec.status, 0, exec.stderr);
@@ -72,7 +63,7 @@ test('buildah builds a Dockerfile with RUN through berth-runc', (t) => {
   assert.equal(bud.status, 0, bud.stderr);
   assert.match(bud.stdout, /uid=0/);
   assert.match(readFileSync(s.calls, 'utf8'), /^create .*buildah/m);
-  const check = spawnSync('podman', [...s.podmanArgs, '--runtime', s.wrapper, 'run', '--rm', ...runFlags, 'localhost/berth-built:1', '/bin/cat', '/marker'], { encoding: 'utf8', timeout: 60_000 });
+  const check = spawnSync('podman', [...s.podmanArgs, '--runtime', s.wrapper, 'run', '--rm', ...podmanRunFlags, 'localhost/berth-built:1', '/bin/cat', '/marker'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(check.status, 0, check.stderr);
   assert.equal(check.stdout, 'built-by-berth-runc\n');
 });

@@ -24,7 +24,7 @@ import { RootResolver } from '../../../src/layer/rootResolver.js';
 import { StageTree } from './stageTree.js';
 import { applyLayerInPlace, clearRoot, copyTree } from './inPlace/inPlaceRoot.js';
 import { runInPlace } from './inPlace/runInPlace.js';
-import { runStepSpec } from './runStepSpec.js';
+import { networkFileMounts, runStepSpec } from '../../../src/run/runStepSpec.js';
 import { checkRunnable } from './foreignPlatform.js';
 import { downloadSource, type DownloadedSource } from './urlSource.js';
 import { KeptPaths } from '../../../src/layer/keptPaths.js';
@@ -311,10 +311,7 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
   }
   if (!inPlace || inPlace.chroot) {
     // In place, the container's own /etc/hosts and resolv.conf (a pod's) serve RUN as they are.
-    const hostsFile = join(files, 'hosts');
-    writeFileSync(hostsFile, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
-    mounts.push({ destination: '/etc/hosts', type: 'bind', source: hostsFile, options: ['rbind', 'ro'] });
-    if (network === 'host' && existsSync('/etc/resolv.conf')) mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+    mounts.push(...networkFileMounts(files, network));
   }
   for (const input of step.inputs) {
     const file = join(files, `input-${mounts.length}`);
@@ -492,10 +489,7 @@ function copyTarget(options: Run, built: BuiltStage[], platform: Platform): Copy
 async function unpackedImage(reference: string, platform: Platform, options: Run): Promise<{ source: ImageSource; digest: string; rootfs: string }> {
   const source = await openImage({ image: reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
   const { digest } = await selectImageManifest(source, platform);
-  const bundle = await new RootfsCache(options.storeRoot).acquire(digest, `build-${process.pid}`, async (dir) => {
-    const { unpackImage } = await import('../../../src/bundle/unpackImage.js');
-    await unpackImage(source, dir, { platform, onWarning: (m) => options.onProgress(`warning: ${m}`) });
-  });
+  const bundle = await new RootfsCache(options.storeRoot).acquireImage(source, digest, `build-${process.pid}`, { platform, onWarning: (m) => options.onProgress(`warning: ${m}`) });
   return { source, digest, rootfs: join(bundle, 'rootfs') };
 }
 

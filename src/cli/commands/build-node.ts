@@ -1,4 +1,5 @@
 import { BerthError } from '../../errors/BerthError.js';
+import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
 import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, type Command } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
@@ -9,14 +10,18 @@ export const buildNodeCommand: Command = {
 Usage: berth build-node [OPTIONS] [--base IMAGE] -t IMAGE [PROJECT-DIR]
 
 Build an image from a Node project without a Dockerfile (jib-style): the base's layers, the production
-dependencies from the lockfile (cached: an edit to the application rebuilds only its own layer), then the
-application's files under /app (--app-root), with fixed owners and times (SOURCE_DATE_EPOCH honoured).
+dependencies from the lockfile (install scripts run inside the base; cached: an edit to the application rebuilds
+only its own layer), the project's own packages (workspaces, file: directories), then the application's files
+under /app (--app-root), with fixed owners, modes and times (SOURCE_DATE_EPOCH honoured).
 
 Options:
       --base IMAGE         the base image (a Node runtime image; any berth reference); default: the official
                            node:MAJOR-slim for the lowest major version package.json's engines.node allows
+  -w, --workspace NAME     build this workspace (name or directory) with just the local packages it needs
+      --platform LIST|all  platforms to build, comma-separated (several write an index sharing the application's
+                           layers; no emulation unless install scripts must run); all: every platform of the base
       --include dev        install devDependencies too
-      --ignore-scripts     build although packages have install scripts (they are not run)
+      --ignore-scripts     do not run the dependencies' install scripts (they run inside the base by default)
       --app-root DIR       where the application goes in the image (jib's appRoot; default /app)
       --entrypoint JSON|CMD  what the image runs (default: the single bin, else main with node, else npm start)
       --env K=V            an environment variable (repeatable)
@@ -30,7 +35,7 @@ Registry options (base and -t):${registryFlagsUsageOne}
     const flags = parseFlags(
       argv,
       mergeFlagSpecs(
-        { string: ['base', 'include', 'app-root', 'entrypoint', 'env', 'port', 'user', 'exclude'], boolean: ['ignore-scripts'] },
+        { string: ['base', 'include', 'app-root', 'entrypoint', 'env', 'port', 'user', 'exclude', 'workspace', 'platform'], boolean: ['ignore-scripts'], alias: { workspace: 'w' } },
         buildOutputFlagSpec,
         registryFlagSpec('one'),
       ),
@@ -43,12 +48,16 @@ Registry options (base and -t):${registryFlagsUsageOne}
     const entrypointText = flags.entrypoint as string | undefined;
     const entrypoint = entrypointText === undefined ? undefined : entrypointText.trim().startsWith('[') ? (JSON.parse(entrypointText) as string[]) : ['/bin/sh', '-c', entrypointText];
     const timestamp = buildTimestamp(undefined, 'build-node');
+    const platformText = flagList(flags.platform).join(',');
+    const platforms = platformText === '' ? undefined : platformText === 'all' ? ('all' as const) : platformText.split(',').map((p) => normalizePlatform(parsePlatform(p.trim())));
     const quiet = flags.quiet === true;
     const { buildNodeProject } = await import('../../../builders/node/buildNodeProject.js');
     const result = await buildNodeProject({
       project: args[0] ?? '.',
       tags: flagList(flags.tag),
       ...(flags.base ? { base: String(flags.base) } : {}),
+      ...(flags.workspace ? { workspace: String(flags.workspace) } : {}),
+      ...(platforms ? { platforms } : {}),
       includeDev: include.includes('dev'),
       ignoreScripts: flags['ignore-scripts'] === true,
       ...(entrypoint ? { entrypoint } : {}),

@@ -1,5 +1,7 @@
-import { defaultRuntimeSpec, type RuntimeSpec } from '../../../src/bundle/runtimeSpec.js';
-import type { RootfsMount } from '../../../src/run/runInRootfs.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultRuntimeSpec, type RuntimeSpec } from '../bundle/runtimeSpec.js';
+import type { RootfsMount } from './runInRootfs.js';
 
 /** podman's and buildah's default set for a build step: chown, setuid, package managers work. */
 const BUILD_CAPABILITIES = [
@@ -17,7 +19,7 @@ export interface StepProcess {
 }
 
 /**
- * The container a RUN step runs in (`--isolation container`): runc's defaults with the build capabilities, no
+ * The container a build step runs in (a Dockerfile's RUN with `--isolation container`, a package's install script): runc's defaults with the build capabilities, no
  * no_new_privileges (setuid programs of the image work), the step's network (none: a namespace of its own with
  * loopback; host: the build's) and its mounts on top.
  */
@@ -40,4 +42,16 @@ export function runStepSpec(process: StepProcess, network: 'none' | 'host', moun
   }
   spec.mounts.push(...mounts);
   return spec;
+}
+
+/**
+ * /etc/hosts naming localhost (written into `dir`), and with the build's network its resolv.conf, mounted over the
+ * image's own: a base image's files may name neither.
+ */
+export function networkFileMounts(dir: string, network: 'none' | 'host'): RootfsMount[] {
+  const hostsFile = join(dir, 'hosts');
+  writeFileSync(hostsFile, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  const mounts: RootfsMount[] = [{ destination: '/etc/hosts', type: 'bind', source: hostsFile, options: ['rbind', 'ro'] }];
+  if (network === 'host' && existsSync('/etc/resolv.conf')) mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+  return mounts;
 }
