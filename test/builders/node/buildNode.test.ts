@@ -119,6 +119,16 @@ test('build-node: bad input is one line each and writes nothing', async (t) => {
   writeFileSync(join(project, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': { dependencies: { a: '1' } } } }));
   const noBase = berth(['build-node', '--base', `oci:${join(dir, 'nobase')}:x`, '-t', `oci:${out}:x`, project], { env });
   assert.equal(noBase.status, 3, noBase.stderr);
+  // A package registry that refuses the connection (nothing in npm's cache for it): one line naming the request.
+  const registryDown = join(dir, 'registry-down');
+  mkdirSync(registryDown);
+  writeFileSync(join(registryDown, 'package.json'), JSON.stringify({ name: 'd', version: '1.0.0', main: 'i.js', dependencies: { leftpad: '^1.0.0' } }));
+  const tarball = 'http://127.0.0.1:9/leftpad/-/leftpad-1.0.0.tgz';
+  writeFileSync(join(registryDown, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': { name: 'd', dependencies: { leftpad: '^1.0.0' } }, 'node_modules/leftpad': { version: '1.0.0', resolved: tarball, integrity: `sha512-${'A'.repeat(86)}==` } } }));
+  const base = await makeNodeBaseImage(join(dir, 'base'));
+  const down = await berthAsync(['build-node', '-q', '--base', base, '-t', `oci:${out}:x`, registryDown], { env: { ...env, npm_config_registry: 'http://127.0.0.1:9/', npm_config_cache: join(dir, 'npm-cache') } });
+  assert.equal(down.status, 1, down.stderr);
+  assert.equal(down.stderr, `berth: build-node: installing the dependencies failed: request to ${tarball} failed, reason: connect ECONNREFUSED 127.0.0.1:9\n`);
   rmSync(project, { recursive: true, force: true });
   assert.deepEqual(readdirSync(dir).filter((n) => n === 'never'), [], 'nothing written to the destination');
 });
