@@ -130,10 +130,6 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
   const base = await openImage({ image: baseName, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress });
   try {
     const platforms = options.platforms === 'all' ? await basePlatforms(base) : (options.platforms ?? [hostPlatform()]);
-    for (const platform of scripted.length > 0 ? platforms : []) {
-      const reason = whyNotRunnable(platform);
-      if (reason) throw new BerthError('UNSUPPORTED', `build-node: ${scripted.map((p) => packageNameOf(p)).join(', ')} ha${scripted.length === 1 ? 's' : 've'} install scripts, which must run on the image's platform, and ${reason}; --ignore-scripts builds without them when the packages ship prebuilt binaries for ${formatPlatform(platform)}`);
-    }
     const dependencies = new DependencyLayers({ project, lock, lockBytes, cache, root, appRoot, includeDev, scripted, localDirs: local.map((p) => p.dir), onProgress, storeRoot: options.storeRoot, ...(workspace ? { workspace } : {}), key: `${includeDev}\0${created}\0${appRoot}\0${workspace?.dir ?? ''}\0${options.ignoreScripts === true}`, mtime });
     const ownLayers = await projectLayers(project, { pkg, workspace, neededLocal, allLocal: local, appRoot, exclude: options.exclude ?? [], mtime, blobDir: cache.blobDir });
     const images: ImageSource[] = [];
@@ -240,7 +236,11 @@ class DependencyLayers {
         ...(registry ? { registry } : {}),
         ...(this.perPlatform ? { os: platform.os, cpu: NODE_CPU[platform.architecture] ?? platform.architecture } : {}),
       });
-      if (runsScripts) {
+      const cannotRun = runsScripts ? whyNotRunnable(platform) : undefined;
+      if (cannotRun) {
+        checkPrebuilt(staging, inputs.scripted, platform, cannotRun);
+        inputs.onProgress(`dependencies: install scripts not run for ${formatPlatform(platform)}: the packages ship prebuilt binaries for it`);
+      } else if (runsScripts) {
         const baseRootfs = join(await new RootfsCache(inputs.storeRoot).acquireImage(base, baseDigest, `build-${process.pid}`, { platform }), 'rootfs');
         await runInstallScripts({ staging, appRoot: `/${inputs.appRoot}`, lock: inputs.lock, packages: inputs.scripted, baseRootfs, baseConfig: baseConfig.config ?? {}, scratch, onProgress: inputs.onProgress });
       }
@@ -260,6 +260,19 @@ class DependencyLayers {
       rmSync(scratch, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * For a platform this host cannot run, install scripts cannot run either: that is fine only when every package with
+ * one ships prebuilt binaries for the platform (prebuildify's `prebuilds/OS-CPU/`, which node-gyp-build loads
+ * instead of compiling); otherwise one line names the packages.
+ */
+function checkPrebuilt(staging: string, scripted: string[], platform: Platform, cannotRun: string): void {
+  const tag = `${platform.os}-${NODE_CPU[platform.architecture] ?? platform.architecture}`;
+  const unbuilt = scripted.filter((path) => existsSync(join(staging, path, 'package.json')) && !existsSync(join(staging, path, 'prebuilds', tag)));
+  if (unbuilt.length === 0) return;
+  const names = unbuilt.map((p) => packageNameOf(p)).join(', ');
+  throw new BerthError('UNSUPPORTED', `build-node: ${names} ha${unbuilt.length === 1 ? 's' : 've'} install scripts and no prebuilt binaries for ${formatPlatform(platform)} (prebuilds/${tag}), and this host cannot run them: ${cannotRun}; --ignore-scripts builds without running them`);
 }
 
 interface ProjectLayerInputs {

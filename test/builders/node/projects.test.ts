@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { makeNodeBaseImage, makeTwoPlatformNodeBase } from '../../../fixtures/base-image/makeNodeBaseImage.js';
@@ -138,7 +138,7 @@ test('build-node builds a workspaces monorepo: links and local packages as npm c
   assert.ok(!existsSync(join(dir, 'never')));
 });
 
-test('build-node --platform A,B writes an index whose instances differ only in their base layers and platform; install scripts refuse a platform this host cannot run', async (t) => {
+test('build-node --platform A,B writes an index whose instances differ only in their base layers and platform; install scripts refuse a platform this host cannot run unless prebuilt', async (t) => {
   const dir = tempDir(t, 'berth-node-platforms-');
   const base = await makeTwoPlatformNodeBase(join(dir, 'base'));
   const env = { BERTH_ROOT: join(dir, 'root') };
@@ -158,10 +158,23 @@ test('build-node --platform A,B writes an index whose instances differ only in t
   const withoutBase = (c: { architecture?: string; rootfs: { diff_ids: string[] }; history: unknown[] }, baseCount: number) => ({ ...c, architecture: undefined, rootfs: c.rootfs.diff_ids.slice(baseCount), history: c.history.slice(baseCount) });
   assert.deepEqual(withoutBase(armConfig, baseLayers.arm64), withoutBase(amdConfig, baseLayers.amd64), 'configs differ only in the platform and the base');
 
-  // --platform all takes the base's platforms; a dependency with an install script cannot be built for arm64 here.
+  // --platform all takes the base's platforms: the same index.
+  const all = await berthAsync(['build-node', '-q', '--base', base, '--platform', 'all', '-t', `oci:${join(dir, 'all')}:app`, project], { env });
+  assert.equal(all.stdout, built.stdout, all.stderr);
+
+  // A dependency with an install script cannot be built for arm64 here, unless it ships prebuilt binaries for it.
   const scripted = copyFixture('scripted-app', join(dir, 'scripted'));
-  const refused = await berthAsync(['build-node', '--base', base, '--platform', 'all', '-t', `oci:${join(dir, 'never')}:x`, scripted], { env });
+  const refused = await berthAsync(['build-node', '--base', base, '--platform', 'linux/arm64', '-t', `oci:${join(dir, 'never')}:x`, scripted], { env });
   assert.equal(refused.status, 7);
-  assert.match(refused.stderr, /build-node: stamp has install scripts, which must run on the image's platform, and linux\/arm64 needs emulation/);
+  assert.match(refused.stderr, /build-node: stamp has install scripts and no prebuilt binaries for linux\/arm64\/v8 \(prebuilds\/linux-arm64\), and this host cannot run them: linux\/arm64\/v8 needs emulation/);
+  const stamp = copyFixture('scripted-app/stamp', join(dir, 'stamp'));
+  mkdirSync(join(stamp, 'prebuilds', 'linux-arm64'), { recursive: true });
+  writeFileSync(join(stamp, 'prebuilds', 'linux-arm64', 'stamp.node'), 'an arm64 addon\n');
+  assert.equal(spawnSync('npm', ['pack', '-q', '--pack-destination', join(scripted, 'vendor')], { cwd: stamp }).status, 0);
+  rmSync(join(scripted, 'package-lock.json'));
+  assert.equal(spawnSync('npm', ['install', '--package-lock-only', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: scripted }).status, 0);
+  const prebuilt = await berthAsync(['build-node', '--base', base, '--platform', 'linux/arm64', '-t', `oci:${join(dir, 'prebuilt')}:x`, scripted], { env });
+  assert.equal(prebuilt.status, 0, prebuilt.stderr);
+  assert.match(prebuilt.stderr, /install scripts not run for linux\/arm64\/v8: the packages ship prebuilt binaries for it/);
   assert.ok(!existsSync(join(dir, 'never')));
 });
