@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(busybox-static gcc libc6-dev jq openssl gnupg apache2-utils zstd attr)
 if [[ "${1:-}" != "--minimal" ]]; then
-  packages+=(docker-registry skopeo umoci runc crun buildah podman oci-image-tool uidmap iproute2)
+  packages+=(docker-registry skopeo umoci runc crun buildah podman oci-image-tool uidmap iproute2 zsh fish groff-base)
 fi
 
 missing=()

@@ -3,26 +3,11 @@ import { BerthError, toBerthError } from '../errors/BerthError.js';
 import { exitCodeFor } from './exitCodes.js';
 import { packageFile } from '../packageFile.js';
 import { commands } from './commands/index.js';
+import { mainHelp } from './help/mainHelp.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
   return pkg.version;
-}
-
-function mainHelp(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return [
-    'berth — a daemonless container-image toolchain',
-    '',
-    'Usage: berth [--debug] COMMAND [OPTIONS] [ARGS]',
-    '       berth --context DIR --destination IMAGE [KANIKO FLAGS]   (as kaniko\'s executor; see berth executor --help)',
-    '',
-    'Commands:',
-    ...lines,
-    '',
-    'Run "berth COMMAND --help" for a command\'s options. "berth --version" prints the version.',
-  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -27,7 +27,7 @@ export function registryFlagSpec(sides: 'one' | 'two'): FlagSpec {
       defaults[`${prefix}${name}`] = true;
     }
   }
-  return { string: [...new Set(string)], boolean, default: defaults };
+  return { string: [...new Set(string)], boolean, default: defaults, ...(sides === 'one' ? { negatable: ['creds'] } : {}) };
 }
 
 /** Merge several flag specs (a command's own and the registry ones). */
@@ -37,6 +37,7 @@ export function mergeFlagSpecs(...specs: FlagSpec[]): FlagSpec {
     boolean: specs.flatMap((s) => s.boolean ?? []),
     alias: Object.assign({}, ...specs.map((s) => s.alias ?? {})),
     default: Object.assign({}, ...specs.map((s) => s.default ?? {})),
+    negatable: specs.flatMap((s) => s.negatable ?? []),
   };
 }
 

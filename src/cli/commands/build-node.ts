@@ -1,11 +1,18 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
 import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
-import { flagList, parseFlags, type Command } from '../command.js';
+import { flagList, parseFlags, type Command, type FlagSpec } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+
+const flagSpec: FlagSpec = mergeFlagSpecs(
+  { string: ['base', 'include', 'app-root', 'entrypoint', 'env', 'port', 'user', 'exclude', 'workspace', 'platform'], boolean: ['ignore-scripts'], alias: { workspace: 'w' } },
+  buildOutputFlagSpec,
+  registryFlagSpec('one'),
+);
 
 export const buildNodeCommand: Command = {
   name: 'build-node',
+  flags: flagSpec,
   usage: `
 Usage: berth build-node [OPTIONS] [--base IMAGE] -t IMAGE [PROJECT-DIR]
 
@@ -32,15 +39,7 @@ Options:
 Registry options (base and -t):${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      mergeFlagSpecs(
-        { string: ['base', 'include', 'app-root', 'entrypoint', 'env', 'port', 'user', 'exclude', 'workspace', 'platform'], boolean: ['ignore-scripts'], alias: { workspace: 'w' } },
-        buildOutputFlagSpec,
-        registryFlagSpec('one'),
-      ),
-      'build-node',
-    );
+    const flags = parseFlags(argv, flagSpec, 'build-node');
     const args = flags._.map(String);
     if (args.length > 1) throw new BerthError('USAGE', 'build-node: expected one PROJECT-DIR (see berth build-node --help)');
     const include = flagList(flags.include);

@@ -2,13 +2,24 @@ import { readFileSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
 import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
 import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
-import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { parseGoDuration } from '../../../builders/dockerfile/compile/goDuration.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 import type minimist from 'minimist';
 
+const flagSpec: FlagSpec = mergeFlagSpecs(
+  {
+    string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format', 'platform'],
+    boolean: ['no-cache', 'force'],
+    alias: { f: 'file', o: 'output' },
+  },
+  buildOutputFlagSpec,
+  registryFlagSpec('one'),
+);
+
 export const buildCommand: Command = {
   name: 'build',
+  flags: flagSpec,
   usage: `
 Usage: berth build [OPTIONS] [CONTEXT]
 
@@ -40,19 +51,7 @@ Options:
 Registry options (FROM and -t):${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      mergeFlagSpecs(
-        {
-          string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format', 'platform'],
-          boolean: ['no-cache', 'force'],
-          alias: { f: 'file', o: 'output' },
-        },
-        buildOutputFlagSpec,
-        registryFlagSpec('one'),
-      ),
-      'build',
-    );
+    const flags = parseFlags(argv, flagSpec, 'build');
     const args = flags._.map(String);
     if (args.length > 1) requireArgs(args, 1, 'build', 'one CONTEXT directory');
     const network = (flags.network as string | undefined) ?? 'host';

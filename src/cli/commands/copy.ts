@@ -4,13 +4,24 @@ import { BerthError } from '../../errors/BerthError.js';
 import { parsePlatform } from '../../oci/platform.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
-import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { formatBytes, progressDisplay } from '../progressDisplay.js';
 import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
 
+const flagSpec: FlagSpec = mergeFlagSpecs(
+  {
+    boolean: ['all', 'preserve-digests', 'quiet'],
+    string: ['platform', 'digestfile', 'format', 'image-parallel-copies'],
+    alias: { a: 'all', q: 'quiet' },
+  },
+  registryFlagSpec('two'),
+  trustFlagSpec,
+);
+
 export const copyCommand: Command = {
   name: 'copy',
+  flags: flagSpec,
   usage: `
 Usage: berth copy [OPTIONS] SOURCE-IMAGE DESTINATION-IMAGE
 
@@ -30,19 +41,7 @@ Trust options:${trustFlagsUsage}
 Registry options (docker:// on either side):${registryFlagsUsageTwo}
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      mergeFlagSpecs(
-        {
-          boolean: ['all', 'preserve-digests', 'quiet'],
-          string: ['platform', 'digestfile', 'format', 'image-parallel-copies'],
-          alias: { a: 'all', q: 'quiet' },
-        },
-        registryFlagSpec('two'),
-        trustFlagSpec,
-      ),
-      'copy',
-    );
+    const flags = parseFlags(argv, flagSpec, 'copy');
     const args = flags._.map(String);
     requireArgs(args, 2, 'copy', 'SOURCE-IMAGE DESTINATION-IMAGE');
     const format = flags.format as string | undefined;

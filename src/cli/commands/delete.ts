@@ -1,11 +1,14 @@
 import { BerthError } from '../../errors/BerthError.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+
+const flagSpec: FlagSpec = mergeFlagSpecs({ boolean: ['all-tags-of-digest', 'quiet'], string: ['format'], alias: { q: 'quiet' } }, registryFlagSpec('one'));
 
 export const deleteCommand: Command = {
   name: 'delete',
+  flags: flagSpec,
   usage: `
 Usage: berth delete [OPTIONS] IMAGE
 
@@ -21,7 +24,7 @@ Options:
 ${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(argv, mergeFlagSpecs({ boolean: ['all-tags-of-digest', 'quiet'], string: ['format'], alias: { q: 'quiet' } }, registryFlagSpec('one')), 'delete');
+    const flags = parseFlags(argv, flagSpec, 'delete');
     const args = flags._.map(String);
     requireArgs(args, 1, 'delete', 'IMAGE');
     const format = flags.format === undefined ? undefined : String(flags.format);

@@ -5,7 +5,7 @@ import type { RegistryOptions } from '../../../registry/client/index.js';
 import { hostPlatform } from '../../oci/platform.js';
 import { storeRoot } from '../../store/storeRoot.js';
 import { keyValues } from '../buildOutputFlags.js';
-import { flagList, parseFlags, type Command } from '../command.js';
+import { flagList, parseFlags, type Command, type FlagSpec } from '../command.js';
 import { buildArgs, cacheTtlMs } from './build.js';
 
 /** kaniko's executor flags that berth does what they ask (or what they ask is what berth always does). */
@@ -81,9 +81,16 @@ export interface ExecutorPlan {
   quiet: boolean;
 }
 
+/** kaniko's flags; those berth refuses are parsed too, so that the refusal can name them. */
+const flagSpec: FlagSpec = {
+  string: [...STRING_FLAGS, ...Object.keys(NOT_SUPPORTED).filter((name) => !BOOLEAN_FLAGS.includes(name))],
+  boolean: BOOLEAN_FLAGS,
+  alias: { c: 'context', f: 'dockerfile', d: 'destination' },
+  default: { 'ignore-var-run': true },
+};
+
 export function parseExecutorFlags(argv: string[]): ExecutorPlan {
-  const refusedNames = Object.keys(NOT_SUPPORTED).filter((name) => !BOOLEAN_FLAGS.includes(name));
-  const flags = parseFlags(argv, { string: [...STRING_FLAGS, ...refusedNames], boolean: BOOLEAN_FLAGS, alias: { c: 'context', f: 'dockerfile', d: 'destination' }, default: { 'ignore-var-run': true } }, 'executor');
+  const flags = parseFlags(argv, flagSpec, 'executor');
   for (const name of Object.keys(NOT_SUPPORTED)) {
     if (flags[name] !== undefined && flags[name] !== false) throw new BerthError('NOT_IMPLEMENTED', `executor: --${name}: ${NOT_SUPPORTED[name]}`);
   }
@@ -195,6 +202,7 @@ function destinationReference(destination: string): string {
 
 export const executorCommand: Command = {
   name: 'executor',
+  flags: flagSpec,
   usage,
   async run(argv) {
     const plan = parseExecutorFlags(argv);

@@ -3,10 +3,13 @@ import { open } from 'node:fs/promises';
 import { BerthError } from '../../errors/BerthError.js';
 import { generateCosignKeyPair } from '../../sign/keys/keys.js';
 import { obtainPassphrase } from '../../sign/keys/passphrase.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { string: ['output-prefix', 'passphrase-file'], boolean: ['quiet'], alias: { q: 'quiet' } };
 
 export const generateKeyCommand: Command = {
   name: 'generate-key',
+  flags: flagSpec,
   usage: `
 Usage: berth generate-key [--output-prefix PREFIX] [--passphrase-file FILE]
 
@@ -23,7 +26,7 @@ Options:
   -q, --quiet                 print nothing on success
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { string: ['output-prefix', 'passphrase-file'], boolean: ['quiet'], alias: { q: 'quiet' } }, 'generate-key');
+    const flags = parseFlags(argv, flagSpec, 'generate-key');
     requireArgs(flags._.map(String), 0, 'generate-key', 'no arguments');
     const prefix = (flags['output-prefix'] as string | undefined) ?? 'cosign';
     if (prefix === '') throw new BerthError('USAGE', 'generate-key: --output-prefix must not be empty');

@@ -1,10 +1,13 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { listStoreImages, type StoredImage } from '../../transports/store/listStoreImages.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { formatBytes } from '../progressDisplay.js';
+
+const flagSpec: FlagSpec = { boolean: ['no-trunc', 'quiet'], string: ['format'], alias: { q: 'quiet' } };
 
 export const imagesCommand: Command = {
   name: 'images',
+  flags: flagSpec,
   usage: `
 Usage: berth images [OPTIONS]
 
@@ -16,7 +19,7 @@ Options:
   -q, --quiet         print only the references
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { boolean: ['no-trunc', 'quiet'], string: ['format'], alias: { q: 'quiet' } }, 'images');
+    const flags = parseFlags(argv, flagSpec, 'images');
     requireArgs(flags._.map(String), 0, 'images', 'no arguments');
     const format = flags.format as string | undefined;
     if (format !== undefined && format !== 'json') throw new BerthError('USAGE', `images: unsupported --format "${format}" (json)`);

@@ -42,4 +42,5 @@ export const commands: CommandEntry[] = [
   { name: 'stop', summary: 'Stop containers started by berth run (TERM, then KILL)', load: async () => (await import('./stop.js')).stopCommand },
   { name: 'rm', summary: 'Remove containers started by berth run', load: async () => (await import('./rm.js')).rmCommand },
   { name: 'system', summary: 'Prune the local caches: unpacked images no container uses (podman system prune)', load: async () => (await import('./system.js')).systemCommand },
+  { name: 'completion', summary: 'Print a shell completion script (bash, zsh, fish)', load: async () => (await import('./completion.js')).completionCommand },
 ];

@@ -4,12 +4,15 @@ import { renderTemplate } from '../../inspect/template.js';
 import { normalizePlatform } from '../../oci/platform.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 import { hostPlatform } from '../../oci/platform.js';
 
+const flagSpec: FlagSpec = mergeFlagSpecs({ boolean: ['raw', 'config', 'tags', 'n'], string: ['format', 'override-os', 'override-arch', 'override-variant'], alias: { f: 'format' }, default: { tags: true } }, registryFlagSpec('one'));
+
 export const inspectCommand: Command = {
   name: 'inspect',
+  flags: flagSpec,
   usage: `
 Usage: berth inspect [OPTIONS] IMAGE
 
@@ -28,11 +31,7 @@ Options:
 ${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      mergeFlagSpecs({ boolean: ['raw', 'config', 'tags', 'n'], string: ['format', 'override-os', 'override-arch', 'override-variant'], alias: { f: 'format' }, default: { tags: true } }, registryFlagSpec('one')),
-      'inspect',
-    );
+    const flags = parseFlags(argv, flagSpec, 'inspect');
     const args = flags._.map(String);
     requireArgs(args, 1, 'inspect', 'IMAGE');
     const reference = parseImageReference(args[0]!);

@@ -1,11 +1,14 @@
 import { BerthError } from '../../errors/BerthError.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+
+const flagSpec: FlagSpec = mergeFlagSpecs({ string: ['format'] }, registryFlagSpec('one'));
 
 export const listTagsCommand: Command = {
   name: 'list-tags',
+  flags: flagSpec,
   usage: `
 Usage: berth list-tags [OPTIONS] docker://HOST/REPOSITORY
 
@@ -16,7 +19,7 @@ Options:
 ${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(argv, mergeFlagSpecs({ string: ['format'] }, registryFlagSpec('one')), 'list-tags');
+    const flags = parseFlags(argv, flagSpec, 'list-tags');
     const args = flags._.map(String);
     requireArgs(args, 1, 'list-tags', 'REPOSITORY');
     const format = flags.format === undefined ? 'json' : String(flags.format);

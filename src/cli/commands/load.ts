@@ -2,10 +2,13 @@ import { copyImage } from '../../copy/copyImage.js';
 import { BerthError } from '../../errors/BerthError.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { string: ['input'], alias: { i: 'input' } };
 
 export const loadCommand: Command = {
   name: 'load',
+  flags: flagSpec,
   usage: `
 Usage: berth load -i FILE
 
@@ -16,7 +19,7 @@ Options:
   -i, --input FILE    the archive to read
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { string: ['input'], alias: { i: 'input' } }, 'load');
+    const flags = parseFlags(argv, flagSpec, 'load');
     requireArgs(flags._.map(String), 0, 'load', 'no arguments besides -i FILE');
     if (!flags.input) throw new BerthError('USAGE', 'load: -i FILE is required');
     const source = parseImageReference(`docker-archive:${String(flags.input)}`);

@@ -3,7 +3,7 @@ import { primaryAuthFile } from '../../credentials/authFiles.js';
 import { storeLogin } from '../../credentials/login.js';
 import { resolveCredentials } from '../../credentials/resolve.js';
 import { BerthError } from '../../errors/BerthError.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 
 /** `host` or `host/namespace/repo` as login keys are written; schemes and trailing slashes dropped. */
 export function loginKey(input: string): string {
@@ -20,8 +20,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+const flagSpec: FlagSpec = { string: ['username', 'password', 'authfile', 'cert-dir'], boolean: ['password-stdin', 'get-login', 'tls-verify'], alias: { u: 'username', p: 'password' }, default: { 'tls-verify': true } };
+
 export const loginCommand: Command = {
   name: 'login',
+  flags: flagSpec,
   usage: `
 Usage: berth login [OPTIONS] REGISTRY
 
@@ -39,11 +42,7 @@ Options:
       --cert-dir DIR          CA certificates and client key pair
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      { string: ['username', 'password', 'authfile', 'cert-dir'], boolean: ['password-stdin', 'get-login', 'tls-verify'], alias: { u: 'username', p: 'password' }, default: { 'tls-verify': true } },
-      'login',
-    );
+    const flags = parseFlags(argv, flagSpec, 'login');
     const args = flags._.map(String);
     requireArgs(args, 1, 'login', 'REGISTRY');
     const key = loginKey(args[0]!);

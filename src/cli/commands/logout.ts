@@ -1,10 +1,13 @@
 import { removeLogin } from '../../credentials/login.js';
 import { BerthError } from '../../errors/BerthError.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags, type Command, type FlagSpec } from '../command.js';
 import { loginKey } from './login.js';
+
+const flagSpec: FlagSpec = { string: ['authfile'], boolean: ['all'], alias: { a: 'all' } };
 
 export const logoutCommand: Command = {
   name: 'logout',
+  flags: flagSpec,
   usage: `
 Usage: berth logout [OPTIONS] REGISTRY
        berth logout --all
@@ -16,7 +19,7 @@ Options:
       --authfile FILE         auth file to edit
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { string: ['authfile'], boolean: ['all'], alias: { a: 'all' } }, 'logout');
+    const flags = parseFlags(argv, flagSpec, 'logout');
     const args = flags._.map(String);
     const authFile = flags.authfile === undefined ? undefined : String(flags.authfile);
     if (flags.all) {

@@ -3,10 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
 import { ContainerRecords } from '../../run/containerRecords.js';
 import { RuntimeClient } from '../../run/runtimeClient.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { boolean: ['follow'], alias: { f: 'follow' } };
 
 export const logsCommand: Command = {
   name: 'logs',
+  flags: flagSpec,
   usage: `
 Usage: berth logs [OPTIONS] CONTAINER
 
@@ -16,7 +19,7 @@ Options:
   -f, --follow   keep printing new output until the container stops
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { boolean: ['follow'], alias: { f: 'follow' } }, 'logs');
+    const flags = parseFlags(argv, flagSpec, 'logs');
     const args = flags._.map(String);
     requireArgs(args, 1, 'logs', 'CONTAINER');
     const records = new ContainerRecords();

@@ -2,10 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { BerthError } from '../../errors/BerthError.js';
 import { digestOf } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from '../../oci/manifest.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = {};
 
 export const manifestDigestCommand: Command = {
   name: 'manifest-digest',
+  flags: flagSpec,
   usage: `
 Usage: berth manifest-digest MANIFEST-FILE
 
@@ -13,7 +16,7 @@ Print the sha256 digest of the manifest's bytes, as a registry would name it.
 The file must be a valid OCI or Docker schema 2 manifest or index.
 `,
   async run(argv) {
-    const flags = parseFlags(argv, {}, 'manifest-digest');
+    const flags = parseFlags(argv, flagSpec, 'manifest-digest');
     const args = flags._.map(String);
     requireArgs(args, 1, 'manifest-digest', 'MANIFEST-FILE');
     const bytes = await readFile(args[0]!);

@@ -1,9 +1,12 @@
 import { ContainerRecords } from '../../run/containerRecords.js';
 import { RuntimeClient } from '../../run/runtimeClient.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { boolean: ['all', 'quiet'], string: ['format'], alias: { a: 'all', q: 'quiet' } };
 
 export const psCommand: Command = {
   name: 'ps',
+  flags: flagSpec,
   usage: `
 Usage: berth ps [OPTIONS]
 
@@ -16,7 +19,7 @@ Options:
       --format json  print a JSON array
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { boolean: ['all', 'quiet'], string: ['format'], alias: { a: 'all', q: 'quiet' } }, 'ps');
+    const flags = parseFlags(argv, flagSpec, 'ps');
     requireArgs(flags._.map(String), 0, 'ps', 'no arguments');
     const records = new ContainerRecords();
     const rows = records.all().map((r) => {

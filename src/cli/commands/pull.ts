@@ -1,13 +1,16 @@
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { policyCopyFlagSpec, copyUnderPolicy } from '../policyCopy.js';
 import { registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 import { qualifiedName } from '../storeNames.js';
 import { trustFlagsUsage } from '../trustFlags.js';
 
+const flagSpec: FlagSpec = policyCopyFlagSpec;
+
 export const pullCommand: Command = {
   name: 'pull',
+  flags: flagSpec,
   usage: `
 Usage: berth pull [OPTIONS] NAME[:TAG|@DIGEST]
 
@@ -20,7 +23,7 @@ Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(argv, policyCopyFlagSpec, 'pull');
+    const flags = parseFlags(argv, flagSpec, 'pull');
     const args = flags._.map(String);
     requireArgs(args, 1, 'pull', 'NAME');
     const options = transportOptionsFrom(flags, '');

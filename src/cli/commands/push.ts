@@ -1,14 +1,17 @@
 import '../../transports/allTransports.js';
 import { parseImageReference, transportNames } from '../../transports/transportRegistry.js';
 import { BerthError } from '../../errors/BerthError.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags, type Command, type FlagSpec } from '../command.js';
 import { policyCopyFlagSpec, copyUnderPolicy } from '../policyCopy.js';
 import { registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 import { qualifiedName } from '../storeNames.js';
 import { trustFlagsUsage } from '../trustFlags.js';
 
+const flagSpec: FlagSpec = policyCopyFlagSpec;
+
 export const pushCommand: Command = {
   name: 'push',
+  flags: flagSpec,
   usage: `
 Usage: berth push [OPTIONS] IMAGE [DESTINATION]
 
@@ -21,7 +24,7 @@ Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(argv, policyCopyFlagSpec, 'push');
+    const flags = parseFlags(argv, flagSpec, 'push');
     const args = flags._.map(String);
     if (args.length < 1 || args.length > 2) throw new BerthError('USAGE', 'push: expected IMAGE [DESTINATION] (see berth push --help)');
     const options = transportOptionsFrom(flags, '');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BerthError } from '../../errors/BerthError.js';
 import { collectGarbage } from '../../../registry/server/gc/collectGarbage.js';
 import { startRegistryServer, type RegistryAuthOptions, type RequestLogEntry } from '../../../registry/server/startRegistryServer.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags, type Command, type FlagSpec } from '../command.js';
 
 const usage = `
 Usage: berth registry serve [OPTIONS]
@@ -49,14 +49,18 @@ function numberFlag(value: unknown, flag: string): number | undefined {
   return n;
 }
 
+const serveFlags: FlagSpec = {
+  string: ['addr', 'root', 'tls-cert', 'tls-key', 'htpasswd', 'token-auth', 'max-upload-bytes', 'max-manifest-bytes', 'chunk-min-length', 'proxy-remote', 'proxy-creds', 'log-format'],
+  boolean: ['delete', 'allow-anonymous-remote', 'quiet'],
+  default: { delete: true },
+};
+
+const gcFlags: FlagSpec = { string: ['root', 'grace', 'upload-max-age', 'format'], boolean: ['delete-untagged', 'verify', 'dry-run'] };
+
 async function serve(argv: string[]): Promise<number> {
   const flags = parseFlags(
     argv,
-    {
-      string: ['addr', 'root', 'tls-cert', 'tls-key', 'htpasswd', 'token-auth', 'max-upload-bytes', 'max-manifest-bytes', 'chunk-min-length', 'proxy-remote', 'proxy-creds', 'log-format'],
-      boolean: ['delete', 'allow-anonymous-remote', 'quiet'],
-      default: { delete: true },
-    },
+    serveFlags,
     'registry serve',
   );
   if (flags._.length > 0) throw new BerthError('USAGE', `registry serve: unexpected argument "${String(flags._[0])}"`);
@@ -101,11 +105,7 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 async function gc(argv: string[]): Promise<number> {
-  const flags = parseFlags(
-    argv,
-    { string: ['root', 'grace', 'upload-max-age', 'format'], boolean: ['delete-untagged', 'verify', 'dry-run'] },
-    'registry gc',
-  );
+  const flags = parseFlags(argv, gcFlags, 'registry gc');
   if (!flags.root) throw new BerthError('USAGE', 'registry gc: --root DIR is required');
   const format = flags.format as string | undefined;
   if (format !== undefined && format !== 'json') throw new BerthError('USAGE', `registry gc: unsupported --format "${format}" (json)`);
@@ -134,6 +134,8 @@ async function gc(argv: string[]): Promise<number> {
 export const registryCommand: Command = {
   name: 'registry',
   usage,
+  flags: {},
+  subcommands: { serve: serveFlags, gc: gcFlags },
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'serve') return serve(rest);

@@ -1,17 +1,20 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { ContainerRecords } from '../../run/containerRecords.js';
 import { RuntimeClient } from '../../run/runtimeClient.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { boolean: ['force'], alias: { f: 'force' } };
 
 export const rmCommand: Command = {
   name: 'rm',
+  flags: flagSpec,
   usage: `
 Usage: berth rm [-f] CONTAINER...
 
 Remove stopped containers (their runtime state and bundle). -f kills running ones first.
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { boolean: ['force'], alias: { f: 'force' } }, 'rm');
+    const flags = parseFlags(argv, flagSpec, 'rm');
     const names = flags._.map(String);
     if (names.length === 0) throw new BerthError('USAGE', 'rm: expected at least one container');
     const records = new ContainerRecords();

@@ -1,9 +1,12 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { StoreReference, STORE_TRANSPORT } from '../../transports/store/storeTransport.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { boolean: ['quiet'], string: ['format'], alias: { q: 'quiet' } };
 
 export const rmiCommand: Command = {
   name: 'rmi',
+  flags: flagSpec,
   usage: `
 Usage: berth rmi [OPTIONS] NAME[:TAG|@DIGEST]...
 
@@ -15,7 +18,7 @@ Options:
   -q, --quiet   print nothing on success
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { boolean: ['quiet'], string: ['format'], alias: { q: 'quiet' } }, 'rmi');
+    const flags = parseFlags(argv, flagSpec, 'rmi');
     if (flags.format !== undefined && flags.format !== 'json') throw new BerthError('USAGE', `rmi: unsupported --format "${String(flags.format)}" (json)`);
     const report: { image: string; untagged: string[]; blobsDeleted: number }[] = [];
     const names = flags._.map(String);

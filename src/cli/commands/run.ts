@@ -1,5 +1,5 @@
 import { BerthError } from '../../errors/BerthError.js';
-import { flagList, parseFlags, type Command } from '../command.js';
+import { flagList, parseFlags, type Command, type FlagSpec } from '../command.js';
 
 export function parseSize(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text.trim());
@@ -8,8 +8,16 @@ export function parseSize(text: string, flag: string): number {
   return Math.floor(Number(m[1]) * mult);
 }
 
+const flagSpec: FlagSpec = {
+  string: ['name', 'user', 'workdir', 'network', 'hostname', 'memory', 'cpus', 'pids-limit', 'entrypoint', 'runtime', 'env', 'env-file', 'volume', 'cap-add', 'cap-drop'],
+  boolean: ['rm', 'detach', 'interactive', 'tty', 'read-only'],
+  alias: { d: 'detach', e: 'env', u: 'user', w: 'workdir', v: 'volume', i: 'interactive', t: 'tty', m: 'memory' },
+  stopEarly: true,
+};
+
 export const runCommand: Command = {
   name: 'run',
+  flags: flagSpec,
   usage: `
 Usage: berth run [OPTIONS] IMAGE [COMMAND [ARG...]]
 
@@ -42,12 +50,7 @@ Options:
 `,
   async run(argv) {
     // Flags stop at IMAGE: what follows is the container's command line, flags and all. -it and -dit combine as podman's do.
-    const flags = parseFlags(argv, {
-      string: ['name', 'user', 'workdir', 'network', 'hostname', 'memory', 'cpus', 'pids-limit', 'entrypoint', 'runtime', 'env', 'env-file', 'volume', 'cap-add', 'cap-drop'],
-      boolean: ['rm', 'detach', 'interactive', 'tty', 'read-only'],
-      alias: { d: 'detach', e: 'env', u: 'user', w: 'workdir', v: 'volume', i: 'interactive', t: 'tty', m: 'memory' },
-      stopEarly: true,
-    }, 'run');
+    const flags = parseFlags(argv, flagSpec, 'run');
     const [image, ...command] = flags._.map(String);
     /** A single-valued flag: given twice, the last one counts (as with podman). */
     const str = (value: unknown): string | undefined => flagList(value).at(-1);

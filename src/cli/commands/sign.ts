@@ -9,10 +9,17 @@ import { withSecretKeyFile } from '../../sign/simple/gpg.js';
 import { lookasideLocation, simpleSign } from '../../sign/simple/simpleSignatures.js';
 import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from '../signingFlags.js';
 import { digestsToSign, resolveTarget, type SignTarget } from '../../sign/target.js';
-import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = {
+  string: ['key', 'passphrase-file', 'annotation', 'identity', 'registry-referrers-mode', 'sign-by-gpg', 'gpg-key', 'registries.d', 'format', ...REGISTRY_FLAG_NAMES],
+  boolean: ['recursive', 'quiet'],
+  alias: { a: 'annotation', r: 'recursive', q: 'quiet' },
+};
 
 export const signCommand: Command = {
   name: 'sign',
+  flags: flagSpec,
   usage: `
 Usage: berth sign --key KEY [OPTIONS] IMAGE
        berth sign --sign-by-gpg FINGERPRINT | --gpg-key FILE [OPTIONS] docker://IMAGE
@@ -45,15 +52,7 @@ Options:
       --format json           print what was signed as JSON
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      {
-        string: ['key', 'passphrase-file', 'annotation', 'identity', 'registry-referrers-mode', 'sign-by-gpg', 'gpg-key', 'registries.d', 'format', ...REGISTRY_FLAG_NAMES],
-        boolean: ['recursive', 'quiet'],
-        alias: { a: 'annotation', r: 'recursive', q: 'quiet' },
-      },
-      'sign',
-    );
+    const flags = parseFlags(argv, flagSpec, 'sign');
     const args = flags._.map(String);
     requireArgs(args, 1, 'sign', 'IMAGE');
     const methods = ['key', 'sign-by-gpg', 'gpg-key'].filter((m) => flags[m] !== undefined);

@@ -2,10 +2,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { BerthError } from '../../errors/BerthError.js';
 import { withSecretKeyFile } from '../../sign/simple/gpg.js';
 import { standaloneSign } from '../../sign/simple/standalone.js';
-import { parseFlags, requireArgs, type Command } from '../command.js';
+import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { string: ['output', 'gpg-key', 'passphrase-file'], alias: { o: 'output' } };
 
 export const standaloneSignCommand: Command = {
   name: 'standalone-sign',
+  flags: flagSpec,
   usage: `
 Usage: berth standalone-sign [--gpg-key FILE] [--passphrase-file FILE] -o SIGNATURE MANIFEST DOCKER-REFERENCE [KEY-FINGERPRINT]
 
@@ -20,7 +23,7 @@ Options:
       --passphrase-file FILE  passphrase of the OpenPGP key
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { string: ['output', 'gpg-key', 'passphrase-file'], alias: { o: 'output' } }, 'standalone-sign');
+    const flags = parseFlags(argv, flagSpec, 'standalone-sign');
     const args = flags._.map(String);
     const keyFile = flags['gpg-key'] as string | undefined;
     requireArgs(args, keyFile ? 2 : 3, 'standalone-sign', keyFile ? 'MANIFEST DOCKER-REFERENCE' : 'MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT');

@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { exportPublicKeys } from '../../sign/simple/gpg.js';
 import { standaloneVerify } from '../../sign/simple/standalone.js';
-import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { string: ['public-key'] };
 
 export const standaloneVerifyCommand: Command = {
   name: 'standalone-verify',
+  flags: flagSpec,
   usage: `
 Usage: berth standalone-verify [--public-key FILE]... MANIFEST DOCKER-REFERENCE [KEY-FINGERPRINTS] SIGNATURE
 
@@ -17,7 +20,7 @@ Options:
       --public-key FILE   trusted OpenPGP public key file (repeatable; replaces KEY-FINGERPRINTS)
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { string: ['public-key'] }, 'standalone-verify');
+    const flags = parseFlags(argv, flagSpec, 'standalone-verify');
     const args = flags._.map(String);
     const keyFiles = flagList(flags['public-key']);
     requireArgs(args, keyFiles.length > 0 ? 3 : 4, 'standalone-verify', keyFiles.length > 0 ? 'MANIFEST DOCKER-REFERENCE SIGNATURE' : 'MANIFEST DOCKER-REFERENCE KEY-FINGERPRINTS SIGNATURE');

@@ -1,10 +1,13 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { ContainerRecords } from '../../run/containerRecords.js';
 import { RuntimeClient } from '../../run/runtimeClient.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { string: ['time'], alias: { t: 'time' } };
 
 export const stopCommand: Command = {
   name: 'stop',
+  flags: flagSpec,
   usage: `
 Usage: berth stop [-t SECONDS] CONTAINER...
 
@@ -12,7 +15,7 @@ Send the image's stop signal (default SIGTERM), then SIGKILL after the timeout (
 A container started with --rm is removed once stopped.
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { string: ['time'], alias: { t: 'time' } }, 'stop');
+    const flags = parseFlags(argv, flagSpec, 'stop');
     const names = flags._.map(String);
     if (names.length === 0) throw new BerthError('USAGE', 'stop: expected at least one container');
     const timeout = flags.time === undefined ? 10 : Number(flags.time);

@@ -3,14 +3,25 @@ import { parsePlatform } from '../../oci/platform.js';
 import { runSync, type SyncDestinationKind, type SyncResult } from '../../sync/runSync.js';
 import { compileTagRegex, dirSyncItems, dockerSyncItems, yamlSyncItems, type SyncItem } from '../../sync/syncSources.js';
 import '../../transports/allTransports.js';
-import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { exitCodeFor } from '../exitCodes.js';
 import { syncProgressDisplay } from '../progressDisplay.js';
 import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
 
+const flagSpec: FlagSpec = mergeFlagSpecs(
+  {
+    string: ['src', 'dest', 'tag-regex', 'tag-semver', 'platform', 'parallel-images', 'image-parallel-copies', 'format'],
+    boolean: ['scoped', 'all', 'preserve-digests', 'dry-run', 'keep-going', 'quiet'],
+    alias: { s: 'src', d: 'dest', a: 'all', q: 'quiet' },
+  },
+  registryFlagSpec('two'),
+  trustFlagSpec,
+);
+
 export const syncCommand: Command = {
   name: 'sync',
+  flags: flagSpec,
   usage: `
 Usage: berth sync --src docker|dir|yaml --dest docker|dir|oci [OPTIONS] SOURCE DESTINATION
 
@@ -38,19 +49,7 @@ Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageTwo}
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      mergeFlagSpecs(
-        {
-          string: ['src', 'dest', 'tag-regex', 'tag-semver', 'platform', 'parallel-images', 'image-parallel-copies', 'format'],
-          boolean: ['scoped', 'all', 'preserve-digests', 'dry-run', 'keep-going', 'quiet'],
-          alias: { s: 'src', d: 'dest', a: 'all', q: 'quiet' },
-        },
-        registryFlagSpec('two'),
-        trustFlagSpec,
-      ),
-      'sync',
-    );
+    const flags = parseFlags(argv, flagSpec, 'sync');
     const args = flags._.map(String);
     requireArgs(args, 2, 'sync', 'SOURCE DESTINATION');
     const srcKind = String(flags.src ?? '');

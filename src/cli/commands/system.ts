@@ -6,10 +6,14 @@ import { RootfsCache } from '../../store/rootfsCache.js';
 import { pruneBuildCache } from '../../store/buildCacheUse.js';
 import { storeRoot } from '../../store/storeRoot.js';
 import { parseGoDuration } from '../../../builders/dockerfile/compile/goDuration.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { boolean: ['quiet'], string: ['format', 'filter'], alias: { q: 'quiet' } };
 
 export const systemCommand: Command = {
   name: 'system',
+  flags: flagSpec,
+  subcommands: { prune: flagSpec },
   usage: `
 Usage: berth system prune [OPTIONS]
 
@@ -27,7 +31,7 @@ Options:
       --filter until=DURATION  only build cache entries made more than DURATION ago (e.g. 168h)
 `,
   async run(argv) {
-    const flags = parseFlags(argv, { boolean: ['quiet'], string: ['format', 'filter'], alias: { q: 'quiet' } }, 'system');
+    const flags = parseFlags(argv, flagSpec, 'system');
     const [sub, ...rest] = flags._.map(String);
     if (sub !== 'prune') throw new BerthError('USAGE', sub === undefined ? 'system: expected a subcommand: prune (see berth system --help)' : `system: unknown subcommand "${sub}" (prune)`);
     if (rest.length > 0) throw new BerthError('USAGE', `system prune: expected no arguments, got ${rest.length}`);

@@ -1,10 +1,16 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { LayerDecoder } from '../../layer/layerDecoder.js';
-import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
+
+const flagSpec: FlagSpec = mergeFlagSpecs(
+  { string: ['platform', 'uid-map', 'gid-map', 'format'], boolean: ['rootless', 'allow-devices', 'quiet'], alias: { q: 'quiet' } },
+  registryFlagSpec('one'),
+);
 
 export const unpackCommand: Command = {
   name: 'unpack',
+  flags: flagSpec,
   usage: `
 Usage: berth unpack [OPTIONS] IMAGE BUNDLE-DIR
 
@@ -26,14 +32,7 @@ Options:
 Registry options (docker://):${registryFlagsUsageOne}
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      mergeFlagSpecs(
-        { string: ['platform', 'uid-map', 'gid-map', 'format'], boolean: ['rootless', 'allow-devices', 'quiet'], alias: { q: 'quiet' } },
-        registryFlagSpec('one'),
-      ),
-      'unpack',
-    );
+    const flags = parseFlags(argv, flagSpec, 'unpack');
     const args = flags._.map(String);
     requireArgs(args, 2, 'unpack', 'IMAGE BUNDLE-DIR');
     const platforms = flagList(flags.platform);

@@ -10,10 +10,13 @@ import { registriesDirFlag, registryOptionsFromFlags, REGISTRY_FLAG_NAMES } from
 import { policySubjectForTarget, resolveTarget } from '../../sign/target.js';
 import { evaluatePolicy } from '../../sign/policy/evaluatePolicy.js';
 import { defaultPolicyPath, loadPolicy } from '../../sign/policy/policy.js';
-import { flagList, parseFlags, requireArgs, type Command } from '../command.js';
+import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
+
+const flagSpec: FlagSpec = { string: ['key', 'gpg-public-key', 'check-identity', 'identity', 'annotation', 'registries.d', 'policy', 'format', ...REGISTRY_FLAG_NAMES], boolean: ['policy-default', 'quiet'], alias: { a: 'annotation', q: 'quiet' } };
 
 export const verifyCommand: Command = {
   name: 'verify',
+  flags: flagSpec,
   usage: `
 Usage: berth verify --key KEY.pub [OPTIONS] IMAGE
        berth verify --gpg-public-key FILE [OPTIONS] docker://IMAGE
@@ -48,11 +51,7 @@ Options:
       --creds USER:PASS, --authfile FILE, --registry-token TOKEN   registry credentials
 `,
   async run(argv) {
-    const flags = parseFlags(
-      argv,
-      { string: ['key', 'gpg-public-key', 'check-identity', 'identity', 'annotation', 'registries.d', 'policy', 'format', ...REGISTRY_FLAG_NAMES], boolean: ['policy-default', 'quiet'], alias: { a: 'annotation', q: 'quiet' } },
-      'verify',
-    );
+    const flags = parseFlags(argv, flagSpec, 'verify');
     const args = flags._.map(String);
     requireArgs(args, 1, 'verify', 'IMAGE');
     const quiet = flags.quiet === true;
