@@ -216,9 +216,10 @@ class CopyRun {
     const blobs = uniqueByDigest(manifestBlobs(image.manifest));
     this.options.onProgress?.({ type: 'image', manifestDigest: digest, blobs: blobs.length });
     await forEachBounded(blobs, this.options.parallelism ?? DEFAULT_PARALLELISM, (blob) => this.copyBlob(blob));
-    await this.destination.putManifest({ bytes, mediaType }, asInstance ? digest : undefined);
-    this.options.onProgress?.({ type: 'manifest', digest, mediaType, instance: asInstance });
-    return { digest, mediaType, size: bytes.length, instances: [] };
+    const kept = (await this.destination.putManifest({ bytes, mediaType }, asInstance ? digest : undefined)) ?? { bytes, mediaType };
+    const written = kept.bytes === bytes ? digest : digestOf(kept.bytes);
+    this.options.onProgress?.({ type: 'manifest', digest: written, mediaType: kept.mediaType, instance: asInstance });
+    return { digest: written, mediaType: kept.mediaType, size: kept.bytes.length, instances: [] };
   }
 
   /**

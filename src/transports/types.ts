@@ -119,9 +119,10 @@ export interface ImageDestination {
   putBlob(descriptor: Descriptor, content: Readable): Promise<void>;
   /**
    * Store a manifest. With `instanceDigest` it is one instance of an index (stored by digest only);
-   * without, it is the top-level manifest the reference names.
+   * without, it is the top-level manifest the reference names. A destination that keeps no manifests
+   * (docker-archive) returns the one it will be read back with, so the copy reports the digest written.
    */
-  putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<void>;
+  putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<ManifestBlob | void>;
   /** Where signatures go while this destination is written, for those that hold them inside what commit writes (oci-archive). */
   signatureStorage?(): Promise<SignatureStorage>;
   /** Make everything visible atomically (index.json, tags, archive rename). */

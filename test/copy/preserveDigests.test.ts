@@ -19,3 +19,17 @@ test('--preserve-digests into docker-archive: is refused before anything is writ
   const kept = berth(['copy', '--preserve-digests', `oci:${join(dir, 'layout')}:bb`, `oci:${join(dir, 'copy')}:bb`]);
   assert.equal(kept.status, 0, kept.stderr);
 });
+
+test('a copy into docker-archive: reports the digest the archive is read back with, not the OCI one it had', async (t) => {
+  const dir = tempDir(t, 'berth-archive-digest-');
+  await makeBaseImage(join(dir, 'layout'), { tag: 'bb' });
+  const archive = join(dir, 'out.tar');
+  const copied = berth(['copy', '--format', 'json', `oci:${join(dir, 'layout')}:bb`, `docker-archive:${archive}:x/y:1`]);
+  assert.equal(copied.status, 0, copied.stderr);
+  const reported = JSON.parse(copied.stdout) as { manifestDigest: string; mediaType: string };
+  const readBack = JSON.parse(berth(['inspect', `docker-archive:${archive}`]).stdout) as { Digest: string };
+  assert.equal(reported.manifestDigest, readBack.Digest);
+  assert.equal(reported.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+  const source = JSON.parse(berth(['inspect', `oci:${join(dir, 'layout')}:bb`]).stdout) as { Digest: string };
+  assert.notEqual(reported.manifestDigest, source.Digest, 'the OCI digest does not survive the format');
+});

@@ -13,7 +13,7 @@ import { checkArchiveTarget, packArchive, type PackEntry } from '../files/packDi
 import { storeVerifiedBlob, writeThrough } from '../files/streamToFile.js';
 import { makeWorkspace, removeWorkspace } from '../files/tempWorkspace.js';
 import type { DestinationCapabilities, ImageDestination, ImageReference, ManifestBlob } from '../types.js';
-import type { DockerArchiveItem } from './dockerArchiveManifest.js';
+import { archiveManifest, type DockerArchiveItem } from './dockerArchiveManifest.js';
 
 /**
  * Writes a docker save archive that `docker load` and skopeo read: the config
@@ -24,7 +24,7 @@ import type { DockerArchiveItem } from './dockerArchiveManifest.js';
 export class DockerArchiveDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities = { index: false, manifestMediaTypes: [MediaType.dockerManifest, MediaType.ociManifest], keepsManifests: false };
   /** Blob digest → the archive member holding it (layers: the uncompressed tar, named by diff_id). */
-  private readonly members = new Map<Digest, { name: string; path: string; diffId?: Digest }>();
+  private readonly members = new Map<Digest, { name: string; path: string; diffId?: Digest; size: number }>();
   private manifest: ImageManifest | undefined;
   private counter = 0;
 
@@ -50,7 +50,7 @@ export class DockerArchiveDestination implements ImageDestination {
     if (!info) {
       const name = `${digestHex(descriptor.digest)}.json`;
       await storeVerifiedBlob(join(this.workspace, name), descriptor, content, false);
-      this.members.set(descriptor.digest, { name, path: join(this.workspace, name) });
+      this.members.set(descriptor.digest, { name, path: join(this.workspace, name), size: descriptor.size });
       return;
     }
     if (info.compression === 'zstd') {
@@ -71,14 +71,22 @@ export class DockerArchiveDestination implements ImageDestination {
     const diffId = diff.digest();
     const name = `${digestHex(diffId)}.tar`;
     await rename(partial, join(this.workspace, name));
-    this.members.set(descriptor.digest, { name, path: join(this.workspace, name), diffId });
+    this.members.set(descriptor.digest, { name, path: join(this.workspace, name), diffId, size: diff.bytes });
   }
 
-  async putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<void> {
+  async putManifest(manifest: ManifestBlob, instanceDigest?: Digest): Promise<ManifestBlob> {
     if (instanceDigest !== undefined) throw new BerthError('UNSUPPORTED', 'docker-archive: holds single images, not indexes');
     const parsed = parseManifest(manifest.bytes, manifest.mediaType);
     if (parsed.kind !== 'manifest') throw new BerthError('UNSUPPORTED', 'docker-archive: holds single images, not indexes');
     this.manifest = parsed.manifest;
+    const config = this.member(parsed.manifest.config.digest);
+    return archiveManifest(
+      { mediaType: MediaType.dockerConfig, digest: parsed.manifest.config.digest, size: config.size },
+      parsed.manifest.layers.map((l) => {
+        const layer = this.member(l.digest);
+        return { mediaType: MediaType.dockerLayer, digest: layer.diffId as Digest, size: layer.size };
+      }),
+    );
   }
 
   async commit(): Promise<void> {
@@ -105,7 +113,7 @@ export class DockerArchiveDestination implements ImageDestination {
     await removeWorkspace(this.workspace);
   }
 
-  private member(digest: Digest): { name: string; path: string; diffId?: Digest } {
+  private member(digest: Digest): { name: string; path: string; diffId?: Digest; size: number } {
     const found = this.members.get(digest);
     if (!found) throw new BerthError('BLOB_UNKNOWN', `docker-archive: blob ${digest} was not written (non-distributable layers cannot be stored in an archive without their content)`);
     return found;

@@ -9,7 +9,7 @@ import { formatDockerReference, parseDockerReferenceWithDefaultTag } from '../..
 import { openArchive, type OpenedArchive } from '../files/openArchive.js';
 import type { TarIndex, TarMember } from '../files/tarIndex.js';
 import type { ImageReference, ImageSource, ManifestBlob } from '../types.js';
-import { parseDockerArchiveManifest, type DockerArchiveItem } from './dockerArchiveManifest.js';
+import { archiveManifest, parseDockerArchiveManifest, type DockerArchiveItem } from './dockerArchiveManifest.js';
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
@@ -55,7 +55,7 @@ export class DockerArchiveSource implements ImageSource {
         layers.push(layer);
       }
       checkDiffIds(configBytes, layers.length, file);
-      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.dockerManifest, config, layers }));
+      const manifest = archiveManifest(config, layers).bytes;
       return new DockerArchiveSource(reference, archive, manifest, blobs, tag);
     } catch (err) {
       await archive.close();

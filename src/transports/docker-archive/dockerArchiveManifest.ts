@@ -1,4 +1,7 @@
 import { BerthError } from '../../errors/BerthError.js';
+import type { Descriptor } from '../../oci/descriptor.js';
+import { MediaType } from '../../oci/mediaTypes.js';
+import type { ManifestBlob } from '../types.js';
 
 /** One entry of a docker save archive's manifest.json. */
 export interface DockerArchiveItem {
@@ -26,4 +29,12 @@ export function parseDockerArchiveManifest(bytes: Buffer, where: string): Docker
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw bad('RepoTags must be a list of strings');
     return { Config: item.Config, RepoTags: tags as string[], Layers: item.Layers as string[] };
   });
+}
+
+/**
+ * The manifest a docker save archive is read back with (the format keeps none): Docker schema2 naming the config
+ * member and each layer member as stored. The reader describes what it finds this way, and the writer reports it.
+ */
+export function archiveManifest(config: Descriptor, layers: Descriptor[]): ManifestBlob {
+  return { bytes: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.dockerManifest, config, layers })), mediaType: MediaType.dockerManifest };
 }
