@@ -276,7 +276,7 @@ function checkPrebuilt(staging: string, scripted: string[], platform: Platform, 
 }
 
 interface ProjectLayerInputs {
-  pkg: PackageJson;
+  pkg: PackageJson & Record<string, unknown>;
   workspace: LocalPackage | undefined;
   /** The project's own packages the image holds besides the application. */
   neededLocal: LocalPackage[];
@@ -300,7 +300,7 @@ async function projectLayers(project: string, inputs: ProjectLayerInputs): Promi
     const executable = new Set<string>();
     for (const p of pkgs) {
       const own = readPackageJson(join(project, p.dir, 'package.json'));
-      for (const file of await applicationFiles(join(project, p.dir), own.files, exclude)) chosen.add(`${p.dir}/${file}`);
+      for (const file of await applicationFiles(join(project, p.dir), own, exclude)) chosen.add(`${p.dir}/${file}`);
       for (const bin of p.bins) executable.add(`${appRoot}/${p.dir}/${bin}`);
     }
     return { chosen, executable };
@@ -327,7 +327,7 @@ async function projectLayers(project: string, inputs: ProjectLayerInputs): Promi
     layers.push(await layerOf(chosen, executable, title));
   } else {
     const localDirs = inputs.allLocal.map((p) => p.dir);
-    const chosen = await applicationFiles(project, inputs.pkg.files, [...inputs.exclude, ...localDirs]);
+    const chosen = await applicationFiles(project, inputs.pkg, [...inputs.exclude, ...localDirs]);
     const bins = typeof inputs.pkg.bin === 'string' ? [inputs.pkg.bin] : Object.values(inputs.pkg.bin ?? {});
     layers.push(await layerOf(chosen, new Set(bins.map((b) => `${appRoot}/${b.replace(/^\.\//, '')}`)), title));
   }

@@ -1,31 +1,26 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Never part of the application layer, whatever `files` says: dependencies, VCS, editors, tests, logs, secrets. */
-const neverShipped = /^(node_modules|\.git|\.svn|\.hg|\.vscode|\.idea|test|tests|__tests__|coverage)(\/|$)|(^|\/)(\.npmrc|\.DS_Store|npm-debug\.log[^/]*|[^/]*\.swp)$/;
+/** Never part of an application layer, whatever npm pack would take: tests, coverage, VCS and editor folders. */
+const neverShipped = /(^|\/)(node_modules|\.git|\.svn|\.hg|\.vscode|\.idea|test|tests|__tests__|coverage)(\/|$)/;
 
-/** Always shipped, as npm pack ships them. */
-const alwaysShipped = /^(package\.json|package-lock\.json|npm-shrinkwrap\.json|readme[^/]*|license[^/]*|licence[^/]*)$/i;
+/** What the image needs that npm pack leaves out of a tarball: the lockfile npm ci and npm ls read. */
+const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json'];
 
 /**
- * The application's own files, chosen as `npm pack` chooses them in the common cases: the `files` list (paths and
- * directories) when package.json has one, else the whole project; package.json, the lockfile, README and LICENSE
- * always; dependencies, VCS and editor folders, tests and .npmrc never; `exclude` patterns (a path or a directory,
- * `*` within one segment) on top.
+ * A package's own files as `npm pack` chooses them — npm's own npm-packlist: the `files` list, `.npmignore` (or
+ * `.gitignore` without one), package.json, README and LICENSE always, `.npmrc` and editor junk never — without
+ * tests, coverage or VCS folders (the image is not the place for them), with the lockfile, and without `exclude`
+ * patterns (a path or a directory, `*` within one segment). Paths are relative to `packageDir`.
  */
-export async function applicationFiles(projectDir: string, files: string[] | undefined, exclude: string[]): Promise<Set<string>> {
+export async function applicationFiles(packageDir: string, pkg: Record<string, unknown>, exclude: string[]): Promise<Set<string>> {
   const excluded = exclude.map((p) => new RegExp(`^${p.replace(/^\.?\//, '').replace(/\/$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/|$)`));
-  const listed = files?.map((f) => f.replace(/^\.?\//, '').replace(/\/$/, ''));
+  const { default: packlist } = await import('npm-packlist');
+  // npm-packlist walks an arborist node; the root of a project needs only these fields (no bundled dependencies).
+  const packed = await packlist({ path: packageDir, package: { ...pkg, bundleDependencies: undefined }, isProjectRoot: true, edgesOut: new Map() });
   const chosen = new Set<string>();
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of (await readdir(join(projectDir, rel))).sort()) {
-      const path = rel ? `${rel}/${name}` : name;
-      if (neverShipped.test(path) || excluded.some((e) => e.test(path))) continue;
-      const st = await lstat(join(projectDir, path));
-      if (st.isDirectory()) await walk(path);
-      else if (!listed || alwaysShipped.test(path) || listed.some((l) => path === l || path.startsWith(`${l}/`))) chosen.add(path);
-    }
-  };
-  await walk('');
+  for (const path of [...packed, ...LOCKFILES.filter((name) => existsSync(join(packageDir, name)))].sort()) {
+    if (!neverShipped.test(path) && !excluded.some((e) => e.test(path))) chosen.add(path);
+  }
   return chosen;
 }

@@ -58,6 +58,7 @@ test('build-node: the image runs like node . on the host, holds what npm ci --om
   const theirs = listing(join(ci, 'node_modules')).filter((l) => !l.startsWith('.package-lock.json'));
   assert.deepEqual(ours, theirs);
   assert.ok(!ours.some((l) => l.startsWith('greet-dev')), 'no dev dependency');
+  // As npm pack chooses: .npmignore's scratch/ and the .npmignore itself stay out, and so do tests.
   assert.deepEqual(readdirSync(appDir).sort(), ['node_modules', 'package-lock.json', 'package.json', 'src', 'vendor']);
   const config = JSON.parse(berth(['inspect', '--config', `oci:${join(dir, 'out-a')}:app`], { env }).stdout) as { config: Record<string, unknown>; created: string };
   assert.equal(config.config.WorkingDir, '/app');
