@@ -43,6 +43,8 @@ export interface BuildOptions {
   output?: { type: 'oci' | 'docker' | 'local'; dest: string };
   /** RUN --mount=type=secret contents by id. */
   secrets?: Map<string, Buffer>;
+  /** RUN --mount=type=ssh agents by id: the socket of an ssh agent (`--ssh default=$SSH_AUTH_SOCK`). */
+  sshAgents?: Map<string, string>;
   /** The network RUN gets without --network (default: the build's own, as buildah chroot and kaniko give). */
   network?: 'host' | 'none';
   storeRoot?: string;
@@ -147,6 +149,7 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
       ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}),
       transportOptions,
       secrets: options.secrets ?? new Map(),
+      sshAgents: options.sshAgents ?? new Map(),
       defaultNetwork: options.network ?? 'host',
       ...(options.timestamp ? { timestamp: options.timestamp } : {}),
       onProgress,

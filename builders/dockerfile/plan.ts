@@ -79,7 +79,7 @@ export type RunMount =
   | { type: 'cache'; target: string; id: string; sharing: 'shared' | 'private' | 'locked'; readonly: boolean; from?: MountFrom; source?: string; mode?: number; uid?: number; gid?: number }
   | { type: 'tmpfs'; target: string; size?: number }
   | { type: 'secret'; target: string; id: string; required: boolean; env?: string; mode: number; uid: number; gid: number }
-  | { type: 'ssh'; target: string; id: string; required: boolean };
+  | { type: 'ssh'; target: string; id: string; required: boolean; mode: number; uid: number; gid: number };
 
 /** Where files come from: the build context, another stage, or an image. */
 export type MountFrom = { kind: 'context' } | { kind: 'stage'; stage: number } | { kind: 'image'; reference: string };

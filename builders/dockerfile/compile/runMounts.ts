@@ -95,6 +95,7 @@ export function parseRunMount(spec: string, workdir: string, resolveFrom: (from:
       return {
         type, target: target ?? `/run/buildkit/ssh_agent.${sshIndex}`, id: fields.get('id') || 'default',
         required: fields.has('required') ? bool(fields.get('required'), 'required') : false,
+        mode: mode === undefined ? 0o600 : octal(mode, 'mode'), uid: uid === undefined ? 0 : int(uid, 'uid'), gid: gid === undefined ? 0 : int(gid, 'gid'),
       };
     default:
       throw new MountError(`unsupported mount type "${type}"`);

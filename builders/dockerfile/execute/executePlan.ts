@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../../src/errors/BerthError.js';
 import { mutateImage } from '../../../src/image/mutateImage.js';
@@ -32,6 +33,7 @@ import { TreeSnapshot } from '../../../src/layer/rootSnapshot.js';
 import { applyImageLayers } from '../../../src/bundle/unpackImage.js';
 import { applyLayer } from '../../../src/layer/applyLayer.js';
 import type { RegistryStepCache } from './registryStepCache.js';
+import { startSshAgentProxy, type SshAgentProxy } from './sshAgentProxy.js';
 
 export interface ExecuteOptions {
   plan: BuildPlan;
@@ -49,6 +51,8 @@ export interface ExecuteOptions {
   transportOptions?: TransportOptions;
   /** RUN --mount=type=secret sources: id → file contents. */
   secrets: Map<string, Buffer>;
+  /** RUN --mount=type=ssh agents: id → the agent's socket (--ssh). */
+  sshAgents: Map<string, string>;
   /** The network a RUN gets by default (buildah chroot and kaniko: the build's own). */
   defaultNetwork: 'host' | 'none';
   /** Pinned times for reproducible builds (SOURCE_DATE_EPOCH / --timestamp). */
@@ -318,8 +322,19 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
     writeFileSync(file, input.content, { mode: input.mode });
     mounts.push({ destination: input.path, type: 'bind', source: file, options: ['rbind', 'ro'] });
   }
-  for (const mount of step.mounts) mounts.push(...(await runMount(mount, options, built, files, platform)));
-  if (inPlace) return runStepInPlace(step, state, mounts, files, options, inPlace);
+  const proxies: SshAgentProxy[] = [];
+  try {
+    for (const mount of step.mounts) mounts.push(...(await runMount(mount, options, built, files, platform, proxies)));
+    if (inPlace) return await runStepInPlace(step, state, mounts, files, options, inPlace);
+    return await runStepInContainer(step, state, mounts, { upper, work, files, scratch, network }, options);
+  } finally {
+    await Promise.all(proxies.map((p) => p.close()));
+  }
+}
+
+/** A RUN step in a container of its own on the stage's overlay layers (`--isolation container`). */
+async function runStepInContainer(step: RunStep, state: StageState, mounts: RootfsMount[], dirs: { upper: string; work: string; files: string; scratch: string; network: 'host' | 'none' }, options: Run) {
+  const { upper, work, files, scratch, network } = dirs;
   const { user, exclude } = await state.tree.withMergedView(options.cache.root, async (root) => ({
     user: resolveStageUser(root, step.user),
     exclude: createdMountPoints(root, mounts.map((m) => m.destination)),
@@ -335,7 +350,7 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
     status = await runInRootfs({
       rootfs: { lower: state.tree.lowers, upper, work },
       // As runc and buildah: the primary group is in the supplementary list too (`id` shows groups=GID).
-      spec: runStepSpec({ args: step.args, env: [...step.env, ...secretEnvironment(step, options)], cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] }, network, mounts),
+      spec: runStepSpec({ args: step.args, env: [...step.env, ...mountEnvironment(step, options)], cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] }, network, mounts),
       stdio: [stdin, ...(options.output ?? [1, 2])],
       stateRoot: scratch,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -382,7 +397,7 @@ async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMo
       root: inPlace.root,
       keep: inPlace.keep,
       ...(inPlace.chroot ? { chroot: inPlace.chroot } : {}),
-      process: { args: step.args, env: [...step.env, ...secretEnvironment(step, options)], cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] },
+      process: { args: step.args, env: [...step.env, ...mountEnvironment(step, options)], cwd: step.workdir, uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] },
       mounts,
       stdio: [stdin, ...(options.output ?? [1, 2])],
       ...(options.signal ? { signal: options.signal } : {}),
@@ -401,12 +416,17 @@ function runFailed(step: RunStep, status: number): BerthError {
   return new BerthError('BUILD_FAILED', `Dockerfile:${step.line}: RUN ${step.createdBy.replace(/^(\|\d+ \S+ )?\/bin\/sh -c /, '')}: exit status ${status}`);
 }
 
-/** RUN --mount=type=secret,env=VAR: the secret as the step's environment, never in its history or cache key. */
-function secretEnvironment(step: RunStep, options: Run): string[] {
-  return step.mounts.flatMap((m) => (m.type === 'secret' && m.env && options.secrets.has(m.id) ? [`${m.env}=${options.secrets.get(m.id)!.toString('utf8')}`] : []));
+/**
+ * What a step's mounts add to its environment: RUN --mount=type=secret,env=VAR (the secret, never in the history or
+ * the cache key's text) and, as BuildKit sets it, SSH_AUTH_SOCK naming the first ssh mount that has an agent.
+ */
+function mountEnvironment(step: RunStep, options: Run): string[] {
+  const secrets = step.mounts.flatMap((m) => (m.type === 'secret' && m.env && options.secrets.has(m.id) ? [`${m.env}=${options.secrets.get(m.id)!.toString('utf8')}`] : []));
+  const ssh = step.mounts.find((m) => m.type === 'ssh' && options.sshAgents.has(m.id));
+  return [...secrets, ...(ssh ? [`SSH_AUTH_SOCK=${ssh.target}`] : [])];
 }
 
-async function runMount(mount: RunMount, options: Run, built: BuiltStage[], files: string, platform: Platform): Promise<RootfsMount[]> {
+async function runMount(mount: RunMount, options: Run, built: BuiltStage[], files: string, platform: Platform, proxies: SshAgentProxy[]): Promise<RootfsMount[]> {
   switch (mount.type) {
     case 'tmpfs':
       return [{ destination: mount.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(mount.size ? [`size=${mount.size}`] : [])] }];
@@ -446,8 +466,20 @@ async function runMount(mount: RunMount, options: Run, built: BuiltStage[], file
       }
       return [{ destination: mount.target, type: 'bind', source, options: ['rbind', mount.readwrite ? 'rw' : 'ro'] }];
     }
-    case 'ssh':
-      throw new BerthError('NOT_IMPLEMENTED', 'RUN --mount=type=ssh is not supported yet');
+    case 'ssh': {
+      const agent = options.sshAgents.get(mount.id);
+      if (agent === undefined) {
+        if (mount.required) throw new BerthError('USAGE', `RUN --mount=type=ssh,id=${mount.id}: no --ssh ${mount.id} was given`);
+        return [];
+      }
+      // A unix socket's path must stay under 108 bytes; the build's own directory may be deeper than that.
+      let socket = join(files, `ssh-${proxies.length}.sock`);
+      const shortDir = Buffer.byteLength(socket) < 100 ? undefined : mkdtempSync(join(tmpdir(), 'berth-ssh-'));
+      if (shortDir) socket = join(shortDir, 'agent.sock');
+      const proxy = await startSshAgentProxy(agent, socket, mount);
+      proxies.push(shortDir ? { path: proxy.path, close: () => proxy.close().finally(() => rmSync(shortDir, { recursive: true, force: true })) } : proxy);
+      return [{ destination: mount.target, type: 'bind', source: proxy.path, options: ['rbind', 'rw'] }];
+    }
   }
 }
 

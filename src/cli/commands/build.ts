@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
 import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
 import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
@@ -9,7 +9,7 @@ import type minimist from 'minimist';
 
 const flagSpec: FlagSpec = mergeFlagSpecs(
   {
-    string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format', 'platform'],
+    string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'ssh', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format', 'platform'],
     boolean: ['no-cache', 'force'],
     alias: { f: 'file', o: 'output' },
   },
@@ -32,6 +32,7 @@ Options:
       --build-arg K[=V]     a build argument (repeatable; K alone takes V from the environment)
       --build-arg-file FILE build arguments, one K=V per line
       --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (repeatable)
+      --ssh default|ID[=SOCKET]  an ssh agent for RUN --mount=type=ssh (default socket: $SSH_AUTH_SOCK; repeatable)
       --network host|none   the network RUN gets by default (default host)
       --isolation container|none  how RUN is isolated: a container of its own (needs root with CAP_SYS_ADMIN), or
                             none: in place, in this container's own root (kaniko mode, for unprivileged CI pods);
@@ -72,6 +73,7 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
       annotations: keyValues(flagList(flags.annotation), '--annotation', 'build'),
       ...(flags.output ? { output: outputFlag(String(flags.output)) } : {}),
       secrets: secrets(flagList(flags.secret)),
+      sshAgents: sshAgents(flagList(flags.ssh)),
       network,
       ...(flags.isolation ? { isolation: String(flags.isolation) } : {}),
       force: flags.force === true,
@@ -121,6 +123,25 @@ function secrets(items: string[]): Map<string, Buffer> {
       if (value === undefined) throw new BerthError('USAGE', `build: --secret id=${id}: $${env} is not set`);
       out.set(id, Buffer.from(value));
     }
+  }
+  return out;
+}
+
+/** --ssh default|ID[=SOCKET]: the ssh agents RUN --mount=type=ssh forwards (without a socket, $SSH_AUTH_SOCK's). */
+function sshAgents(items: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of items) {
+    const [id, socket = process.env.SSH_AUTH_SOCK] = item.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (!id) throw new BerthError('USAGE', `build: --ssh must be ID or ID=SOCKET, got "${item}"`);
+    if (!socket) throw new BerthError('USAGE', `build: --ssh ${id}: no agent socket given and SSH_AUTH_SOCK is not set`);
+    let isSocket = false;
+    try {
+      isSocket = statSync(socket).isSocket();
+    } catch {
+      throw new BerthError('NOT_FOUND', `build: --ssh ${id}: ${socket} does not exist`);
+    }
+    if (!isSocket) throw new BerthError('USAGE', `build: --ssh ${id}: ${socket} is not an ssh agent socket (key files are not taken: add them to ssh-agent)`);
+    out.set(id, socket);
   }
   return out;
 }

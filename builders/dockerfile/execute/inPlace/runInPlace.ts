@@ -68,7 +68,9 @@ function placeMount(root: string, mount: RootfsMount, keep: KeptPaths): PlacedMo
       return { target, undo: restore };
     }
     const readWrite = mount.options.includes('rw');
-    if (readWrite && lstatSync(mount.source).isDirectory()) {
+    const source = lstatSync(mount.source);
+    // A rw directory is moved in and back; so is a socket (an ssh agent's proxy), which cannot be copied.
+    if ((readWrite && source.isDirectory()) || source.isSocket()) {
       try {
         renameSync(mount.source, abs);
         return { target, undo: () => { renameSync(abs, mount.source); restore(); } };
