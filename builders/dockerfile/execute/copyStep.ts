@@ -11,6 +11,7 @@ import { resolveInStage, resolveStageUser } from './stageUser.js';
 import type { StageTree } from './stageTree.js';
 import type { LayerEntry } from '../../../src/layer/tarWriter.js';
 import { checkDownload, isUrl, type DownloadedSource } from './urlSource.js';
+import { isGitUrl, type ResolvedGitSource } from './gitSource.js';
 
 export interface CopyTarget {
   contextDir: string;
@@ -21,6 +22,15 @@ export interface CopyTarget {
   imageRoot: (reference: string) => Promise<string>;
   /** An ADD URL, fetched once per build. */
   download: (url: string) => Promise<DownloadedSource>;
+  /** An ADD git source: its ref resolved to a commit, then checked out, each once per build. */
+  gitResolve: (source: string) => Promise<ResolvedGitSource>;
+  gitCheckout: (resolved: ResolvedGitSource, keepGitDir: boolean) => Promise<string>;
+}
+
+/** The sources of a step by kind: git repositories (ADD only), URLs, and paths of the context or a stage. */
+function sourcesByKind(step: CopyStep): { gits: string[]; urls: string[]; locals: string[] } {
+  const isGit = (s: string) => step.instruction === 'ADD' && isGitUrl(s);
+  return { gits: step.sources.filter(isGit), urls: step.sources.filter((s) => !isGit(s) && isUrl(s)), locals: step.sources.filter((s) => !isGit(s) && !isUrl(s)) };
 }
 
 /** Run `use` with the root a COPY reads from: the context (with .dockerignore), or a built stage's merged files. */
@@ -36,14 +46,20 @@ async function withSourceRoot<T>(step: CopyStep, target: CopyTarget, use: (root:
 /** Everything a COPY reads, as one digest (sources' content and metadata after .dockerignore, heredoc texts). */
 export async function digestCopyInputs(step: CopyStep, target: CopyTarget): Promise<string> {
   const heredocs = createHash('sha256').update(JSON.stringify(step.heredocs)).digest('hex');
+  const kinds = sourcesByKind(step);
   // A URL's content is what counts (as BuildKit keys an HTTP source), with the name it is saved under.
-  const urls = await Promise.all(step.sources.filter(isUrl).map(async (url) => {
+  const urls = await Promise.all(kinds.urls.map(async (url) => {
     const got = checkDownload(await target.download(url), step.checksum);
     return `${got.name}\0${got.digests.sha256}`;
   }));
-  const locals = step.sources.filter((s) => !isUrl(s));
+  // A repository's commit, not its ref: the ref may move, the commit never changes.
+  const gits = await Promise.all(kinds.gits.map(async (source) => {
+    const resolved = await target.gitResolve(source);
+    return `${resolved.remote}\0${resolved.commit}\0${resolved.subdir}\0${step.keepGitDir === true}`;
+  }));
+  const locals = kinds.locals;
   const local = locals.length === 0 ? '' : await withSourceRoot(step, target, async (root) => digestSources(root, excluded(step, await resolveSources(root, locals))));
-  return `${local}\0${urls.join('\0')}\0${heredocs}`;
+  return `${local}\0${urls.join('\0')}\0${gits.join('\0')}\0${heredocs}`;
 }
 
 function excluded(step: CopyStep, sources: CopySource[]): CopySource[] {
@@ -145,8 +161,9 @@ export class EntryWriter implements CopyWriter {
 
 /** An ADD that unpacks a local archive needs a staged directory (its members are only known by reading it). */
 export async function addsArchive(step: CopyStep, target: CopyTarget): Promise<boolean> {
-  if (step.instruction !== 'ADD' || step.sources.length === 0) return false;
-  return withSourceRoot(step, target, async (root) => (await resolveSources(root, step.sources)).some((s) => !s.isDirectory && isArchive(s.abs)));
+  const { locals } = sourcesByKind(step);
+  if (step.instruction !== 'ADD' || locals.length === 0) return false;
+  return withSourceRoot(step, target, async (root) => (await resolveSources(root, locals)).some((s) => !s.isDirectory && isArchive(s.abs)));
 }
 
 /**
@@ -169,10 +186,11 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
   const owner: Owner = step.chown ? resolveStageUser(stageRoot, step.chown) : { uid: 0, gid: 0 };
   const destIsDir = step.dest.endsWith('/');
   await withSourceRoot(step, target, async (root) => {
-    const locals = step.sources.filter((s) => !isUrl(s));
-    const sources = locals.length ? excluded(step, await resolveSources(root, locals)) : [];
-    const urls = await Promise.all(step.sources.filter(isUrl).map(async (url) => checkDownload(await target.download(url), step.checksum)));
-    const count = sources.length + urls.length + step.heredocs.length;
+    const kinds = sourcesByKind(step);
+    const sources = kinds.locals.length ? excluded(step, await resolveSources(root, kinds.locals)) : [];
+    const urls = await Promise.all(kinds.urls.map(async (url) => checkDownload(await target.download(url), step.checksum)));
+    const gits = await Promise.all(kinds.gits.map(async (source) => ({ source, dir: await target.gitCheckout(await target.gitResolve(source), step.keepGitDir === true) })));
+    const count = sources.length + urls.length + gits.length + step.heredocs.length;
     if (count > 1 && !destIsDir) {
       throw new BerthError('USAGE', `Dockerfile:${step.line}: when using ${step.instruction} with more than one source file, the destination must be a directory and end with a /`);
     }
@@ -194,6 +212,13 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
       } else {
         const destPath = step.parents ? posix.join(step.dest, source.rel) : intoDirectory ? posix.join(step.dest, basename(source.rel)) : step.dest;
         writer.entry(source.abs, prepareParents(stageRoot, writer, destPath, owner, false), owner, step.chmod);
+      }
+    }
+    for (const git of gits) {
+      // A repository's files go into the destination directory, as a directory's contents do.
+      const dest = prepareParents(stageRoot, writer, step.dest, owner, true);
+      for (const rel of await visibleTree({ dir: git.dir, name: `git ${git.source}` }, '')) {
+        writer.entry(join(git.dir, rel), dest === '' ? rel : `${dest}/${rel}`, owner, step.chmod);
       }
     }
     for (const got of urls) {

@@ -28,6 +28,7 @@ import { runInPlace } from './inPlace/runInPlace.js';
 import { networkFileMounts, runStepSpec } from '../../../src/run/runStepSpec.js';
 import { checkRunnable } from './foreignPlatform.js';
 import { downloadSource, type DownloadedSource } from './urlSource.js';
+import { checkoutGitSource, resolveGitSource, type ResolvedGitSource } from './gitSource.js';
 import { KeptPaths } from '../../../src/layer/keptPaths.js';
 import { TreeSnapshot } from '../../../src/layer/rootSnapshot.js';
 import { applyImageLayers } from '../../../src/bundle/unpackImage.js';
@@ -71,8 +72,16 @@ export interface ExecuteOptions {
   isolation: { kind: 'container' } | InPlaceIsolation;
 }
 
-/** A build as it runs: its options, and the ADD URLs fetched so far (saved under downloadDir, removed with the build). */
-type Run = ExecuteOptions & { downloads: Map<string, Promise<DownloadedSource>>; downloadDir: string };
+/**
+ * A build as it runs: its options, and the ADD URLs and git repositories fetched so far (saved under downloadDir,
+ * removed with the build).
+ */
+type Run = ExecuteOptions & {
+  downloads: Map<string, Promise<DownloadedSource>>;
+  gitRefs: Map<string, Promise<ResolvedGitSource>>;
+  gitCheckouts: Map<string, Promise<string>>;
+  downloadDir: string;
+};
 
 export interface InPlaceIsolation {
   kind: 'in-place';
@@ -104,7 +113,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** Run a compiled plan: each stage's steps on a stack of overlay layers, each stage an image made by mutateImage. */
 export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]> {
   const built: BuiltStage[] = [];
-  const run: Run = { ...options, downloads: new Map(), downloadDir: options.cache.scratch() };
+  const run: Run = { ...options, downloads: new Map(), gitRefs: new Map(), gitCheckouts: new Map(), downloadDir: options.cache.scratch() };
   const saved: string[] = [run.downloadDir];
   try {
     return await executeStages(run, built, saved);
@@ -508,6 +517,17 @@ function copyTarget(options: Run, built: BuiltStage[], platform: Platform): Copy
     download: (url) => {
       let got = options.downloads.get(url);
       if (!got) options.downloads.set(url, (got = downloadSource(url, options.downloadDir)));
+      return got;
+    },
+    gitResolve: (source) => {
+      let got = options.gitRefs.get(source);
+      if (!got) options.gitRefs.set(source, (got = resolveGitSource(source)));
+      return got;
+    },
+    gitCheckout: (resolved, keepGitDir) => {
+      const key = `${resolved.remote}\0${resolved.commit}\0${resolved.subdir}\0${keepGitDir}`;
+      let got = options.gitCheckouts.get(key);
+      if (!got) options.gitCheckouts.set(key, (got = checkoutGitSource(resolved, options.downloadDir, keepGitDir)));
       return got;
     },
   };

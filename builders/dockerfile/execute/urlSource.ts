@@ -4,6 +4,7 @@ import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../../../src/errors/BerthError.js';
+import { isGitUrl } from './gitSource.js';
 
 const ALGORITHMS = ['sha256', 'sha384', 'sha512'] as const;
 
@@ -17,7 +18,8 @@ export interface DownloadedSource {
   name: string;
 }
 
-export const isUrl = (source: string) => /^https?:\/\//.test(source);
+/** An ADD source fetched over HTTP(S) (a URL of a git repository is a git source instead). */
+export const isUrl = (source: string) => /^https?:\/\//.test(source) && !isGitUrl(source);
 
 /**
  * Fetch an ADD URL once per build into `scratch`, as Docker does it: the body saved with mode 0600 and the mtime of
