@@ -122,35 +122,69 @@ export async function executePlan(options: ExecuteOptions): Promise<BuiltStage[]
   }
 }
 
+/**
+ * Build the plan's stages. Each stage waits only for the stages it reads (its base, COPY --from, RUN --mount from),
+ * so independent stages build at once, each line of their progress prefixed with the stage's name. When one fails,
+ * the others are stopped (a running RUN is killed) and its error is the build's. In place there is one root, so
+ * stages build one after another.
+ */
 async function executeStages(options: Run, built: BuiltStage[], saved: string[]): Promise<BuiltStage[]> {
-  const total = options.plan.stages.reduce((n, s) => n + s.steps.length + 1, 0);
-  let step = 0;
-  for (const [index, stage] of options.plan.stages.entries()) {
+  const stages = options.plan.stages;
+  const total = stages.reduce((n, s) => n + s.steps.length + 1, 0);
+  const firstStep = stages.map((_, i) => stages.slice(0, i).reduce((n, s) => n + s.steps.length + 1, 0));
+  if (inPlaceOf(options)) {
+    for (const [index, stage] of stages.entries()) await buildStage(index, stage, { total, first: firstStep[index]! }, options, built, saved);
+    return built;
+  }
+  const stop = new AbortController();
+  const interrupted = () => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', interrupted, { once: true });
+  let failure: { error: unknown } | undefined;
+  const finished: Promise<void>[] = [];
+  for (const [index, stage] of stages.entries()) {
+    const label = stages.length > 1 ? `[${stage.name ?? stage.dockerfileIndex}] ` : '';
+    const stageOptions: Run = { ...options, signal: stop.signal, onProgress: (line) => options.onProgress(`${label}${line}`) };
+    finished[index] = Promise.all(stageDependencies(stage).map((d) => finished[d]!))
+      .then(() => buildStage(index, stage, { total, first: firstStep[index]! }, stageOptions, built, saved))
+      .catch((error: unknown) => {
+        failure ??= { error };
+        stop.abort(error);
+        throw error;
+      });
+  }
+  try {
+    await Promise.allSettled(finished);
+  } finally {
+    options.signal?.removeEventListener('abort', interrupted);
+  }
+  if (failure) throw options.signal?.aborted ? interruptedError(options.signal) : failure.error;
+  return built;
+}
+
+async function buildStage(index: number, stage: StagePlan, steps: { total: number; first: number }, options: Run, built: BuiltStage[], saved: string[]): Promise<void> {
+  throwIfInterrupted(options);
+  let step = steps.first + 1;
+  options.onProgress(`STEP ${step}/${steps.total}: FROM ${describeBase(stage, options.plan)}`);
+  let started = performance.now();
+  const state = await startStage(stage, built, options);
+  options.onProgress(`--> base ready in ${seconds(started)}`);
+  for (const s of stage.steps) {
     throwIfInterrupted(options);
     step++;
-    options.onProgress(`STEP ${step}/${total}: FROM ${describeBase(stage, options.plan)}`);
-    let started = performance.now();
-    const state = await startStage(stage, built, options);
-    options.onProgress(`--> base ready in ${seconds(started)}`);
-    for (const s of stage.steps) {
-      throwIfInterrupted(options);
-      step++;
-      options.onProgress(`STEP ${step}/${total}: ${describeStep(s)}`);
-      started = performance.now();
-      const cached = await executeStep(s, state, stage, built, options);
-      if (!cached && s.kind !== 'config') options.onProgress(`--> done in ${seconds(started)}`);
-    }
-    built[index] = await finishStage(stage, state, options);
-    const inPlace = inPlaceOf(options);
-    // In place, the next stage replaces the root: a stage that a later one reads from is saved first, as kaniko does.
-    if (inPlace && usedLater(options.plan, index)) {
-      const dir = options.cache.scratch();
-      saved.push(dir);
-      await copyTree(inPlace.root, dir, { skip: inPlace.keep });
-      built[index] = { ...built[index]!, tree: new StageTree([dir]) };
-    }
+    options.onProgress(`STEP ${step}/${steps.total}: ${describeStep(s)}`);
+    started = performance.now();
+    const cached = await executeStep(s, state, stage, built, options);
+    if (!cached && s.kind !== 'config') options.onProgress(`--> done in ${seconds(started)}`);
   }
-  return built;
+  built[index] = await finishStage(stage, state, options);
+  const inPlace = inPlaceOf(options);
+  // In place, the next stage replaces the root: a stage that a later one reads from is saved first, as kaniko does.
+  if (inPlace && usedLater(options.plan, index)) {
+    const dir = options.cache.scratch();
+    saved.push(dir);
+    await copyTree(inPlace.root, dir, { skip: inPlace.keep });
+    built[index] = { ...built[index]!, tree: new StageTree([dir]) };
+  }
 }
 
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(2)} s`;
@@ -159,13 +193,19 @@ function inPlaceOf(options: Run): InPlaceIsolation | undefined {
   return options.isolation.kind === 'in-place' ? options.isolation : undefined;
 }
 
+/** The stages a stage reads: the one it builds on, and those it copies from or mounts. */
+function stageDependencies(stage: StagePlan): number[] {
+  const from = (f: MountFrom | undefined) => (f?.kind === 'stage' ? [f.stage] : []);
+  const read = [
+    ...(stage.base.kind === 'stage' ? [stage.base.stage] : []),
+    ...stage.steps.flatMap((step) => (step.kind === 'copy' ? from(step.from) : step.kind === 'run' ? step.mounts.flatMap((m) => ('from' in m ? from(m.from) : [])) : [])),
+  ];
+  return [...new Set(read)];
+}
+
 /** A later stage builds on this one, copies from it or mounts it. */
 function usedLater(plan: BuildPlan, index: number): boolean {
-  const from = (f: MountFrom | undefined) => f?.kind === 'stage' && f.stage === index;
-  return plan.stages.some((stage) =>
-    (stage.base.kind === 'stage' && stage.base.stage === index) ||
-    stage.steps.some((step) => (step.kind === 'copy' && from(step.from)) || (step.kind === 'run' && step.mounts.some((m) => 'from' in m && from(m.from)))),
-  );
+  return plan.stages.some((stage) => stageDependencies(stage).includes(index));
 }
 
 /** The instruction as a user reads it in progress, from buildah's history text. */
@@ -175,7 +215,11 @@ function describeStep(step: Step): string {
 }
 
 function throwIfInterrupted(options: Run): void {
-  if (options.signal?.aborted) throw new BerthError('BUILD_FAILED', `build interrupted (${String(options.signal.reason)}); nothing was written`);
+  if (options.signal?.aborted) throw interruptedError(options.signal);
+}
+
+function interruptedError(signal: AbortSignal): BerthError {
+  return new BerthError('BUILD_FAILED', `build interrupted (${String(signal.reason)}); nothing was written`);
 }
 
 function describeBase(stage: StagePlan, plan: BuildPlan): string {
