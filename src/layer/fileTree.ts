@@ -96,11 +96,27 @@ export function textPath(rel: string): string {
  * and "=" in names as \ooo, so its output parses back into exact bytes.
  * Keys are `rel` byte strings ('' for the root).
  */
-async function readTreeXattrs(root: string): Promise<Map<string, Map<string, Buffer>>> {
+function readTreeXattrs(root: string): Promise<Map<string, Map<string, Buffer>>> {
+  // -R -P: recurse, never following a symlink.
+  return getfattr(root, ['-R', '-P', '.']);
+}
+
+/** Extended attributes of the entries `rels` (byte strings) under `root`, those that have any; getfattr as above. */
+export async function readXattrsOf(root: string, rels: string[]): Promise<Map<string, Map<string, Buffer>>> {
+  const out = new Map<string, Map<string, Buffer>>();
+  // Several hundred paths per run keep each command line far below the kernel's limit.
+  for (let i = 0; i < rels.length; i += 500) {
+    const paths = rels.slice(i, i + 500).map((rel) => `./${Buffer.from(rel, 'latin1').toString('utf8')}`);
+    for (const [rel, attrs] of await getfattr(root, ['--', ...paths])) out.set(rel, attrs);
+  }
+  return out;
+}
+
+async function getfattr(root: string, args: string[]): Promise<Map<string, Map<string, Buffer>>> {
   const getfattr = which('getfattr');
   if (!getfattr) throw new BerthError('UNSUPPORTED', 'extended attributes cannot be read: getfattr (Debian package attr) is not installed');
-  // -P: never follow a symlink while recursing; -h: report a symlink's own attributes; -m '': every namespace.
-  const child = spawn(getfattr, ['-R', '-P', '-h', '-d', '-m', '', '-e', 'hex', '.'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // -h: report a symlink's own attributes; -d -m '': every attribute of every namespace, values in hex.
+  const child = spawn(getfattr, ['-h', '-d', '-m', '', '-e', 'hex', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: Buffer[] = [];
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const exited = new Promise<number | null>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { compareRel, layerEntries, type TreeEntry } from './fileTree.js';
+import { compareRel, layerEntries, readXattrsOf, type TreeEntry } from './fileTree.js';
 import { writeTar, type LayerEntry, type TarWriterOptions } from './tarWriter.js';
 import { whiteoutMember } from './whiteout.js';
 
@@ -58,9 +58,10 @@ export class TreeSnapshot {
   /**
    * A layer of what changed under the root since this snapshot: new and changed entries with the directories that
    * lead to them, and a whiteout for each deleted path whose parent still exists. `skip` adds paths to leave out
-   * (what a step mounted and removed again).
+   * (what a step mounted and removed again). With `xattrs`, the entries carry their extended attributes (read with
+   * getfattr for the chosen entries only).
    */
-  async changes(options: TarWriterOptions & SnapshotOptions = {}): Promise<{ tar: Readable; changed: number }> {
+  async changes(options: TarWriterOptions & SnapshotOptions & { xattrs?: boolean } = {}): Promise<{ tar: Readable; changed: number }> {
     const skip = (rel: string) => (this.options.skip?.(rel) ?? false) || (options.skip?.(rel) ?? false);
     const now = walkSync(this.root, skip);
     const present = new Set<string>();
@@ -88,6 +89,10 @@ export class TreeSnapshot {
         if (chosen.has(parent)) break;
         chosen.set(parent, byRel.get(parent)!);
       }
+    }
+    if (options.xattrs) {
+      const attrs = await readXattrsOf(this.root, [...chosen.keys()]);
+      for (const [rel, entry] of chosen) entry.xattrs = attrs.get(rel) ?? entry.xattrs;
     }
     const entries = [...layerEntries([...chosen.values()]), ...whiteouts];
     return { tar: writeTar(entries, options), changed: chosen.size + whiteouts.length };

@@ -11,6 +11,8 @@ export interface CopySource {
   rel: string;
   abs: string;
   isDirectory: boolean;
+  /** The part of `rel` that `COPY --parents` keeps under the destination: after a `/./` pivot in the pattern, if any. */
+  kept: string;
 }
 
 /** Where sources are read from, and what of it the build may see (.dockerignore; nothing is ignored in a stage). */
@@ -81,11 +83,14 @@ export async function resolveSources(root: SourceRoot, patterns: string[]): Prom
   const found: CopySource[] = [];
   for (const pattern of patterns) {
     const rel = cleanSource(pattern, root);
+    // BuildKit's pivot: in `a/./b/c`, --parents keeps only what follows the `/./` (b/c), not the whole path.
+    const pivot = pattern.replace(/^(\.\/)+/, '').indexOf('/./');
+    const dropped = pivot < 0 ? '' : cleanSource(pattern.replace(/^(\.\/)+/, '').slice(0, pivot), root);
     const matches = wildcard.test(rel) ? await globPaths(root, rel) : (await exists(root, rel)) ? [rel] : [];
     if (matches.length === 0) throw new BerthError('NOT_FOUND', `COPY failed: no source files were specified or found for "${pattern}" in the ${root.name}`);
     for (const m of matches) {
       const abs = sourcePath(root, m)!;
-      found.push({ rel: m, abs, isDirectory: (await lstat(abs)).isDirectory() });
+      found.push({ rel: m, abs, isDirectory: (await lstat(abs)).isDirectory(), kept: dropped === '' ? m : m.slice(dropped.length + 1) });
     }
   }
   return found;

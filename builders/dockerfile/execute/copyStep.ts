@@ -202,7 +202,7 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
     for (const source of sources) {
       // --parents keeps each source's path below the destination (`COPY --parents a/b/*.txt /out/` writes /out/a/b/).
       if (source.isDirectory) {
-        const dest = prepareParents(stageRoot, writer, step.parents ? posix.join(step.dest, source.rel) : step.dest, owner, true);
+        const dest = prepareParents(stageRoot, writer, step.parents ? posix.join(step.dest, source.kept) : step.dest, owner, true);
         for (const rel of await visibleTree(root, source.rel)) {
           const inside = source.rel ? rel.slice(source.rel.length + 1) : rel;
           writer.entry(insideSource(source, rel), dest === '' ? inside : `${dest}/${inside}`, owner, step.chmod);
@@ -210,7 +210,7 @@ async function copyWith(step: CopyStep, stageRoot: string, writer: CopyWriter, t
       } else if (step.instruction === 'ADD' && isArchive(source.abs)) {
         await writer.archive(source.abs, prepareParents(stageRoot, writer, step.dest, owner, true));
       } else {
-        const destPath = step.parents ? posix.join(step.dest, source.rel) : intoDirectory ? posix.join(step.dest, basename(source.rel)) : step.dest;
+        const destPath = step.parents ? posix.join(step.dest, source.kept) : intoDirectory ? posix.join(step.dest, basename(source.rel)) : step.dest;
         writer.entry(source.abs, prepareParents(stageRoot, writer, destPath, owner, false), owner, step.chmod);
       }
     }

@@ -461,8 +461,15 @@ async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMo
   throwIfInterrupted(options);
   if (result.status !== 0) throw runFailed(step, result.status);
   const targets = new KeptPaths(result.targets);
-  const { tar } = await before.changes({ skip: (rel) => targets.isKept(rel), ...timestampOptions(options) });
-  return tar;
+  const skip = (rel: string) => targets.isKept(rel);
+  try {
+    return (await before.changes({ skip, xattrs: true, ...timestampOptions(options) })).tar;
+  } catch (err) {
+    if (!(err instanceof BerthError) || err.code !== 'UNSUPPORTED') throw err;
+    // No getfattr in this image: the changes are still seen (ctime), their attributes' values cannot be read.
+    options.onProgress(`warning: ${err.message}; the layer of this RUN carries no extended attributes`);
+    return (await before.changes({ skip, ...timestampOptions(options) })).tar;
+  }
 }
 
 function runFailed(step: RunStep, status: number): BerthError {

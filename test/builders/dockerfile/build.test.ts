@@ -375,7 +375,7 @@ test('--platform: a COPY-only build for another architecture needs no emulation;
   assert.match(run.stderr, /RUN for linux\/s390x needs emulation/);
 });
 
-test('COPY --parents keeps each source\'s path below the destination, globs and directories alike', async (t) => {
+test('COPY --parents keeps each source\'s path below the destination (after a /./ pivot), globs and directories alike', async (t) => {
   const s = await sandbox(t);
   if (!s) return;
   const context = join(s.dir, 'parents');
@@ -383,11 +383,12 @@ test('COPY --parents keeps each source\'s path below the destination, globs and 
     mkdirSync(join(context, file, '..'), { recursive: true });
     writeFileSync(join(context, file), `${file}\n`);
   }
-  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nCOPY --parents src/*/*.c docs/guide /out/\nCOPY src/app/main.c /flat/\n');
+  writeFileSync(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nCOPY --parents src/*/*.c docs/guide /out/\nCOPY src/app/main.c /flat/\nCOPY --parents ./src/./*/*.c /pivot/\n');
   const built = s.build(['--build-arg', `BASE=${s.base}`, '-t', 'localhost/parents:1', context]);
   assert.equal(built.status, 0, built.stderr);
   const files = s.files('localhost/parents:1');
   const list = (dir: string): string[] => readdirSync(join(files, dir), { recursive: true }).map(String).sort();
   assert.deepEqual(list('out'), ['docs', 'docs/guide', 'docs/guide/intro.md', 'src', 'src/app', 'src/app/main.c', 'src/app/util.c', 'src/lib', 'src/lib/x.c']);
   assert.deepEqual(list('flat'), ['main.c'], 'without --parents a file lands by its name');
+  assert.deepEqual(list('pivot'), ['app', 'app/main.c', 'app/util.c', 'lib', 'lib/x.c'], 'what precedes a /./ pivot is dropped, as BuildKit drops it');
 });
