@@ -230,7 +230,7 @@ test('RUN flags: mounts of every type with defaults, --network', async () => {
     { type: 'secret', target: '/run/secrets/tok', id: 'tok', required: false, mode: 0o400, uid: 0, gid: 0 },
     { type: 'secret', target: '', id: 'key', required: false, env: 'KEY', mode: 0o400, uid: 0, gid: 0 },
     { type: 'tmpfs', target: '/t', size: 64 * 1024 * 1024 },
-    { type: 'ssh', target: '/run/buildkit/ssh_agent.0', id: 'default', required: false },
+    { type: 'ssh', target: '/run/buildkit/ssh_agent.0', id: 'default', required: false, mode: 0o600, uid: 0, gid: 0 },
   ]);
   // buildah keeps the flags in history (they name secrets by id, never their values).
   assert.match(run.createdBy, /^\/bin\/sh -c --mount=type=cache,target=\/root\/\.cache,sharing=locked .* --network=none make$/);
