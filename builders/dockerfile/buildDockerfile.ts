@@ -1,6 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { copyFromSource } from '../../src/copy/copyImage.js';
+import { copyToTags, type DestinationHooks } from '../../src/copy/copyToTags.js';
+import type { ImageReference } from '../../src/transports/types.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 import { mutateImage } from '../../src/image/mutateImage.js';
 import { readImageConfig, selectImageManifest } from '../../src/image/selectImage.js';
@@ -41,6 +43,8 @@ export interface BuildOptions {
   annotations?: Record<string, string>;
   /** Also write the image as an OCI or docker archive, or its files into a directory (`--output`). */
   output?: { type: 'oci' | 'docker' | 'local'; dest: string };
+  /** What a copy to each -t does besides copying (signing it there: src/cli/buildOutputFlags.ts's signingHooksFrom). */
+  hooksFor?: (destination: ImageReference) => DestinationHooks;
   /** RUN --mount=type=secret contents by id. */
   secrets?: Map<string, Buffer>;
   /** RUN --mount=type=ssh agents by id: the socket of an ssh agent (`--ssh default=$SSH_AUTH_SOCK`). */
@@ -183,10 +187,7 @@ async function finishBuild(options: BuildOptions, target: BuiltStage, { platform
   const { manifest, digest } = await selectImageManifest(image, platform);
   const destinations: BuildResult['destinations'] = [];
   const pushOptions = options.pushTransportOptions ? { ...options.pushTransportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) } : transportOptions;
-  for (const tag of options.tags) {
-    const result = await copyFromSource(image, parseImageReference(tag, 'berth'), { destinationOptions: pushOptions, ...(options.format ? { manifestFormat: options.format } : {}) });
-    destinations.push({ reference: tag, manifestDigest: result.manifestDigest });
-  }
+  destinations.push(...(await copyToTags(image, options.tags, { destinationOptions: pushOptions, ...(options.format ? { manifestFormat: options.format } : {}), ...(options.hooksFor ? { hooksFor: options.hooksFor } : {}) })));
   const output = options.output;
   if (output?.type === 'local') {
     // The target stage's files as they are, owners and modes included (read from the merged overlay view).

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { copyFromSource } from '../../src/copy/copyImage.js';
+import { copyToTags, type DestinationHooks } from '../../src/copy/copyToTags.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 import { indexOfImages } from '../../src/image/imageIndex.js';
 import { mutateImage } from '../../src/image/mutateImage.js';
@@ -20,8 +20,7 @@ import { DependencyLayerCache } from '../../src/store/dependencyLayerCache.js';
 import { RootfsCache } from '../../src/store/rootfsCache.js';
 import { storeRoot } from '../../src/store/storeRoot.js';
 import '../../src/transports/allTransports.js';
-import { parseImageReference } from '../../src/transports/transportRegistry.js';
-import type { ImageSource, TransportOptions } from '../../src/transports/types.js';
+import type { ImageReference, ImageSource, TransportOptions } from '../../src/transports/types.js';
 import { configuredRegistry, reifyProductionTree } from './dependencyTree.js';
 import { gitRevision } from './gitRevision.js';
 import { defaultNodeBase, nodeContainerConfig, type PackageJson } from './imageConfig.js';
@@ -56,6 +55,8 @@ export interface NodeBuildOptions {
   timestamp?: Date;
   storeRoot?: string;
   transportOptions?: TransportOptions;
+  /** What a copy to each -t does besides copying (signing it there: src/cli/buildOutputFlags.ts's signingHooksFrom). */
+  hooksFor?: (destination: ImageReference) => DestinationHooks;
   onProgress?: (line: string) => void;
 }
 
@@ -150,11 +151,7 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
     const image = images.length === 1 ? images[0]! : await indexOfImages(images);
     const top = parseManifest((await image.getManifest()).bytes);
     const imageId = top.kind === 'index' ? top.digest : top.manifest.config.digest;
-    const destinations: NodeBuildResult['destinations'] = [];
-    for (const tag of options.tags) {
-      const result = await copyFromSource(image, parseImageReference(tag, 'berth'), { all: true, sourceOptions: transportOptions, destinationOptions: transportOptions });
-      destinations.push({ reference: tag, manifestDigest: result.manifestDigest });
-    }
+    const destinations = await copyToTags(image, options.tags, { all: true, sourceOptions: transportOptions, destinationOptions: transportOptions, ...(options.hooksFor ? { hooksFor: options.hooksFor } : {}) });
     return { imageId, dependenciesCached: dependencies.allCached, destinations };
   } finally {
     leave();

@@ -2,16 +2,28 @@ import type minimist from 'minimist';
 import { writeFileSync } from 'node:fs';
 import { BerthError } from '../errors/BerthError.js';
 import type { FlagSpec } from './command.js';
+import type { DestinationHooks } from '../copy/copyToTags.js';
+import { carrySignatures, carrySignaturesBeforeCommit, signaturesHaveAPlace } from '../sign/carrySignatures.js';
+import { STORE_TRANSPORT } from '../transports/store/storeTransport.js';
+import type { ImageReference } from '../transports/types.js';
+import { copySignatureOptionsFromFlags } from './copySignatureFlags.js';
 
 /** The output flags both builders take (buildah's names): where the image goes and what is written about it. */
-export const buildOutputFlagSpec: FlagSpec = { string: ['tag', 'label', 'iidfile', 'digestfile'], boolean: ['quiet'], alias: { t: 'tag', q: 'quiet' } };
+export const buildOutputFlagSpec: FlagSpec = {
+  string: ['tag', 'label', 'iidfile', 'digestfile', 'sign-by-key', 'sign-passphrase-file', 'sign-identity', 'sign-referrers-mode'],
+  boolean: ['quiet'],
+  alias: { t: 'tag', q: 'quiet' },
+};
 
 export const buildOutputUsage = `
   -t, --tag IMAGE           where the image goes (repeatable): a berth reference, or a bare name for the local store
       --label K=V           add a label to the image (repeatable)
       --iidfile FILE        write the image ID (config digest) to FILE
       --digestfile FILE     write the manifest digest of the first -t to FILE
-  -q, --quiet               print only the image ID`;
+  -q, --quiet               print only the image ID
+      --sign-by-key FILE    sign the image at each -t with this cosign/PKCS#8 key (not in the local store, which
+                            keeps images, not signatures); --sign-passphrase-file, --sign-identity and
+                            --sign-referrers-mode as berth copy takes them`;
 
 /** K=V items of a repeatable flag (--label, --env-style). */
 export function keyValues(items: string[], flag: string, command: string): Record<string, string> {
@@ -42,4 +54,16 @@ export function writeBuildOutputs(flags: minimist.ParsedArgs, result: { imageId:
     writeFileSync(String(flags.digestfile), first.manifestDigest);
   }
   process.stdout.write(`${result.imageId}\n`);
+}
+
+/**
+ * --sign-by-key for a build's -t destinations, as copy signs: a cosign signature made at each destination after it
+ * is written; one that cannot hold it (docker-archive) is refused before any destination is written. The local
+ * store keeps images, not signatures, so a bare name is copied unsigned.
+ */
+export async function signingHooksFrom(flags: minimist.ParsedArgs): Promise<((destination: ImageReference) => DestinationHooks) | undefined> {
+  if (typeof flags['sign-by-key'] !== 'string') return undefined;
+  const signatures = { ...(await copySignatureOptionsFromFlags(flags)), carryExisting: false };
+  const hooks: DestinationHooks = { admit: signaturesHaveAPlace(signatures), beforeCommit: carrySignaturesBeforeCommit(signatures), afterCommit: carrySignatures(signatures) };
+  return (destination) => (destination.transport.name === STORE_TRANSPORT ? {} : hooks);
 }

@@ -1,6 +1,6 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
-import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
+import { buildOutputFlagSpec, buildOutputUsage, signingHooksFrom, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, type Command, type FlagSpec } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 
@@ -51,7 +51,9 @@ Registry options (base and -t):${registryFlagsUsageOne}
     const platforms = platformText === '' ? undefined : platformText === 'all' ? ('all' as const) : platformText.split(',').map((p) => normalizePlatform(parsePlatform(p.trim())));
     const quiet = flags.quiet === true;
     const { buildNodeProject } = await import('../../../builders/node/buildNodeProject.js');
+    const hooksFor = await signingHooksFrom(flags);
     const result = await buildNodeProject({
+      ...(hooksFor ? { hooksFor } : {}),
       project: args[0] ?? '.',
       tags: flagList(flags.tag),
       ...(flags.base ? { base: String(flags.base) } : {}),

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
 import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
-import { buildOutputFlagSpec, buildOutputUsage, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
+import { buildOutputFlagSpec, buildOutputUsage, signingHooksFrom, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { parseGoDuration } from '../../../builders/dockerfile/compile/goDuration.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
@@ -61,7 +61,9 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
     const file = flags.file as string | undefined;
     const quiet = flags.quiet === true;
     const { buildDockerfile } = await import('../../../builders/dockerfile/buildDockerfile.js');
+    const hooksFor = await signingHooksFrom(flags);
     const result = await buildDockerfile({
+      ...(hooksFor ? { hooksFor } : {}),
       context: args[0] ?? '.',
       ...(file === '-' ? { dockerfileText: readFileSync(0, 'utf8') } : file ? { dockerfile: file } : {}),
       tags: flagList(flags.tag),
