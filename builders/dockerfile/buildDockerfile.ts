@@ -8,7 +8,7 @@ import { mutateImage } from '../../src/image/mutateImage.js';
 import { readImageConfig, selectImageManifest } from '../../src/image/selectImage.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { hostPlatform, type Platform } from '../../src/oci/platform.js';
-import { openImage } from '../../src/run/runImage.js';
+import { openImage, type PullPolicy } from '../../src/run/runImage.js';
 import { StepCache } from '../../src/store/stepCache.js';
 import { enterBuild } from '../../src/store/buildCacheUse.js';
 import '../../src/transports/allTransports.js';
@@ -43,6 +43,8 @@ export interface BuildOptions {
   annotations?: Record<string, string>;
   /** Also write the image as an OCI or docker archive, or its files into a directory (`--output`). */
   output?: { type: 'oci' | 'docker' | 'local'; dest: string };
+  /** When FROM and --from images named in the store are pulled (--pull; default missing). */
+  pull?: PullPolicy;
   /** What a copy to each -t does besides copying (signing it there: src/cli/buildOutputFlags.ts's signingHooksFrom). */
   hooksFor?: (destination: ImageReference) => DestinationHooks;
   /** RUN --mount=type=secret contents by id. */
@@ -109,6 +111,14 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
   const onProgress = options.onProgress ?? (() => undefined);
   onProgress(`isolation: ${isolation.name} (${isolation.why})`);
+  // --pull=always pulls each image once per build: after that the store holds what was just pulled.
+  const pulled = new Set<string>();
+  const pullFor = (reference: string): PullPolicy => {
+    if (options.pull !== 'always') return options.pull ?? 'missing';
+    if (pulled.has(reference)) return 'missing';
+    pulled.add(reference);
+    return 'always';
+  };
   const plan = await compileDockerfile({
     text,
     file: options.dockerfileText === undefined ? basename(dockerfilePath) : 'Dockerfile',
@@ -117,7 +127,7 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
     platform,
     buildPlatform: hostPlatform(),
     resolveImageConfig: async (reference, wanted) => {
-      const source = await openImage({ image: reference, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress });
+      const source = await openImage({ image: reference, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress, pull: pullFor(reference) });
       try {
         const { manifest } = await selectImageManifest(source, wanted);
         return await readImageConfig(source, manifest);
@@ -154,6 +164,7 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
       transportOptions,
       secrets: options.secrets ?? new Map(),
       sshAgents: options.sshAgents ?? new Map(),
+      pullFor,
       defaultNetwork: options.network ?? 'host',
       ...(options.timestamp ? { timestamp: options.timestamp } : {}),
       onProgress,

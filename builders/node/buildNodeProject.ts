@@ -13,7 +13,7 @@ import type { ImageConfig } from '../../src/oci/config.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { parseManifest } from '../../src/oci/manifest.js';
 import { formatPlatform, hostPlatform, type Platform } from '../../src/oci/platform.js';
-import { openImage } from '../../src/run/runImage.js';
+import { openImage, type PullPolicy } from '../../src/run/runImage.js';
 import { whyNotRunnable } from '../../src/run/runnablePlatform.js';
 import { enterBuild } from '../../src/store/buildCacheUse.js';
 import { DependencyLayerCache } from '../../src/store/dependencyLayerCache.js';
@@ -34,6 +34,8 @@ export interface NodeBuildOptions {
   tags: string[];
   /** The base image (any berth reference, or a name for the local store / its registry); default from engines.node. */
   base?: string;
+  /** When a base named in the local store is pulled (--pull; default missing). */
+  pull?: PullPolicy;
   /** Build this workspace (by name or directory) with the local packages it needs, as `npm -w` installs it. */
   workspace?: string;
   /** Platforms to build (several give an index); 'all' takes every platform of the base. Default: this host's. */
@@ -128,7 +130,7 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
   mkdirSync(root, { recursive: true });
   const cache = new DependencyLayerCache(root, join(root, 'blobs'));
   const leave = enterBuild(root);
-  const base = await openImage({ image: baseName, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress });
+  const base = await openImage({ image: baseName, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress, ...(options.pull ? { pull: options.pull } : {}) });
   try {
     const platforms = options.platforms === 'all' ? await basePlatforms(base) : (options.platforms ?? [hostPlatform()]);
     const dependencies = new DependencyLayers({ project, lock, lockBytes, cache, root, appRoot, includeDev, scripted, localDirs: local.map((p) => p.dir), onProgress, storeRoot: options.storeRoot, ...(workspace ? { workspace } : {}), key: `${includeDev}\0${created}\0${appRoot}\0${workspace?.dir ?? ''}\0${options.ignoreScripts === true}`, mtime });

@@ -58,20 +58,31 @@ export interface RunImageResult {
   status: number;
 }
 
+/** When a named image is pulled into the local store: podman's and buildah's --pull. */
+export type PullPolicy = 'always' | 'missing' | 'never';
+
 /**
- * Open IMAGE: bare names and berth: come from the local store, pulled over docker:// when missing.
- * The pull's modules (copy pipeline, signature policy) load only when a pull happens: a run from the
- * store is most runs, and their start-up is the point.
+ * Open IMAGE: a bare name (or berth:) from the local store, else pulled over docker:// (short names through
+ * registries.conf, trust policy applied) into it; `pull` 'always' pulls first, 'never' only reads the store. Other
+ * transports are read where they are. The pull's modules (copy pipeline, signature policy) load only when a pull
+ * happens: a run from the store is most runs, and their start-up is the point.
  */
-/** A bare name from the local store, else pulled (short names through registries.conf, trust policy applied) into it. */
-export async function openImage(options: Pick<RunImageOptions, 'image' | 'transportOptions' | 'storeRoot' | 'onProgress'>): Promise<ImageSource> {
+export async function openImage(options: Pick<RunImageOptions, 'image' | 'transportOptions' | 'storeRoot' | 'onProgress'> & { pull?: PullPolicy }): Promise<ImageSource> {
   const transportOptions = { ...options.transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}) };
+  const pull = options.pull ?? 'missing';
   let ref = parseImageReference(options.image, 'berth');
-  try {
-    return await ref.newSource(transportOptions);
-  } catch (err) {
-    if (!(isBerthError(err, 'NOT_FOUND') && ref.transport.name === 'berth')) throw err;
-  }
+  if (ref.transport.name !== 'berth') return ref.newSource(transportOptions);
+  const fromStore = async (): Promise<ImageSource | undefined> => {
+    if (pull === 'always') return undefined;
+    try {
+      return await ref.newSource(transportOptions);
+    } catch (err) {
+      if (!isBerthError(err, 'NOT_FOUND')) throw err;
+      return undefined;
+    }
+  };
+  const stored = await fromStore();
+  if (stored) return stored;
   const name = options.image.replace(/^berth:/, '');
   if (!isFullyQualified(name)) {
     // A short name is not pulled from a guessed registry: registries.conf names it (an alias or the one
@@ -80,12 +91,10 @@ export async function openImage(options: Pick<RunImageOptions, 'image' | 'transp
     const { loadRegistriesConf } = await import('../registries-conf/registriesConf.js');
     const registriesConf = transportOptions.registry?.registriesConf;
     ref = parseImageReference(`berth:${resolveShortName(name, loadRegistriesConf(registriesConf))}`);
-    try {
-      return await ref.newSource(transportOptions);
-    } catch (err) {
-      if (!isBerthError(err, 'NOT_FOUND')) throw err;
-    }
+    const resolved = await fromStore();
+    if (resolved) return resolved;
   }
+  if (pull === 'never') throw new BerthError('NOT_FOUND', `${options.image} is not in the local store, and --pull=never forbids pulling it`);
   const remote = parseImageReference(`docker://${ref.dockerReference}`);
   options.onProgress?.(`pulling ${remote.toString()}`);
   const [{ copyImage }, { policyAdmission }] = await Promise.all([import('../copy/copyImage.js'), import('../sign/policy/admission.js')]);

@@ -11,7 +11,7 @@ import { layerFromTar, type NewLayer } from '../../../src/layer/newLayer.js';
 import { overlayUpperLayer } from '../../../src/layer/overlayLayer.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../../../src/oci/config.js';
 import { runInRootfs, type RootfsMount } from '../../../src/run/runInRootfs.js';
-import { openImage } from '../../../src/run/runImage.js';
+import { openImage, type PullPolicy } from '../../../src/run/runImage.js';
 import { RootfsCache } from '../../../src/store/rootfsCache.js';
 import { StepCache } from '../../../src/store/stepCache.js';
 import type { ImageSource, TransportOptions } from '../../../src/transports/types.js';
@@ -54,6 +54,8 @@ export interface ExecuteOptions {
   secrets: Map<string, Buffer>;
   /** RUN --mount=type=ssh agents: id → the agent's socket (--ssh). */
   sshAgents: Map<string, string>;
+  /** The pull policy for an image a stage reads (--pull; 'always' once per build). */
+  pullFor?: (reference: string) => PullPolicy;
   /** The network a RUN gets by default (buildah chroot and kaniko: the build's own). */
   defaultNetwork: 'host' | 'none';
   /** Pinned times for reproducible builds (SOURCE_DATE_EPOCH / --timestamp). */
@@ -259,7 +261,7 @@ async function startStageInPlace(stage: StagePlan, built: BuiltStage[], options:
   if (stage.base.kind === 'scratch') {
     return { tree, chain: sha256(`scratch\0${stage.platform.os}/${stage.platform.architecture}`), layers: [], history: [], config };
   }
-  const source = await openImage({ image: stage.base.reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
+  const source = await openImage({ image: stage.base.reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress, ...(options.pullFor ? { pull: options.pullFor(stage.base.reference) } : {}) });
   const digest = await applyImageLayers(source, inPlace.root, { platform: stage.platform, keep: inPlace.keep, onWarning: (m) => options.onProgress(`warning: ${m}`) });
   return { base: source, tree, chain: sha256(`image\0${digest}`), layers: [], history: [], config };
 }
@@ -590,7 +592,7 @@ function copyTarget(options: Run, built: BuiltStage[], platform: Platform): Copy
  * open for the caller.
  */
 async function unpackedImage(reference: string, platform: Platform, options: Run): Promise<{ source: ImageSource; digest: string; rootfs: string }> {
-  const source = await openImage({ image: reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress });
+  const source = await openImage({ image: reference, ...(options.transportOptions ? { transportOptions: options.transportOptions } : {}), ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress: options.onProgress, ...(options.pullFor ? { pull: options.pullFor(reference) } : {}) });
   const { digest } = await selectImageManifest(source, platform);
   const bundle = await new RootfsCache(options.storeRoot).acquireImage(source, digest, `build-${process.pid}`, { platform, onWarning: (m) => options.onProgress(`warning: ${m}`) });
   return { source, digest, rootfs: join(bundle, 'rootfs') };

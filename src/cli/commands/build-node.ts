@@ -1,11 +1,12 @@
 import { BerthError } from '../../errors/BerthError.js';
 import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
+import { pullPolicyFrom, pullPolicyUsage } from '../pullPolicyFlag.js';
 import { buildOutputFlagSpec, buildOutputUsage, signingHooksFrom, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, type Command, type FlagSpec } from '../command.js';
 import { mergeFlagSpecs, registryFlagSpec, registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 
 const flagSpec: FlagSpec = mergeFlagSpecs(
-  { string: ['base', 'include', 'app-root', 'entrypoint', 'env', 'port', 'user', 'exclude', 'workspace', 'platform'], boolean: ['ignore-scripts'], alias: { workspace: 'w' } },
+  { string: ['base', 'include', 'app-root', 'entrypoint', 'env', 'port', 'user', 'exclude', 'workspace', 'platform', 'pull'], boolean: ['ignore-scripts'], alias: { workspace: 'w' } },
   buildOutputFlagSpec,
   registryFlagSpec('one'),
 );
@@ -35,7 +36,7 @@ Options:
       --port PORT[/PROTO]  an exposed port (repeatable)
       --user USER          the user the image runs as
       --exclude PATH       leave PATH out of the application layer (repeatable)
-      (SOURCE_DATE_EPOCH pins every time in the image; default 1970-01-01T00:00:01Z)${buildOutputUsage}
+      (SOURCE_DATE_EPOCH pins every time in the image; default 1970-01-01T00:00:01Z)${buildOutputUsage}${pullPolicyUsage}
 Registry options (base and -t):${registryFlagsUsageOne}
 `,
   async run(argv) {
@@ -52,7 +53,9 @@ Registry options (base and -t):${registryFlagsUsageOne}
     const quiet = flags.quiet === true;
     const { buildNodeProject } = await import('../../../builders/node/buildNodeProject.js');
     const hooksFor = await signingHooksFrom(flags);
+    const pull = pullPolicyFrom(flags, 'build-node');
     const result = await buildNodeProject({
+      ...(pull ? { pull } : {}),
       ...(hooksFor ? { hooksFor } : {}),
       project: args[0] ?? '.',
       tags: flagList(flags.tag),

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { BerthError } from '../../errors/BerthError.js';
 import { normalizePlatform, parsePlatform } from '../../oci/platform.js';
+import { pullPolicyFrom, pullPolicyUsage } from '../pullPolicyFlag.js';
 import { buildOutputFlagSpec, buildOutputUsage, signingHooksFrom, buildTimestamp, keyValues, writeBuildOutputs } from '../buildOutputFlags.js';
 import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { parseGoDuration } from '../../../builders/dockerfile/compile/goDuration.js';
@@ -9,7 +10,7 @@ import type minimist from 'minimist';
 
 const flagSpec: FlagSpec = mergeFlagSpecs(
   {
-    string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'ssh', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format', 'platform'],
+    string: ['file', 'target', 'build-arg', 'build-arg-file', 'secret', 'ssh', 'pull', 'network', 'timestamp', 'output', 'annotation', 'isolation', 'ignore-path', 'cache-repo', 'cache-from', 'cache-to', 'cache-ttl', 'format', 'platform'],
     boolean: ['no-cache', 'force'],
     alias: { f: 'file', o: 'output' },
   },
@@ -48,7 +49,7 @@ Options:
       --timestamp SECONDS   pin every time in the image (default: $SOURCE_DATE_EPOCH when set)
   -o, --output type=oci|docker,dest=FILE  also write the image as an OCI or docker archive
   -o, --output type=local,dest=DIR        also write the image's files into DIR
-      --annotation K=V      a manifest annotation (repeatable)${buildOutputUsage}
+      --annotation K=V      a manifest annotation (repeatable)${buildOutputUsage}${pullPolicyUsage}
 Registry options (FROM and -t):${registryFlagsUsageOne}
 `,
   async run(argv) {
@@ -62,7 +63,9 @@ Registry options (FROM and -t):${registryFlagsUsageOne}
     const quiet = flags.quiet === true;
     const { buildDockerfile } = await import('../../../builders/dockerfile/buildDockerfile.js');
     const hooksFor = await signingHooksFrom(flags);
+    const pull = pullPolicyFrom(flags, 'build');
     const result = await buildDockerfile({
+      ...(pull ? { pull } : {}),
       ...(hooksFor ? { hooksFor } : {}),
       context: args[0] ?? '.',
       ...(file === '-' ? { dockerfileText: readFileSync(0, 'utf8') } : file ? { dockerfile: file } : {}),
