@@ -8,13 +8,16 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { makeBaseImage, makeMultiPlatformImage } from '../../../fixtures/base-image/makeBaseImage.js';
-import { berthBin, isRoot, tempDir } from '../../support/peers.js';
+import { berthBin, isRoot, peer, tempDir } from '../../support/peers.js';
+import { runUnderPodman } from '../../support/podman.js';
 import { berth, berthAsync, type RunResult } from '../../support/runCli.js';
 
 const corpus = new URL('../../../../fixtures/dockerfiles/', import.meta.url).pathname;
 
 interface Sandbox {
   dir: string;
+  /** The environment the sandbox's berth runs with (its own store). */
+  env: Record<string, string>;
   base: string;
   build(args: string[], input?: string): RunResult;
   /** The same, without blocking this process (when the test serves something the build fetches). */
@@ -35,6 +38,7 @@ async function sandbox(t: TestContext): Promise<Sandbox | undefined> {
   let unpacked = 0;
   return {
     dir,
+    env,
     base: `oci:${join(dir, 'base')}:bb`,
     build: (args, input) => berth(['build', ...args], { env, ...(input !== undefined ? { input } : {}) }),
     buildAsync: (args) => berthAsync(['build', ...args], { env }),
@@ -69,7 +73,7 @@ test('heredoc cases (which buildah 1.28 cannot build) give the files their first
   assert.equal(read(copyFiles, 'hd/dir/two'), '2\n');
 });
 
-test('a multi-stage build runs under berth-runc and prints what its Dockerfile says; -f - reads it from stdin', async (t) => {
+test('a multi-stage build runs under berth-runc, runc and podman and prints what its Dockerfile says; -f - reads it from stdin', async (t) => {
   const s = await sandbox(t);
   if (!s) return;
   const context = join(s.dir, 'ctx');
@@ -83,6 +87,12 @@ test('a multi-stage build runs under berth-runc and prints what its Dockerfile s
   const ran = s.run('localhost/ms:1', []);
   assert.equal(ran.status, 0, ran.stderr);
   assert.equal(ran.stdout, 'hello BERTH\n');
+  if (peer(t, 'runc')) {
+    const underRunc = await berthAsync(['run', '--rm', '--runtime', 'runc', 'localhost/ms:1'], { env: s.env });
+    assert.equal(underRunc.stdout, 'hello BERTH\n', underRunc.stderr);
+  }
+  const podman = await runUnderPodman(t, s.dir, 'berth:localhost/ms:1', s.env);
+  if (podman !== undefined) assert.equal(podman, 'hello BERTH\n');
 });
 
 test('--output writes an OCI archive or the files into a directory; --annotation reaches the manifest', async (t) => {

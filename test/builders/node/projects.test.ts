@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { makeNodeBaseImage, makeTwoPlatformNodeBase } from '../../../fixtures/base-image/makeNodeBaseImage.js';
 import { isRoot, peer, tempDir } from '../../support/peers.js';
-import { isolatedPodman, podmanRunFlags } from '../../support/podman.js';
+import { runUnderPodman } from '../../support/podman.js';
 import { berth, berthAsync } from '../../support/runCli.js';
 
 const fixtures = new URL('../../../../fixtures/node/', import.meta.url).pathname;
@@ -13,20 +13,6 @@ const fixtures = new URL('../../../../fixtures/node/', import.meta.url).pathname
 function copyFixture(name: string, to: string): string {
   cpSync(join(fixtures, name), to, { recursive: true });
   return to;
-}
-
-/** The same image under podman (runc): loaded from a docker-archive berth writes, run with its own entrypoint. */
-async function runUnderPodman(t: TestContext, dir: string, image: string, env: Record<string, string>): Promise<string | undefined> {
-  if (!peer(t, 'podman')) return undefined;
-  const { podmanArgs } = isolatedPodman(t, join(dir, 'podman'));
-  const archive = join(dir, 'podman.tar');
-  const saved = await berthAsync(['copy', '-q', image, `docker-archive:${archive}:localhost/node-app:1`], { env });
-  assert.equal(saved.status, 0, saved.stderr);
-  const loaded = spawnSync('podman', [...podmanArgs, 'load', '-q', '-i', archive], { encoding: 'utf8', timeout: 120_000 });
-  assert.equal(loaded.status, 0, loaded.stderr);
-  const ran = spawnSync('podman', [...podmanArgs, '--runtime', 'runc', 'run', '--rm', ...podmanRunFlags, 'localhost/node-app:1'], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(ran.status, 0, ran.stderr);
-  return ran.stdout;
 }
 
 /** Every path under a tree, sorted. */
