@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream';
-import type { Readable } from 'node:stream';
+import type { Readable, TransformCallback } from 'node:stream';
 import { BerthError, isBerthError } from '../errors/BerthError.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { DigestingStream, digestOf, type Digest } from '../oci/digest.js';
@@ -10,6 +10,7 @@ import type { ImageDestination, ImageReference, ImageSource, TransportOptions } 
 import { forEachBounded } from './boundedParallel.js';
 import { buildIndex, convertImageManifest, familyOf, type ManifestFamily } from './convertManifest.js';
 import type { ProgressListener } from './progress.js';
+import { releaseStreamedBuffers } from './releaseStreamedBuffers.js';
 
 export interface CopyOptions {
   /** Copy every instance of an index (skopeo --all). */
@@ -299,8 +300,16 @@ class CopyRun {
  * bytes match the descriptor. Destinations verify again before renaming; this
  * check is what guarantees it whatever the destination does.
  */
+/** The bytes of one blob on their way: digest and size checked, the buffers that carried them given back as it goes. */
+class CopiedBlobStream extends DigestingStream {
+  override _transform(chunk: Buffer, encoding: BufferEncoding, done: TransformCallback): void {
+    releaseStreamedBuffers(chunk.length);
+    super._transform(chunk, encoding, done);
+  }
+}
+
 function verifiedStream(raw: Readable, descriptor: Descriptor): DigestingStream {
-  const verifier = new DigestingStream({ digest: descriptor.digest, size: descriptor.size });
+  const verifier = new CopiedBlobStream({ digest: descriptor.digest, size: descriptor.size });
   pipeline(raw, verifier, () => undefined);
   return verifier;
 }
