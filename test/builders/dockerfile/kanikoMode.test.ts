@@ -143,7 +143,8 @@ test('the pod\'s default isolation is chroot (Docker\'s capabilities: CAP_SYS_CH
   assert.equal(existsSync(join(fixtureFiles.root, 'bin/ls')), false);
 });
 
-const usingCache = (stderr: string) => stderr.split('\n').filter((l) => l === '--> Using cache').length;
+/** Steps that hit the cache (a multi-stage build outside a pod prefixes each line with its stage). */
+const usingCache = (stderr: string) => stderr.split('\n').filter((l) => /^(\[[^\]]+\] )?--> Using cache$/.test(l)).length;
 /** Steps of the fixture that make a layer: RUN, RUN, COPY (stage build); COPY --from, RUN, WORKDIR, COPY (final stage). */
 const LAYER_STEPS = 7;
 
