@@ -5,9 +5,9 @@ import { copyToTags, type DestinationHooks } from '../../src/copy/copyToTags.js'
 import type { ImageReference } from '../../src/transports/types.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 import { mutateImage } from '../../src/image/mutateImage.js';
-import { readImageConfig, selectImageManifest } from '../../src/image/selectImage.js';
+import { readImageConfig, requireImagePlatform, selectImageManifest } from '../../src/image/selectImage.js';
 import type { Digest } from '../../src/oci/digest.js';
-import { hostPlatform, type Platform } from '../../src/oci/platform.js';
+import { hostPlatform, platformMatches, type Platform } from '../../src/oci/platform.js';
 import { openImage, type PullPolicy } from '../../src/run/runImage.js';
 import { StepCache } from '../../src/store/stepCache.js';
 import { enterBuild } from '../../src/store/buildCacheUse.js';
@@ -130,7 +130,10 @@ export async function buildDockerfile(options: BuildOptions): Promise<BuildResul
       const source = await openImage({ image: reference, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress, pull: pullFor(reference) });
       try {
         const { manifest } = await selectImageManifest(source, wanted);
-        return await readImageConfig(source, manifest);
+        const config = await readImageConfig(source, manifest);
+        // A platform asked for (--platform, or a FROM --platform other than this host's) must be the image's.
+        if (options.platform !== undefined || !platformMatches(hostPlatform(), wanted)) requireImagePlatform(config, wanted, reference);
+        return config;
       } finally {
         await source.close();
       }

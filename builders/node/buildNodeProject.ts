@@ -5,7 +5,7 @@ import { copyToTags, type DestinationHooks } from '../../src/copy/copyToTags.js'
 import { BerthError } from '../../src/errors/BerthError.js';
 import { indexOfImages } from '../../src/image/imageIndex.js';
 import { mutateImage } from '../../src/image/mutateImage.js';
-import { readImageConfig, selectImageManifest } from '../../src/image/selectImage.js';
+import { configPlatform, readImageConfig, requireImagePlatform, selectImageManifest } from '../../src/image/selectImage.js';
 import { createLayerFromDirectory, type EntryMetadata } from '../../src/layer/directoryLayer.js';
 import { layerFromTar, type NewLayer } from '../../src/layer/newLayer.js';
 import type { TarEntryType } from '../../src/layer/tarReader.js';
@@ -132,13 +132,15 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
   const leave = enterBuild(root);
   const base = await openImage({ image: baseName, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress, ...(options.pull ? { pull: options.pull } : {}) });
   try {
-    const platforms = options.platforms === 'all' ? await basePlatforms(base) : (options.platforms ?? [hostPlatform()]);
+    // Without --platform: this host's, or a single-platform base's own.
+    const platforms = options.platforms === 'all' ? await basePlatforms(base) : options.platforms ? uniquePlatforms(options.platforms) : await defaultPlatforms(base);
     const dependencies = new DependencyLayers({ project, lock, lockBytes, cache, root, appRoot, includeDev, scripted, localDirs: local.map((p) => p.dir), onProgress, storeRoot: options.storeRoot, ...(workspace ? { workspace } : {}), key: `${includeDev}\0${created}\0${appRoot}\0${workspace?.dir ?? ''}\0${options.ignoreScripts === true}`, mtime });
     const ownLayers = await projectLayers(project, { pkg, workspace, neededLocal, allLocal: local, appRoot, exclude: options.exclude ?? [], mtime, blobDir: cache.blobDir });
     const images: ImageSource[] = [];
     for (const platform of platforms) {
       const { manifest, digest: baseDigest } = await selectImageManifest(base, platform);
       const baseConfig = await readImageConfig(base, manifest);
+      requireImagePlatform(baseConfig, platform, `build-node: the base ${baseName}`);
       const dependencyLayer = hasProductionPackages(lock, includeDev) || neededLocal.length > 0 ? await dependencies.layerFor(platform, base, baseDigest, baseConfig) : undefined;
       const appDir = workspace ? `/${appRoot}/${workspace.dir}` : `/${appRoot}`;
       images.push(
@@ -161,13 +163,22 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
   }
 }
 
+/** The platforms asked for, each once. */
+function uniquePlatforms(platforms: Platform[]): Platform[] {
+  const seen = new Set<string>();
+  return platforms.filter((p) => !seen.has(formatPlatform(p)) && seen.add(formatPlatform(p)));
+}
+
+/** This host's platform from an index; a single-platform base's own platform (a base is never relabelled). */
+async function defaultPlatforms(base: ImageSource): Promise<Platform[]> {
+  const top = parseManifest((await base.getManifest()).bytes);
+  return top.kind === 'manifest' ? basePlatforms(base) : [hostPlatform()];
+}
+
 /** Every platform a base index names (a single-platform base: its own). */
 async function basePlatforms(base: ImageSource): Promise<Platform[]> {
   const top = parseManifest((await base.getManifest()).bytes);
-  if (top.kind === 'manifest') {
-    const config = await readImageConfig(base, top.manifest);
-    return [{ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }];
-  }
+  if (top.kind === 'manifest') return [configPlatform(await readImageConfig(base, top.manifest))];
   return top.index.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [m.platform] : []));
 }
 

@@ -32,3 +32,17 @@ export async function selectImageManifest(source: ImageSource, platform: Platfor
 export async function readImageConfig(source: ImageSource, manifest: ImageManifest): Promise<ImageConfig> {
   return parseImageConfig(await readBlobBytes(source, manifest.config));
 }
+
+/** The platform an image's config declares. */
+export function configPlatform(config: ImageConfig): Platform {
+  return { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+}
+
+/**
+ * A single-platform image asked for as another platform is refused, not relabelled: building on an amd64 base
+ * "for arm64" would give an image whose config says one thing and whose binaries are another.
+ */
+export function requireImagePlatform(config: ImageConfig, wanted: Platform, image: string): void {
+  const has = configPlatform(config);
+  if (!platformMatches(wanted, has)) throw new BerthError('PLATFORM_NOT_FOUND', `${image} is an image for ${formatPlatform(has)}, not ${formatPlatform(wanted)}`);
+}

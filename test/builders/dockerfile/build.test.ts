@@ -362,7 +362,7 @@ test('--format docker writes Docker schema 2 manifests (the image ID stays), and
   assert.match(refused.stderr, /cannot store Docker manifests/);
 });
 
-test('--platform: a COPY-only build for another architecture needs no emulation; a RUN for one says what it needs', async (t) => {
+test('--platform: a COPY-only build for another architecture needs no emulation; a RUN for one says what it needs; a base for another platform is refused', async (t) => {
   const s = await sandbox(t);
   if (!s) return;
   await makeMultiPlatformImage(join(s.dir, 'multi'), 'multi');
@@ -378,8 +378,13 @@ test('--platform: a COPY-only build for another architecture needs no emulation;
   const files = s.files('localhost/arm:1');
   assert.equal(readFileSync(join(files, 'etc', 'arch'), 'utf8'), 'arm64\n', 'the arm64 instance of the base was chosen');
   assert.equal(readFileSync(join(files, 'note'), 'utf8'), 'for arm\n');
+  // A single-platform base asked for as another platform is refused, never relabelled.
+  const relabelled = s.build(['--platform', 'linux/arm64', '--build-arg', `BASE=${s.base}`, '-t', 'localhost/relabelled:1', context]);
+  assert.equal(relabelled.status, 3);
+  assert.match(relabelled.stderr, /berth: oci:.* is an image for linux\/amd64, not linux\/arm64\/v8\n$/);
+  await makeBaseImage(join(s.dir, 's390x'), { tag: 'bb', architecture: 's390x' });
   writeFileSync(join(context, 'Dockerfile.run'), 'ARG BASE\nFROM ${BASE}\nRUN true\n');
-  const run = s.build(['--platform', 'linux/s390x', '--build-arg', `BASE=${s.base}`, '-f', join(context, 'Dockerfile.run'), '-t', 'localhost/s390x:1', context]);
+  const run = s.build(['--platform', 'linux/s390x', '--build-arg', `BASE=oci:${join(s.dir, 's390x')}:bb`, '-f', join(context, 'Dockerfile.run'), '-t', 'localhost/s390x:1', context]);
   if (existsSync('/proc/sys/fs/binfmt_misc/qemu-s390x')) return;
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /RUN for linux\/s390x needs emulation/);

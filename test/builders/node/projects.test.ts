@@ -144,6 +144,12 @@ test('build-node --platform A,B writes an index whose instances differ only in t
   const withoutBase = (c: { architecture?: string; rootfs: { diff_ids: string[] }; history: unknown[] }, baseCount: number) => ({ ...c, architecture: undefined, rootfs: c.rootfs.diff_ids.slice(baseCount), history: c.history.slice(baseCount) });
   assert.deepEqual(withoutBase(armConfig, baseLayers.arm64), withoutBase(amdConfig, baseLayers.amd64), 'configs differ only in the platform and the base');
 
+  // A single-platform base is never relabelled for another platform.
+  const nativeBase = `oci:${join(dir, 'base', 'native', 'layout')}:node`;
+  const relabelled = await berthAsync(['build-node', '--base', nativeBase, '--platform', 'linux/arm64', '-t', `oci:${join(dir, 'never')}:x`, project], { env });
+  assert.equal(relabelled.status, 3);
+  assert.match(relabelled.stderr, /berth: build-node: the base .* is an image for linux\/amd64, not linux\/arm64\/v8\n$/);
+
   // --platform all takes the base's platforms: the same index.
   const all = await berthAsync(['build-node', '-q', '--base', base, '--platform', 'all', '-t', `oci:${join(dir, 'all')}:app`, project], { env });
   assert.equal(all.stdout, built.stdout, all.stderr);
