@@ -31,7 +31,7 @@ const LIFECYCLE = ['preinstall', 'install', 'postinstall'] as const;
  * a failing script fails the build with the package's name.
  */
 export async function runInstallScripts(options: InstallScriptsOptions): Promise<void> {
-  const { staging, appRoot, lock } = options;
+  const { staging, lock } = options;
   for (const path of dependenciesFirst(lock, options.packages)) {
     const dir = join(staging, path);
     if (!existsSync(join(dir, 'package.json'))) continue;

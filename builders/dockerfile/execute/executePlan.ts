@@ -380,7 +380,7 @@ async function runStep(step: RunStep, state: StageState, upper: string, scratch:
   const proxies: SshAgentProxy[] = [];
   try {
     for (const mount of step.mounts) mounts.push(...(await runMount(mount, options, built, files, platform, proxies)));
-    if (inPlace) return await runStepInPlace(step, state, mounts, files, options, inPlace);
+    if (inPlace) return await runStepInPlace(step, mounts, files, options, inPlace);
     return await runStepInContainer(step, state, mounts, { upper, work, files, scratch, network }, options);
   } finally {
     await Promise.all(proxies.map((p) => p.close()));
@@ -437,7 +437,7 @@ function removeMountPoints(upper: string, created: Set<string>): void {
   }
 }
 
-async function runStepInPlace(step: RunStep, state: StageState, mounts: RootfsMount[], files: string, options: Run, inPlace: InPlaceIsolation) {
+async function runStepInPlace(step: RunStep, mounts: RootfsMount[], files: string, options: Run, inPlace: InPlaceIsolation) {
   const user = resolveStageUser(inPlace.root, step.user);
   const before = await TreeSnapshot.take(inPlace.root, { skip: (rel) => inPlace.keep.isKept(rel) });
   let stdin: number | 'ignore' = 'ignore';

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { makeNodeBaseImage, makeTwoPlatformNodeBase } from '../../../fixtures/base-image/makeNodeBaseImage.js';
-import { isRoot, peer, tempDir } from '../../support/peers.js';
+import { isRoot, tempDir } from '../../support/peers.js';
 import { runUnderPodman } from '../../support/podman.js';
 import { berth, berthAsync } from '../../support/runCli.js';
 
