@@ -132,8 +132,7 @@ export async function buildNodeProject(options: NodeBuildOptions): Promise<NodeB
   const leave = enterBuild(root);
   const base = await openImage({ image: baseName, transportOptions, ...(options.storeRoot ? { storeRoot: options.storeRoot } : {}), onProgress, ...(options.pull ? { pull: options.pull } : {}) });
   try {
-    // Without --platform: this host's, or a single-platform base's own.
-    const platforms = options.platforms === 'all' ? await basePlatforms(base) : options.platforms ? uniquePlatforms(options.platforms) : await defaultPlatforms(base);
+    const platforms = Array.isArray(options.platforms) ? uniquePlatforms(options.platforms) : await basePlatforms(base, options.platforms === 'all');
     const dependencies = new DependencyLayers({ project, lock, lockBytes, cache, root, appRoot, includeDev, scripted, localDirs: local.map((p) => p.dir), onProgress, storeRoot: options.storeRoot, ...(workspace ? { workspace } : {}), key: `${includeDev}\0${created}\0${appRoot}\0${workspace?.dir ?? ''}\0${options.ignoreScripts === true}`, mtime });
     const ownLayers = await projectLayers(project, { pkg, workspace, neededLocal, allLocal: local, appRoot, exclude: options.exclude ?? [], mtime, blobDir: cache.blobDir });
     const images: ImageSource[] = [];
@@ -169,16 +168,14 @@ function uniquePlatforms(platforms: Platform[]): Platform[] {
   return platforms.filter((p) => !seen.has(formatPlatform(p)) && seen.add(formatPlatform(p)));
 }
 
-/** This host's platform from an index; a single-platform base's own platform (a base is never relabelled). */
-async function defaultPlatforms(base: ImageSource): Promise<Platform[]> {
-  const top = parseManifest((await base.getManifest()).bytes);
-  return top.kind === 'manifest' ? basePlatforms(base) : [hostPlatform()];
-}
-
-/** Every platform a base index names (a single-platform base: its own). */
-async function basePlatforms(base: ImageSource): Promise<Platform[]> {
+/**
+ * The platforms a base offers a build: a single-platform base its own (a base is never relabelled); an index every
+ * platform it names with `all`, else this host's.
+ */
+async function basePlatforms(base: ImageSource, all: boolean): Promise<Platform[]> {
   const top = parseManifest((await base.getManifest()).bytes);
   if (top.kind === 'manifest') return [configPlatform(await readImageConfig(base, top.manifest))];
+  if (!all) return [hostPlatform()];
   return top.index.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [m.platform] : []));
 }
 
