@@ -1,6 +1,9 @@
 import { randomBytes, scryptSync } from 'node:crypto';
-import nacl from 'tweetnacl';
+import { createRequire } from 'node:module';
 import { BerthError } from '../../errors/BerthError.js';
+
+// tweetnacl only opens and seals key files: a copy or a verify that holds no private key never loads it.
+const secretbox = (): typeof import('tweetnacl').secretbox => (createRequire(import.meta.url)('tweetnacl') as typeof import('tweetnacl')).secretbox;
 
 /**
  * The JSON envelope cosign (via go-securesystemslib "encrypted") wraps a
@@ -29,9 +32,10 @@ function deriveKey(passphrase: Buffer, salt: Buffer, params: { N: number; r: num
 
 export function sealPrivateKey(pkcs8Der: Buffer, passphrase: Buffer, params: { N: number; r: number; p: number } = COSIGN_SCRYPT): CosignKeyEnvelope {
   const salt = randomBytes(SALT_BYTES);
-  const nonce = randomBytes(nacl.secretbox.nonceLength);
+  const box = secretbox();
+  const nonce = randomBytes(box.nonceLength);
   const key = deriveKey(passphrase, salt, params);
-  const sealed = nacl.secretbox(new Uint8Array(pkcs8Der), new Uint8Array(nonce), key);
+  const sealed = box(new Uint8Array(pkcs8Der), new Uint8Array(nonce), key);
   return {
     kdf: { name: 'scrypt', params: { N: params.N, r: params.r, p: params.p }, salt: salt.toString('base64') },
     cipher: { name: 'nacl/secretbox', nonce: nonce.toString('base64') },
@@ -70,10 +74,11 @@ export function openPrivateKey(envelopeJson: Buffer, passphrase: Buffer): Buffer
   const p = positiveInt(doc.kdf.params?.p, 'p', MAX_SCRYPT_P);
   const salt = base64Field(doc.kdf.salt, 'salt');
   const nonce = base64Field(doc.cipher.nonce, 'nonce');
-  if (nonce.length !== nacl.secretbox.nonceLength) throw invalidKey(`nonce must be ${nacl.secretbox.nonceLength} bytes`);
+  const box = secretbox();
+  if (nonce.length !== box.nonceLength) throw invalidKey(`nonce must be ${box.nonceLength} bytes`);
   const ciphertext = base64Field(doc.ciphertext, 'ciphertext');
   const key = deriveKey(passphrase, salt, { N, r, p });
-  const opened = nacl.secretbox.open(new Uint8Array(ciphertext), new Uint8Array(nonce), key);
+  const opened = box.open(new Uint8Array(ciphertext), new Uint8Array(nonce), key);
   if (!opened) throw new BerthError('KEY_INVALID', 'cannot decrypt private key: wrong passphrase or corrupted key file');
   return Buffer.from(opened);
 }

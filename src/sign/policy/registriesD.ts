@@ -1,9 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { BerthError } from '../../errors/BerthError.js';
 import { dockerScopes, type DockerReference } from '../../reference/dockerReference.js';
+
+// yaml is ~80 modules (~8 MB resident once loaded): only a registries.d that has files pays for it.
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 /**
  * containers-registries.d(5): per-scope settings saying where OpenPGP
