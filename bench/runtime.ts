@@ -20,7 +20,7 @@ import { defaultSpec } from '../src/runtime/spec/defaultSpec.js';
 const iterations = Number(process.argv[2] ?? 20);
 const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 const withoutExtraCa = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
-const cli = new URL('../bin/berth-runc.js', import.meta.url).pathname;
+const cli = new URL('../bin/berth-runc.cjs', import.meta.url).pathname;
 const berthCli = new URL('../bin/berth.js', import.meta.url).pathname;
 
 function makeBundle(base: string): string {

@@ -22,7 +22,7 @@ function nodeMounts(rootfs: string) {
 
 test('berth and berth-runc start where env is BusyBox\'s (no env -S), with node found on the PATH', (t) => {
   if (!requireRuntime(t)) return;
-  const bundle = busyboxBundle(t, ['/bin/sh', '-c', '/opt/berth/dist/bin/berth-runc.js --version && /opt/berth/dist/bin/berth.js --version']);
+  const bundle = busyboxBundle(t, ['/bin/sh', '-c', '/opt/berth/dist/bin/berth-runc.cjs --version && /opt/berth/dist/bin/berth.js --version']);
   mkdirSync(join(bundle.rootfs, 'usr/bin'), { recursive: true });
   symlinkSync('/bin/busybox', join(bundle.rootfs, 'usr/bin/env'));
   cpSync(packageFile('dist/bin'), join(bundle.rootfs, 'opt/berth/dist/bin'), { recursive: true });

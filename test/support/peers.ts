@@ -37,4 +37,4 @@ export function tempDir(t: TestContext, prefix = 'berth-test-'): string {
 
 /** Path of the built berth CLI (tests run from dist/test/...). */
 export const berthBin = new URL('../../bin/berth.js', import.meta.url).pathname;
-export const berthRuncBin = new URL('../../bin/berth-runc.js', import.meta.url).pathname;
+export const berthRuncBin = new URL('../../bin/berth-runc.cjs', import.meta.url).pathname;

@@ -132,8 +132,12 @@ function report(err: unknown): number {
   return 1;
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (err) {
-  process.exitCode = report(err);
-}
+// No top-level await: the bundle is CommonJS (see scripts/bundle.mjs).
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = report(err);
+  },
+);
