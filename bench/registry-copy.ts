@@ -52,7 +52,7 @@ try {
       const target = await startDockerRegistry(registryBin, join(dir, `${tool}-${Date.now()}`));
       try {
         const to = `docker://${target.host}/bench/image:v1`;
-        if (tool === 'berth') return await measured(process.execPath, [berthBin, 'copy', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), from, to], 'berth copy');
+        if (tool === 'berth') return await measured(berthBin, ['copy', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), from, to], 'berth copy');
         return await measured(skopeo, ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', from, to], 'skopeo copy');
       } finally {
         await target.stop();
