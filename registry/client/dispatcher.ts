@@ -9,8 +9,10 @@ import { DEFAULT_TIMEOUTS, type RegistryTimeouts } from './options.js';
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8's optimising tier-up of that module
 // costs a transient ~35 MB of RSS on the first request, a third of the budget a long copy may use
-// (issue 3: a 1 GiB copy under 120 MB). The baseline compiler parses bodies just as fast for our use.
+// (issue 3: a 1 GiB copy under 120 MB). The baseline compiler parses bodies just as fast for our use,
+// and compiling each function when first called (a response uses few of llhttp's) saves ~1.5 MB more.
 setFlagsFromString('--liftoff-only');
+setFlagsFromString('--wasm-lazy-compilation');
 
 const dispatchers = new Map<string, Dispatcher>();
 
