@@ -236,6 +236,27 @@ test('create, start, state, kill, delete follow the lifecycle and delete leaves 
   assert.match(missing.stderr, /^berth-runc: container does not exist: life\n$/);
 });
 
+test('the container starts inside its cgroup in every hierarchy, v1 and v2; an exec joins it too', (t) => {
+  if (!requireRuntime(t)) return;
+  const b = busyboxBundle(t, ['/bin/sleep', '60']);
+  b.write();
+  assert.equal(runtime(b, ['create', 'cg'], detachedStdio).status, 0);
+  try {
+    const pid = JSON.parse(runtime(b, ['state', 'cg']).stdout).pid as number;
+    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').filter((l) => !l.includes(':name='));
+    const expected = b.spec.linux!.cgroupsPath!;
+    if (existsSync('/sys/fs/cgroup/unified') || existsSync('/sys/fs/cgroup/cgroup.controllers')) assert.ok(lines.some((l) => l.startsWith('0::')), 'no v2 line although a v2 hierarchy is mounted');
+    for (const line of lines) assert.ok(line.endsWith(`:${expected}`), `not in its cgroup: ${line}`);
+    const exec = runtime(b, ['exec', 'cg', '/bin/cat', '/proc/self/cgroup']);
+    assert.equal(exec.status, 0, exec.stderr);
+    // Inside a cgroup namespace of its own the container's cgroup is the root.
+    const seen = b.spec.linux!.namespaces?.some((n) => n.type === 'cgroup') ? '/' : expected;
+    for (const line of exec.stdout.trim().split('\n').filter((l) => !l.includes(':name='))) assert.ok(line.endsWith(`:${seen}`), `exec not in the container's cgroup: ${line}`);
+  } finally {
+    runtime(b, ['delete', '--force', 'cg']);
+  }
+});
+
 test('without namespaces in config.json the container inherits every one of the runtime, mounts included, and the host mount table is untouched', (t) => {
   if (!requireRuntime(t)) return;
   const b = busyboxBundle(t, ['/bin/sleep', '60']);
