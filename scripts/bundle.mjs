@@ -6,14 +6,6 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-// The launchers are sh/JavaScript polyglots rather than `#!/usr/bin/env -S …`: BusyBox's env (Alpine, busybox-based
-// CI images) has no -S. sh runs line 2 (`:` is a no-op, then exec); Node reads it as a string and a comment.
-// Node would parse NODE_EXTRA_CA_CERTS's bundle on every start-up (~30 ms): berth-runc opens no TLS connection, and
-// berth hands the file to its registry client itself (BERTH_NODE_EXTRA_CA_CERTS), only when it connects.
-const launchers = {
-  'dist/bin/berth.js': 'export BERTH_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; ',
-  'dist/bin/berth-runc.cjs': '',
-};
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outdir: 'dist/bin', logLevel: 'warning' };
 await build({ ...common, entryPoints: { berth: 'dist/src/cli/main.js' }, splitting: true });
 // berth-runc is CommonJS: Node's ES module loader costs ~5 ms of every `berth-runc run` (45 against 50 ms here),
@@ -29,7 +21,18 @@ await build({
 // The layer decode worker boots on the critical path of every unpack: one CommonJS file starts ~6 ms sooner than
 // its ES modules (Node's ES module loader is set up per thread).
 await build({ ...common, format: 'cjs', entryPoints: { 'decode-worker': 'dist/src/layer/decodeWorker.js' }, outExtension: { '.js': '.cjs' } });
+
+// The launchers are sh/JavaScript polyglots rather than `#!/usr/bin/env -S …`: BusyBox's env (Alpine, busybox-based
+// CI images) has no -S. sh runs line 2 (`:` is a no-op, then exec); Node reads it as a string and a comment.
+// Node would parse NODE_EXTRA_CA_CERTS's bundle on every start-up (~30 ms): berth-runc opens no TLS connection, and
+// berth hands the file to its registry client itself (BERTH_NODE_EXTRA_CA_CERTS), only when it connects. berth's
+// streaming commands get V8 flags that Node takes only on its command line (src/cli/leanStreamingCompiler.ts).
+const { leanStreamingCommands, leanStreamingNodeFlags } = await import('../dist/src/cli/leanStreamingCompiler.js');
+const launchers = {
+  'dist/bin/berth.js': `export BERTH_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; case "$1" in ${leanStreamingCommands.join('|')}) exec node ${leanStreamingNodeFlags.join(' ')} "$0" "$@";; esac; `,
+  'dist/bin/berth-runc.cjs': 'unset NODE_EXTRA_CA_CERTS; ',
+};
 for (const [bin, prelude] of Object.entries(launchers)) {
-  writeFileSync(bin, `#!/bin/sh\n':' //; ${prelude}unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"\n${readFileSync(bin, 'utf8')}`);
+  writeFileSync(bin, `#!/bin/sh\n':' //; ${prelude}exec node "$0" "$@"\n${readFileSync(bin, 'utf8')}`);
   chmodSync(bin, 0o755);
 }

@@ -4,6 +4,7 @@ import { exitCodeFor } from './exitCodes.js';
 import { packageFile } from '../packageFile.js';
 import { commands } from './commands/index.js';
 import { mainHelp } from './help/mainHelp.js';
+import { useLeanStreamingCompiler } from './leanStreamingCompiler.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${command.usage.trim()}\n`);
       return 0;
     }
+    useLeanStreamingCompiler(name);
     return await command.run(rest);
   } catch (err) {
     const error = toBerthError(err);

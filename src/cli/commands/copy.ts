@@ -8,7 +8,6 @@ import { flagList, parseFlags, requireArgs, type Command, type FlagSpec } from '
 import { formatBytes, progressDisplay } from '../progressDisplay.js';
 import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
-import { useLeanStreamingCompiler } from '../leanStreamingCompiler.js';
 
 const flagSpec: FlagSpec = mergeFlagSpecs(
   {
@@ -42,7 +41,6 @@ Trust options:${trustFlagsUsage}
 Registry options (docker:// on either side):${registryFlagsUsageTwo}
 `,
   async run(argv) {
-    useLeanStreamingCompiler();
     const flags = parseFlags(argv, flagSpec, 'copy');
     const args = flags._.map(String);
     requireArgs(args, 2, 'copy', 'SOURCE-IMAGE DESTINATION-IMAGE');

@@ -3,7 +3,6 @@ import { BerthError } from '../../errors/BerthError.js';
 import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
-import { useLeanStreamingCompiler } from '../leanStreamingCompiler.js';
 
 const flagSpec: FlagSpec = { string: ['input'], alias: { i: 'input' } };
 
@@ -20,7 +19,6 @@ Options:
   -i, --input FILE    the archive to read
 `,
   async run(argv) {
-    useLeanStreamingCompiler();
     const flags = parseFlags(argv, flagSpec, 'load');
     requireArgs(flags._.map(String), 0, 'load', 'no arguments besides -i FILE');
     if (!flags.input) throw new BerthError('USAGE', 'load: -i FILE is required');

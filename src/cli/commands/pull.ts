@@ -5,7 +5,6 @@ import { policyCopyFlagSpec, copyUnderPolicy } from '../policyCopy.js';
 import { registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 import { qualifiedName } from '../storeNames.js';
 import { trustFlagsUsage } from '../trustFlags.js';
-import { useLeanStreamingCompiler } from '../leanStreamingCompiler.js';
 
 const flagSpec: FlagSpec = policyCopyFlagSpec;
 
@@ -24,7 +23,6 @@ Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageOne}
 `,
   async run(argv) {
-    useLeanStreamingCompiler();
     const flags = parseFlags(argv, flagSpec, 'pull');
     const args = flags._.map(String);
     requireArgs(args, 1, 'pull', 'NAME');

@@ -6,7 +6,6 @@ import { policyCopyFlagSpec, copyUnderPolicy } from '../policyCopy.js';
 import { registryFlagsUsageOne, transportOptionsFrom } from '../registryFlags.js';
 import { qualifiedName } from '../storeNames.js';
 import { trustFlagsUsage } from '../trustFlags.js';
-import { useLeanStreamingCompiler } from '../leanStreamingCompiler.js';
 
 const flagSpec: FlagSpec = policyCopyFlagSpec;
 
@@ -25,7 +24,6 @@ Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageOne}
 `,
   async run(argv) {
-    useLeanStreamingCompiler();
     const flags = parseFlags(argv, flagSpec, 'push');
     const args = flags._.map(String);
     if (args.length < 1 || args.length > 2) throw new BerthError('USAGE', 'push: expected IMAGE [DESTINATION] (see berth push --help)');

@@ -4,7 +4,6 @@ import '../../transports/allTransports.js';
 import { parseImageReference } from '../../transports/transportRegistry.js';
 import { parseFlags, requireArgs, type Command, type FlagSpec } from '../command.js';
 import { qualifiedName } from '../storeNames.js';
-import { useLeanStreamingCompiler } from '../leanStreamingCompiler.js';
 
 const flagSpec: FlagSpec = { string: ['output'], alias: { o: 'output' } };
 
@@ -21,7 +20,6 @@ Options:
   -o, --output FILE   the archive to write (written to a temp file and renamed)
 `,
   async run(argv) {
-    useLeanStreamingCompiler();
     const flags = parseFlags(argv, flagSpec, 'save');
     const args = flags._.map(String);
     requireArgs(args, 1, 'save', 'IMAGE');

@@ -8,7 +8,6 @@ import { exitCodeFor } from '../exitCodes.js';
 import { syncProgressDisplay } from '../progressDisplay.js';
 import { blobRetriesFrom, mergeFlagSpecs, registryFlagSpec, registryFlagsUsageTwo, transportOptionsFrom } from '../registryFlags.js';
 import { trustFlagSpec, trustFlagsUsage, trustHooksFrom } from '../trustFlags.js';
-import { useLeanStreamingCompiler } from '../leanStreamingCompiler.js';
 
 const flagSpec: FlagSpec = mergeFlagSpecs(
   {
@@ -50,7 +49,6 @@ Trust options:${trustFlagsUsage}
 Registry options:${registryFlagsUsageTwo}
 `,
   async run(argv) {
-    useLeanStreamingCompiler();
     const flags = parseFlags(argv, flagSpec, 'sync');
     const args = flags._.map(String);
     requireArgs(args, 2, 'sync', 'SOURCE DESTINATION');
