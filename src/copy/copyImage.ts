@@ -290,7 +290,9 @@ class CopyRun {
     } finally {
       clearInterval(timer);
     }
-    if (!verified.writableFinished) throw new BerthError('INTERNAL', `destination stored ${descriptor.digest} before reading all of it`);
+    // 'end' comes only after the digest checked out (DigestingStream's flush); 'finish' of the writable side may
+    // still be a tick away when a fast destination has already answered.
+    if (!verified.readableEnded) throw new BerthError('INTERNAL', `destination stored ${descriptor.digest} before reading all of it`);
     return verified.bytes;
   }
 }
