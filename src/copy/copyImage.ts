@@ -297,11 +297,6 @@ class CopyRun {
   }
 }
 
-/**
- * Wrap a source stream so that it fails, at the latest at its end, unless the
- * bytes match the descriptor. Destinations verify again before renaming; this
- * check is what guarantees it whatever the destination does.
- */
 /** The bytes of one blob on their way: digest and size checked, the buffers that carried them given back as it goes. */
 class CopiedBlobStream extends DigestingStream {
   override _transform(chunk: Buffer, encoding: BufferEncoding, done: TransformCallback): void {
@@ -310,6 +305,11 @@ class CopiedBlobStream extends DigestingStream {
   }
 }
 
+/**
+ * Wrap a source stream so that it fails, at the latest at its end, unless the
+ * bytes match the descriptor. Destinations verify again before renaming; this
+ * check is what guarantees it whatever the destination does.
+ */
 function verifiedStream(raw: Readable, descriptor: Descriptor): DigestingStream {
   const verifier = new CopiedBlobStream({ digest: descriptor.digest, size: descriptor.size });
   pipeline(raw, verifier, () => undefined);

@@ -894,10 +894,13 @@ static int write_map(pid_t pid, const char *file, const char *content) {
 static int v2_cgroup_fd = -1;
 static char v2_procs[PATH_MAX];
 
-static void write_own_pid(const char *procs, const char *pid) {
-  int fd = open(procs, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) die("join cgroup %s: %s", procs, strerror(errno));
-  if (write(fd, pid, strlen(pid)) < 0) die("join cgroup %s: %s", procs, strerror(errno));
+/* Write our pid (or "0" into a v1 tasks file: the calling thread) into a cgroup file. */
+static void write_own_pid(const char *file, int as_thread) {
+  char pid[32];
+  snprintf(pid, sizeof(pid), "%d", as_thread ? 0 : getpid());
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die("join cgroup %s: %s", file, strerror(errno));
+  if (write(fd, pid, strlen(pid)) < 0) die("join cgroup %s: %s", file, strerror(errno));
   close(fd);
 }
 
@@ -907,22 +910,18 @@ static void join_cgroup(const char *procs) {
   size_t leaf_len = strlen(leaf);
   char dir[PATH_MAX], tasks[PATH_MAX + 8];
   if (len <= leaf_len || len - leaf_len >= sizeof(dir) || strcmp(procs + len - leaf_len, leaf) != 0) {
-    char pid[32];
-    snprintf(pid, sizeof(pid), "%d", getpid());
-    write_own_pid(procs, pid);
+    write_own_pid(procs, 0);
     return;
   }
   memcpy(dir, procs, len - leaf_len);
   dir[len - leaf_len] = 0;
   snprintf(tasks, sizeof(tasks), "%s/tasks", dir);
   if (access(tasks, F_OK) == 0) {
-    write_own_pid(tasks, "0");
+    write_own_pid(tasks, 1);
     return;
   }
   if (v2_cgroup_fd >= 0) {
-    char pid[32];
-    snprintf(pid, sizeof(pid), "%d", getpid());
-    write_own_pid(procs, pid);
+    write_own_pid(procs, 0);
     return;
   }
   v2_cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -945,9 +944,7 @@ static pid_t clone_into_cgroup(unsigned long flags) {
     pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
     if (pid >= 0) return pid;
 #endif
-    char pid_text[32];
-    snprintf(pid_text, sizeof(pid_text), "%d", getpid());
-    write_own_pid(v2_procs, pid_text);
+    write_own_pid(v2_procs, 0);
   }
   return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
