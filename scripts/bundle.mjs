@@ -7,7 +7,33 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outdir: 'dist/bin', logLevel: 'warning' };
-await build({ ...common, entryPoints: { berth: 'dist/src/cli/main.js' }, splitting: true });
+
+// undici goes into berth's bundle: every registry command loads it, and as ~35 separate CommonJS files it cost
+// ~10 ms of each start-up. Its HTTP/2 client loads node:http2 as it is defined (~15 ms more here), although berth
+// never asks for HTTP/2; in the bundle undici finds node:http2 absent, the case it handles itself for a Node
+// built without it. The other dependencies are each loaded by few commands and stay in node_modules.
+const undiciWithoutHttp2 = {
+  name: 'undici-without-http2',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, ({ path, importer }) => {
+      if (path === 'node:http2' && importer.endsWith('/undici/lib/dispatcher/client-h2.js')) return { path, namespace: 'absent' };
+      if (path.startsWith('node:') || path === 'undici' || path.startsWith('undici/')) return undefined;
+      return { path, external: true };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'absent' }, ({ path }) => ({ contents: `throw new Error('${path} is left out of this bundle');` }));
+  },
+};
+// Bundled CommonJS calls require() for Node's built-in modules; an ES module has none of its own.
+const requireInEsm = `import { createRequire as createRequireForBundledCommonJs } from 'node:module';
+const require = createRequireForBundledCommonJs(import.meta.url);`;
+await build({
+  ...common,
+  packages: undefined,
+  entryPoints: { berth: 'dist/src/cli/main.js' },
+  splitting: true,
+  plugins: [undiciWithoutHttp2],
+  banner: { js: requireInEsm },
+});
 // berth-runc is CommonJS: Node's ES module loader costs ~5 ms of every `berth-runc run` (45 against 50 ms here),
 // and runc's whole run takes 25. import.meta.url is the bundle's own URL either way (src/packageFile.ts).
 await build({

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Dispatcher } from 'undici';
-import { Agent, loadConnector, loadEnvHttpProxyAgent, type Connector } from './http.js';
+import { Agent, EnvHttpProxyAgent, connectorWith, type Connector } from './http.js';
 import { tlsConnectionOptions, type TlsSettings } from './tlsTrust.js';
 import { BerthError } from '../../src/errors/BerthError.js';
 import { DEFAULT_TIMEOUTS, type RegistryTimeouts } from './options.js';
@@ -32,7 +32,7 @@ export function dispatcherFor(tlsVerify: boolean, certDir: string | undefined, l
     const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => process.env[name]);
     // Through a proxy, undici takes the registry's TLS options as requestTls (the tunnel's far end).
     dispatcher = proxied
-      ? new (loadEnvHttpProxyAgent())({ ...timeouts, connect: connectorFor(tls, t.connectMs), requestTls: tlsConnectionOptions(tls) })
+      ? new EnvHttpProxyAgent({ ...timeouts, connect: connectorFor(tls, t.connectMs), requestTls: tlsConnectionOptions(tls) })
       : new Agent({ ...timeouts, connect: connectorFor(tls, t.connectMs) });
     dispatchers.set(key, dispatcher);
   }
@@ -41,12 +41,11 @@ export function dispatcherFor(tlsVerify: boolean, certDir: string | undefined, l
 
 /** Plain connections need no TLS settings; the first TLS connection builds them (and reads the CA bundles) once. */
 function connectorFor(tls: TlsSettings, timeout: number): Connector {
-  const buildConnector = loadConnector();
   let plain: Connector | undefined;
   let secure: Connector | undefined;
   return (options, callback) => {
-    if (options.protocol !== 'https:') return (plain ??= buildConnector({ timeout }))(options, callback);
-    return (secure ??= buildConnector({ ...tlsConnectionOptions(tls), timeout }))(options, callback);
+    if (options.protocol !== 'https:') return (plain ??= connectorWith({ timeout }))(options, callback);
+    return (secure ??= connectorWith({ ...tlsConnectionOptions(tls), timeout }))(options, callback);
   };
 }
 

@@ -1,32 +1,28 @@
-import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
+import DispatcherBase from 'undici/lib/dispatcher/dispatcher.js';
+import api from 'undici/lib/api/index.js';
+import AgentClass from 'undici/lib/dispatcher/agent.js';
+import buildConnector from 'undici/lib/core/connect.js';
+import EnvHttpProxyAgentClass from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 
 /**
  * The parts of undici a registry client uses: an Agent (a proxy agent only when a proxy is set) and request().
  * undici's index module loads everything undici has (fetch, WebSocket, mocks, caches: ~130 files, ~50 ms of
  * start-up on every copy); these modules are the ones that index itself combines for request(), and the version
- * is pinned by package-lock.json.
+ * is pinned by package-lock.json. Their declarations are in undiciModules.d.ts; the CLI bundles them
+ * (scripts/bundle.mjs).
  */
-const require = createRequire(import.meta.url);
-
-type AgentClass = new (options?: object) => Dispatcher;
-
-const DispatcherBase = require('undici/lib/dispatcher/dispatcher.js') as { prototype: object };
-const api = require('undici/lib/api/index.js') as object;
 if (!('request' in DispatcherBase.prototype)) Object.assign(DispatcherBase.prototype, api);
 
-export const Agent = require('undici/lib/dispatcher/agent.js') as AgentClass;
+type AgentConstructor = new (options?: object) => Dispatcher;
+
+export const Agent = AgentClass as AgentConstructor;
+export const EnvHttpProxyAgent = EnvHttpProxyAgentClass as AgentConstructor;
 
 /** undici's connector: a function that opens the socket (TLS for https:) for a pool. */
 export type Connector = (options: { protocol: string; hostname: string; host?: string; port: string; servername?: string }, callback: (err: Error | null, socket: unknown) => void) => void;
 
-export function loadConnector(): (options: object) => Connector {
-  return require('undici/lib/core/connect.js') as (options: object) => Connector;
-}
-
-export function loadEnvHttpProxyAgent(): AgentClass {
-  return require('undici/lib/dispatcher/env-http-proxy-agent.js') as AgentClass;
-}
+export const connectorWith = buildConnector as (options: object) => Connector;
 
 export type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher };
 
