@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
+import { setImmediate as socketReleased } from 'node:timers/promises';
 import { BerthError } from '../../src/errors/BerthError.js';
+
+// undici hands a keep-alive socket back to its pool one event-loop turn after the response ended (a server may
+// close it despite keep-alive). A request sent sooner, as the next step of a client usually is (the ping, then the
+// manifest, then the config), opens another connection: on a real registry another TCP and TLS handshake, two
+// round trips. So a body read to its end or thrown away returns only once the socket is free.
 
 /** Read a response body as bytes, refusing (and abandoning the stream) past `max` bytes. */
 export async function readLimitedBuffer(body: Readable & { dump?: () => Promise<void> }, max: number, what = 'response'): Promise<Buffer> {
@@ -13,6 +19,7 @@ export async function readLimitedBuffer(body: Readable & { dump?: () => Promise<
     }
     chunks.push(chunk);
   }
+  await socketReleased();
   return Buffer.concat(chunks, total);
 }
 
@@ -28,4 +35,5 @@ export async function discard(body: Readable & { dump?: (opts?: { limit: number 
   } catch {
     // a body we discard cannot fail anything
   }
+  await socketReleased();
 }

@@ -39,6 +39,8 @@ export interface LoggedRequest {
 
 export class FaultProxy {
   readonly log: LoggedRequest[] = [];
+  /** TCP connections clients opened to the proxy. */
+  connections = 0;
   private rules: Rule[] = [];
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -53,6 +55,7 @@ export class FaultProxy {
   async start(): Promise<this> {
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (socket) => {
+      this.connections++;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
