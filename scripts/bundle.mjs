@@ -1,8 +1,8 @@
 // Bundles the two CLIs (after tsc) into dist/bin/: loading a few files instead of dozens of ES modules is
 // most of what start-up costs above Node itself (berth-runc run: 73 → 59 ms here). Dependencies stay in
-// node_modules, except undici in berth's bundle (below); berth's lazily loaded commands become chunks, loaded when used, while berth-runc is one file
-// (every runtime command is small, and each start-up counts). Bundles sit at the depth of dist/src/ so that
-// src/packageFile.ts finds the package root from either.
+// node_modules, except undici in berth's bundle (below); berth's lazily loaded commands become chunks, loaded
+// when used, while berth-runc is one file (every runtime command is small, and each start-up counts). Bundles
+// sit at the depth of dist/src/ so that src/packageFile.ts finds the package root from either.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 

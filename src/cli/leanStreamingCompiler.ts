@@ -13,8 +13,8 @@ import { setFlagsFromString } from 'node:v8';
  *   them for 300–360 ms of a 5 × 100 MB copy, against 100–160 ms alone, and the copy used ~6% less CPU (paired
  *   A/B, 8 copies at 100 MB and 6 at 200 MB). Only the command line can set it: set later, V8 aborts in its next
  *   full collection.
- * Together: peak RSS 60–62 MiB against 62–65 in a paired A/B of 10 copies of 5 × 100 MB, in the same wall and CPU
- * time (bench/registry-copy.ts: 61–62 MiB at 20, 100 and 200 MB).
+ * The first two: peak RSS 60–62 MiB against 62–65 in a paired A/B of 10 copies of 5 × 100 MB, in the same wall and
+ * CPU time. With the third, bench/registry-copy.ts: 60 MiB at 100 and 200 MB.
  * Builds and run are left alone: their tar and layer code is JavaScript that tiers up for real.
  */
 export const leanStreamingCommands = ['copy', 'sync', 'push', 'pull', 'save', 'load'];
