@@ -1,11 +1,12 @@
 /**
  * Benchmark: copy an image of 5 layers from one docker-registry to another, berth vs skopeo, side by side in one
  * run, for each layer size given (MB). Each run gets a fresh destination registry so that neither tool can skip or
- * mount what an earlier run stored; each tool's peak RSS is read by GNU time. Beside them, the floor no client can
+ * mount what an earlier run stored; each tool's peak RSS and CPU time are read by GNU time. Beside them, the floor no client can
  * go below: the destination docker-registry ingesting the same five blobs from local files (monolithic uploads,
  * all at once, from this process: no source reads, no process start-up).
  * Run: node dist/bench/registry-copy.js [runs] [MB per layer...]   (default: 3 runs, 20 and 100 MB)
  */
+import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -30,13 +31,30 @@ const dir = mkdtempSync(join(tmpdir(), 'berth-bench-copy-'));
 const stops: Array<() => Promise<void>> = [];
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** A command's wall time (ms) and, through GNU time, its peak RSS (MB). */
-async function measured(command: string, args: string[], what: string): Promise<{ ms: number; rssMb: number | undefined }> {
+interface Measured {
+  ms: number;
+  rssMb: number | undefined;
+  /** User + system CPU seconds: on a machine of few cores, what the client spends the registries cannot. */
+  cpuS: number | undefined;
+}
+
+/** A command's wall time (ms) and, through GNU time, its peak RSS (MB) and CPU time. */
+async function measured(command: string, args: string[], what: string): Promise<Measured> {
   const started = process.hrtime.bigint();
-  const r = await ok(gnuTime ? run(gnuTime, ['-f', 'peak-rss-kb=%M', command, ...args]) : run(command, args), what);
+  const r = await ok(gnuTime ? run(gnuTime, ['-f', 'peak-rss-kb=%M cpu=%U+%S', command, ...args]) : run(command, args), what);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const kb = /peak-rss-kb=(\d+)/.exec(r.stderr)?.[1];
-  return { ms, rssMb: kb === undefined ? undefined : Number(kb) / 1024 };
+  const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr);
+  return { ms, rssMb: kb === undefined ? undefined : Number(kb) / 1024, cpuS: cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined };
+}
+
+/**
+ * Each run stores 5 blobs, and the kernel writes them to disk in the background while the next run goes on. Each
+ * run's destination is deleted after it, and every run starts with nothing waiting to be written: without this,
+ * one tool's copy paid for the other's write-back, and the ingest floor alone moved by 1.3 s within one bench.
+ */
+function settleDisk(): void {
+  execFileSync('sync');
 }
 
 try {
@@ -49,13 +67,16 @@ try {
     await ok(run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, from]), 'seed');
 
     const time = async (tool: 'berth' | 'skopeo') => {
-      const target = await startDockerRegistry(registryBin, join(dir, `${tool}-${Date.now()}`));
+      const root = join(dir, `${tool}-${Date.now()}`);
+      const target = await startDockerRegistry(registryBin, root);
       try {
+        settleDisk();
         const to = `docker://${target.host}/bench/image:v1`;
         if (tool === 'berth') return await measured(berthBin, ['copy', '--quiet', ...(process.env.BERTH_FLAGS?.split(' ').filter(Boolean) ?? []), from, to], 'berth copy');
         return await measured(skopeo, ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', from, to], 'skopeo copy');
       } finally {
         await target.stop();
+        rmSync(root, { recursive: true, force: true });
       }
     };
 
@@ -80,18 +101,21 @@ try {
     const blobDir = join(layout, 'blobs', 'sha256');
     const layerFiles = readdirSync(blobDir).filter((name) => statSync(join(blobDir, name)).size > 1024 * 1024);
     const floor = async (): Promise<number> => {
-      const target = await startDockerRegistry(registryBin, join(dir, `floor-${Date.now()}`));
+      const root = join(dir, `floor-${Date.now()}`);
+      const target = await startDockerRegistry(registryBin, root);
       try {
+        settleDisk();
         const started = process.hrtime.bigint();
         await Promise.all(layerFiles.map((name) => upload(target.host, join(blobDir, name), `sha256:${name}`)));
         return Number(process.hrtime.bigint() - started) / 1e6;
       } finally {
         await target.stop();
+        rmSync(root, { recursive: true, force: true });
       }
     };
 
-    const berthRuns: { ms: number; rssMb: number | undefined }[] = [];
-    const skopeoRuns: { ms: number; rssMb: number | undefined }[] = [];
+    const berthRuns: Measured[] = [];
+    const skopeoRuns: Measured[] = [];
     const floorTimes: number[] = [];
     for (let i = 0; i < runs; i++) {
       skopeoRuns.push(await time('skopeo'));
@@ -101,12 +125,16 @@ try {
     const b = median(berthRuns.map((r) => r.ms));
     const s = median(skopeoRuns.map((r) => r.ms));
     const f = median(floorTimes);
-    const rss = (xs: { rssMb: number | undefined }[]) => (xs[0]?.rssMb === undefined ? 'n/a' : `${Math.max(...xs.map((x) => x.rssMb!)).toFixed(0)} MB`);
+    const rss = (xs: Measured[]) => (xs[0]?.rssMb === undefined ? 'n/a' : `${Math.max(...xs.map((x) => x.rssMb!)).toFixed(0)} MB`);
+    const cpu = (xs: Measured[]) => (xs[0]?.cpuS === undefined ? 'n/a' : `${median(xs.map((x) => x.cpuS!)).toFixed(2)} s`);
+    // Each berth run follows its skopeo run: the ratio within a pair moves less with the machine's load than the medians.
+    const pairs = berthRuns.map((x, i) => x.ms / skopeoRuns[i]!.ms);
     console.log(`registry -> registry copy, 5 layers x ${mb} MB (${runs} runs, median; peak RSS the largest of the runs)`);
-    console.log(`  berth  ${b.toFixed(0)} ms   (${berthRuns.map((x) => x.ms.toFixed(0)).join(', ')})   peak RSS ${rss(berthRuns)}`);
-    console.log(`  skopeo ${s.toFixed(0)} ms   (${skopeoRuns.map((x) => x.ms.toFixed(0)).join(', ')})   peak RSS ${rss(skopeoRuns)}`);
+    console.log(`  berth  ${b.toFixed(0)} ms   (${berthRuns.map((x) => x.ms.toFixed(0)).join(', ')})   peak RSS ${rss(berthRuns)}, CPU ${cpu(berthRuns)}`);
+    console.log(`  skopeo ${s.toFixed(0)} ms   (${skopeoRuns.map((x) => x.ms.toFixed(0)).join(', ')})   peak RSS ${rss(skopeoRuns)}, CPU ${cpu(skopeoRuns)}`);
     console.log(`  floor  ${f.toFixed(0)} ms   (${floorTimes.map((x) => x.toFixed(0)).join(', ')}): the destination registry ingesting the 5 blobs from local files`);
     console.log(`  ratio berth/skopeo = ${(b / s).toFixed(2)} (goal <= 1 from 100 MB up, RSS < 64 MB; the ingest floor alone is ${(f / s).toFixed(2)} of skopeo)`);
+    console.log(`  ratio within each run's pair: median ${median(pairs).toFixed(2)} (${pairs.map((x) => x.toFixed(2)).join(', ')})`);
     rmSync(layout, { recursive: true, force: true });
   }
 } finally {
