@@ -1,9 +1,9 @@
 /**
  * Benchmark: copy an image of 5 layers from one docker-registry to another, berth vs skopeo, side by side in one
  * run, for each layer size given (MB). Each run gets a fresh destination registry so that neither tool can skip or
- * mount what an earlier run stored; each tool's peak RSS and CPU time are read by GNU time. Beside them, the floor no client can
- * go below: the destination docker-registry ingesting the same five blobs from local files (monolithic uploads,
- * all at once, from this process: no source reads, no process start-up).
+ * mount what an earlier run stored; each tool's peak RSS and CPU time are read by GNU time. Beside them, the floor
+ * no client can go below: the destination docker-registry ingesting the same five blobs from local files
+ * (monolithic uploads, all at once, from this process: no source reads, no process start-up).
  * Run: node dist/bench/registry-copy.js [runs] [MB per layer...]   (default: 3 runs, 20 and 100 MB)
  */
 import { execFileSync } from 'node:child_process';
@@ -127,7 +127,8 @@ try {
     const f = median(floorTimes);
     const rss = (xs: Measured[]) => (xs[0]?.rssMb === undefined ? 'n/a' : `${Math.max(...xs.map((x) => x.rssMb!)).toFixed(0)} MB`);
     const cpu = (xs: Measured[]) => (xs[0]?.cpuS === undefined ? 'n/a' : `${median(xs.map((x) => x.cpuS!)).toFixed(2)} s`);
-    // Each berth run follows its skopeo run: the ratio within a pair moves less with the machine's load than the medians.
+    // Each berth run follows its skopeo run: the ratio within a pair moves less with the machine's load than the
+    // medians do.
     const pairs = berthRuns.map((x, i) => x.ms / skopeoRuns[i]!.ms);
     console.log(`registry -> registry copy, 5 layers x ${mb} MB (${runs} runs, median; peak RSS the largest of the runs)`);
     console.log(`  berth  ${b.toFixed(0)} ms   (${berthRuns.map((x) => x.ms.toFixed(0)).join(', ')})   peak RSS ${rss(berthRuns)}, CPU ${cpu(berthRuns)}`);
